@@ -1,21 +1,134 @@
 """The `sekoia-sso` command line: thin commands over the library, errors mapped to exit codes here.
 
-Heavy libraries (httpx, jinja2, python-terraform, azure-identity) are imported inside the
-commands so that `sekoia-sso --help` stays fast.
+Heavy libraries (httpx, jinja2, pydantic, python-terraform, azure-identity) are imported
+inside the commands so that `sekoia-sso --help` stays fast.
 """
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from orchestrator import __version__
+from orchestrator.errors import EXIT_FAILED, EXIT_USAGE, SekoiaSSOError
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class SSOGroup(click.Group):
+    """Turns the library's exceptions into one-paragraph messages and documented exit codes."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except SekoiaSSOError as exc:
+            click.secho(f"Error: {exc}", fg="red", err=True)
+            ctx.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.secho("Interrupted.", fg="red", err=True)
+            ctx.exit(130)
+
+
+@click.group(cls=SSOGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="sekoia-sso")
 def cli() -> None:
-    """Sekoia.io single sign-on through Microsoft Entra ID, as code."""
+    """Sekoia.io single sign-on through Microsoft Entra ID, as code.
+
+    Each environment is described by envs/<env>.yaml; its Terraform root module is rendered to
+    terraform/envs/<env>/ and committed. Exit codes: 0 done, 1 failed, 2 bad usage or bad
+    config, 3 waiting on something outside our control (re-run later to go on).
+    """
+
+
+def _project():
+    from orchestrator.config import find_project_dir
+
+    return find_project_dir()
+
+
+def _environments(env: str | None, all_: bool) -> list:
+    """The environments a command acts on, loaded and validated; warnings go to stderr."""
+    from orchestrator.config import environment_names, load_environment
+
+    if bool(env) == all_:
+        raise click.UsageError("name one environment (ENV) or pass --all, not both")
+    project = _project()
+    names = environment_names(project) if all_ else [env]
+    loaded = []
+    for name in names:
+        environment = load_environment(project, name)
+        for warning in environment.warnings:
+            click.secho(warning, fg="yellow", bold=True, err=True)
+        loaded.append(environment)
+    return loaded
+
+
+env_argument = click.argument("env", required=False, metavar="[ENV]")
+all_option = click.option("--all", "all_", is_flag=True, help="Act on every envs/*.yaml.")
+
+
+@cli.command()
+@env_argument
+@all_option
+def render(env: str | None, all_: bool) -> None:
+    """Render terraform/envs/ENV/ from envs/ENV.yaml.
+
+    The output is deterministic and terraform fmt-clean; commit it with the YAML.
+
+    Example:
+
+        sekoia-sso render prod
+        sekoia-sso render --all
+    """
+    from orchestrator.render import render_environment, write_rendered
+
+    project = _project()
+    for environment in _environments(env, all_):
+        root = render_environment(environment, project)
+        changed = write_rendered(root, project)
+        state = f"{len(changed)} file(s) changed" if changed else "unchanged"
+        click.echo(f"{root.directory.as_posix()}: {state}")
+
+
+@cli.command()
+@env_argument
+@all_option
+def check(env: str | None, all_: bool) -> None:
+    """Fail (exit 1) when committed terraform/envs/ENV/ differs from a fresh render.
+
+    Prints a unified diff of what `sekoia-sso render` would change. Run it in CI.
+
+    Example:
+
+        sekoia-sso check --all
+    """
+    from orchestrator.render import diff_rendered, render_environment
+
+    project = _project()
+    stale = []
+    for environment in _environments(env, all_):
+        root = render_environment(environment, project)
+        diff = diff_rendered(root, project)
+        if diff:
+            click.echo(diff, nl=False)
+            stale.append(environment.name)
+        else:
+            click.echo(f"{root.directory.as_posix()}: up to date", err=True)
+    if stale:
+        raise StaleRenderError(stale)
+
+
+class StaleRenderError(SekoiaSSOError):
+    exit_code = EXIT_FAILED
+
+    def __init__(self, names: list[str]):
+        runs = " and ".join(f"`sekoia-sso render {name}`" for name in names)
+        super().__init__(f"rendered HCL is stale for {', '.join(names)}: run {runs} and commit the result")
 
 
 def main() -> None:
-    cli(prog_name="sekoia-sso")
+    try:
+        cli.main(prog_name="sekoia-sso", standalone_mode=True)
+    except SystemExit as exc:
+        # Click reports usage errors with exit 2 already; keep every other code as it is.
+        code = exc.code if isinstance(exc.code, int) else (EXIT_USAGE if exc.code else 0)
+        sys.exit(code)
