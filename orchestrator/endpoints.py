@@ -1,0 +1,103 @@
+"""Where an environment's services answer: the real clouds, or the local sandbox.
+
+A sandbox environment (`sandbox: true`) keeps the real, committed URLs everywhere (the
+tenant endpoint Sekoia.io stores is still https://login.microsoftonline.com/<tenant>/), and
+this module maps those hosts to the emulators at request time, from the endpoints file that
+`python -m sandbox up` writes (`.sandbox/endpoints.json`, or $SEKOIA_SSO_SANDBOX_DIR).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from orchestrator.config import Environment
+from orchestrator.errors import SekoiaSSOError
+
+ENDPOINTS_FILE = "endpoints.json"
+
+
+class SandboxNotRunningError(SekoiaSSOError):
+    pass
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    login_url: str  # as written in config and outputs, e.g. https://login.microsoftonline.com
+    graph_url: str
+    sekoia_api_base: str
+    # Where requests really go: the same origins, or the sandbox's loopback servers.
+    routes: dict[str, str] = field(default_factory=dict)
+    # Variables the sandbox adds for Terraform and the clients (CLI config, ARM_* credentials, API key).
+    sandbox_env: dict[str, str] = field(default_factory=dict)
+
+    def resolve(self, url: str) -> str:
+        """The URL a request for `url` really goes to (itself, outside the sandbox)."""
+        for public, actual in self.routes.items():
+            if url == public or url.startswith(public + "/"):
+                return actual + url[len(public):]
+        return url
+
+    def environ(self, base: dict[str, str] | None = None) -> dict[str, str]:
+        """Process environment for Terraform and credential lookups: the real one wins over the sandbox's."""
+        merged = dict(self.sandbox_env)
+        merged.update(os.environ if base is None else base)
+        if self.sandbox_env:
+            # The sandbox's own provider mirror and credentials must win, or Terraform would look for the registry.
+            for key in ("TF_CLI_CONFIG_FILE", "AZUREAD_SANDBOX_GRAPH_URL"):
+                if key in self.sandbox_env:
+                    merged[key] = self.sandbox_env[key]
+        return merged
+
+
+def is_loopback(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def require_https(url: str, *, what: str) -> str:
+    """HTTPS only, except loopback (the sandbox): credentials never travel in clear text."""
+    if urlsplit(url).scheme != "https" and not is_loopback(url):
+        raise SekoiaSSOError(f"{what} must use https:// (got {url}); plain http is allowed on loopback only")
+    return url
+
+
+def sandbox_dir(project_dir: Path) -> Path:
+    explicit = os.environ.get("SEKOIA_SSO_SANDBOX_DIR")
+    return Path(explicit).resolve() if explicit else project_dir / ".sandbox"
+
+
+def endpoints_for(env: Environment, project_dir: Path) -> Endpoints:
+    cloud = env.cloud
+    sekoia_api = env.config.sekoia.region_info.api_base
+    if not env.config.sandbox:
+        return Endpoints(login_url=cloud.login_url, graph_url=cloud.graph_url, sekoia_api_base=sekoia_api)
+    path = sandbox_dir(project_dir) / ENDPOINTS_FILE
+    try:
+        running = json.loads(path.read_text(encoding="utf-8"))
+        routes = {
+            cloud.login_url: running["login_url"].rstrip("/"),
+            cloud.graph_url: running["graph_url"].rstrip("/"),
+            sekoia_api: running["sekoia_url"].rstrip("/"),
+        }
+        sandbox_env = {str(k): str(v) for k, v in running.get("env", {}).items()}
+    except FileNotFoundError:
+        raise SandboxNotRunningError(
+            f"{env.path} is a sandbox environment but the sandbox is not running ({path} is missing). "
+            "Start it with `python -m sandbox up` in another terminal, or run `make demo`."
+        ) from None
+    except (ValueError, KeyError, AttributeError) as exc:
+        raise SandboxNotRunningError(f"{path} is not a valid sandbox endpoints file ({exc}); restart the sandbox") from None
+    return Endpoints(
+        login_url=cloud.login_url, graph_url=cloud.graph_url, sekoia_api_base=sekoia_api,
+        routes=routes, sandbox_env=sandbox_env,
+    )
