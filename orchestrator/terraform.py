@@ -1,0 +1,853 @@
+"""Terraform, driven from Python: the one module that runs it.
+
+    runner = TerraformRunner(Path("terraform/envs/prod"), data_dir=Path(".sekoia-sso/prod"))
+    runner.init({"key": "prod.tfstate"})
+    plan = runner.plan(Path(".sekoia-sso/prod/tfplan"))
+    print(runner.show_plan(plan.plan_path).render_text())
+    if plan.has_changes:
+        runner.apply(plan.plan_path)
+    secret = runner.outputs()["client_secret"]      # a Secret: prints as ********
+
+Terraform or OpenTofu (>= 1.5) is found through `binary=`, then $TERRAFORM_BIN, then `terraform`
+and `tofu` on PATH. A missing or too old binary is a ConfigError (exit 2): the machine is set up
+wrongly, nothing ran. Every failure of Terraform itself is a TerraformError (exit 1) whose text
+is Terraform's first `Error:` block as one paragraph; the state lock, a stale plan and a changed
+backend have their own subclasses and say what to do.
+
+python-terraform 0.10.1 is used for what it does right, and only that: its command-line syntax
+(`Terraform.generate_cmd_string`: keyword → `-flag`, `IsFlagged`, lists repeated, the
+`backend_config` dict as `-backend-config=k=v`), with every flag spelled out by this module.
+Its `cmd()` is not called: it waits in `communicate()` (no streaming, no timeout, no process
+group to forward Ctrl-C to), logs the command's whole output at DEBUG (the `output -json` of a
+sensitive output included) and stderr at WARNING on every non-zero exit (plan's 2 too), and
+its helpers are broken on Terraform >= 0.15 (see shared/reference/terraform-from-python.md:
+`-reconfigure` added to init, `-force` to destroy, `var=` dicts written to /tmp in clear, …).
+So the argv it builds runs under this module's own supervisor: stdin closed, both pipes drained
+by threads, lines streamed to `on_line`, SIGINT forwarded to Terraform's process group on
+Ctrl-C or timeout, then a grace period, then SIGKILL.
+
+Secrets: variables go to Terraform as TF_VAR_* in its environment, never on the command line or
+in a file; sensitive outputs come back as `Secret`; the output of `show -json` and `output -json`
+(which holds secrets in clear) is parsed in memory and never streamed, logged or put in an error.
+Plan files hold sensitive values too (Terraform's design): they are made readable by the owner
+only, as is the data dir.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import os
+import queue
+import re
+import shlex
+import shutil
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from python_terraform import IsFlagged, Terraform
+
+from orchestrator.errors import ConfigError, StateLockedError, TerraformError, UsageError
+from orchestrator.planview import PlanSummary
+
+__all__ = [
+    "MINIMUM_VERSION",
+    "BackendChangedError",
+    "CommandRecord",
+    "CommandResult",
+    "LockInfo",
+    "PlanResult",
+    "Secret",
+    "StalePlanError",
+    "StateLockedError",
+    "TerraformBinary",
+    "TerraformError",
+    "TerraformRunner",
+    "TerraformTimeoutError",
+    "find_terraform",
+]
+
+log = logging.getLogger(__name__)
+
+MINIMUM_VERSION = (1, 5, 0)
+DEFAULT_TIMEOUT = 1800.0  # seconds per command: an azuread apply takes a minute, not half an hour
+DEFAULT_GRACE_PERIOD = 60.0  # after SIGINT, how long Terraform gets to stop and release the lock
+_PIPE_LINGER = 2.0  # after exit, how long to wait for a grandchild still holding our pipes
+_VERSION_TIMEOUT = 30.0
+
+# A path that can never exist (nothing lives under /dev/null): python-terraform's constructor
+# reads `<working_dir>/terraform.tfstate` eagerly — secrets into memory, a crash on a corrupt
+# file — unless `state=` names a file, and it never reads a file that does not exist.
+_NO_STATE = "/dev/null/python-terraform-reads-no-state"
+# Keywords of python-terraform's `cmd()` that are not Terraform flags; generate_cmd_string would
+# turn them into bogus flags (`-synchronous=false`) or they belong to the call we do not make.
+_NOT_FLAGS = frozenset({"capture_output", "raise_on_error", "synchronous"})
+
+
+class Secret:
+    """A value that must not be printed: str/repr/format/logging show `********`.
+
+    The value is only reachable through `reveal()`. A Secret is not JSON-serialisable and
+    cannot be pickled, so it cannot slip into a file by accident either.
+    """
+
+    __slots__ = ("_value",)
+    MASK = "********"
+
+    def __init__(self, value: Any):
+        self._value = value
+
+    def reveal(self) -> Any:
+        return self._value
+
+    def __str__(self) -> str:
+        return self.MASK
+
+    def __repr__(self) -> str:
+        return f"Secret({self.MASK!r})"
+
+    def __format__(self, format_spec: str) -> str:
+        return format(self.MASK, format_spec)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Secret):
+            return NotImplemented
+        mine, theirs = self._value, other._value
+        if isinstance(mine, str) and isinstance(theirs, str):
+            return hmac.compare_digest(mine.encode(), theirs.encode())
+        return bool(mine == theirs)
+
+    def __hash__(self) -> int:
+        return hash((Secret, self._value))
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __copy__(self) -> Secret:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Secret:
+        return self
+
+    def __reduce__(self) -> Any:
+        raise TypeError("a Secret cannot be pickled")
+
+
+def reveal(value: Any) -> Any:
+    """The value itself, whether or not it is wrapped in a Secret."""
+    return value.reveal() if isinstance(value, Secret) else value
+
+
+# --------------------------------------------------------------------------------------------
+# Errors with their own remedy
+
+
+class StalePlanError(TerraformError):
+    """The saved plan was made against a state that has changed since: plan again."""
+
+
+class BackendChangedError(TerraformError):
+    """init found other backend settings than the ones this data dir was initialised with."""
+
+
+class TerraformTimeoutError(TerraformError):
+    """A command ran past its timeout and was stopped."""
+
+
+@dataclass(frozen=True)
+class LockInfo:
+    """Who holds the state lock, as Terraform reports it."""
+
+    id: str = ""
+    path: str = ""
+    operation: str = ""
+    who: str = ""
+    version: str = ""
+    created: str = ""
+    info: str = ""
+
+
+# --------------------------------------------------------------------------------------------
+# Finding the binary
+
+
+@dataclass(frozen=True)
+class TerraformBinary:
+    path: str
+    version: tuple[int, int, int]
+    product: str  # "Terraform" or "OpenTofu"
+
+    @property
+    def version_text(self) -> str:
+        return ".".join(str(part) for part in self.version)
+
+
+def find_terraform(binary: str | None = None, *, env: Mapping[str, str] | None = None) -> TerraformBinary:
+    """Locate Terraform/OpenTofu and check its version; ConfigError (exit 2) if unusable.
+
+    Order: `binary` (a name on PATH or a path), then $TERRAFORM_BIN, then `terraform`, then `tofu`.
+    """
+    environ = dict(os.environ if env is None else env)
+    search_path = environ.get("PATH", os.defpath)
+    if binary:
+        source, candidates = "binary", [binary]
+    elif environ.get("TERRAFORM_BIN"):
+        source, candidates = "TERRAFORM_BIN", [environ["TERRAFORM_BIN"]]
+    else:
+        source, candidates = "PATH", ["terraform", "tofu"]
+    for candidate in candidates:
+        found = shutil.which(candidate, path=search_path)
+        if found:
+            path = os.path.abspath(found)
+            return _probe(path, os.stat(path).st_mtime_ns, search_path)
+    if source == "PATH":
+        raise ConfigError(
+            "Terraform not found: neither `terraform` nor `tofu` is on PATH. Install Terraform "
+            f">= {_dotted(MINIMUM_VERSION)} (or OpenTofu), or set TERRAFORM_BIN to its path."
+        )
+    raise ConfigError(
+        f"Terraform not found: {source}={candidates[0]!r} is not an executable file. Point it "
+        f"at Terraform >= {_dotted(MINIMUM_VERSION)} (or OpenTofu)."
+    )
+
+
+@lru_cache(maxsize=16)
+def _probe(path: str, mtime_ns: int, search_path: str) -> TerraformBinary:
+    env = {**os.environ, "PATH": search_path, "CHECKPOINT_DISABLE": "1", "TF_IN_AUTOMATION": "1"}
+    try:
+        completed = subprocess.run(
+            [path, "version", "-json"], stdin=subprocess.DEVNULL, capture_output=True,
+            env=env, timeout=_VERSION_TIMEOUT, check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise ConfigError(f"Could not run {path} version: {exc}") from None
+    stdout = completed.stdout.decode("utf-8", "replace")
+    version = parse_version_output(stdout)
+    if completed.returncode != 0 or version is None:
+        raise ConfigError(
+            f"{path} does not look like Terraform or OpenTofu: `version -json` did not report a version."
+        )
+    product = "OpenTofu" if "tofu" in os.path.basename(path).lower() else "Terraform"
+    found = TerraformBinary(path=path, version=version, product=product)
+    if version < MINIMUM_VERSION:
+        raise ConfigError(
+            f"{product} {found.version_text} at {path} is too old: sekoia-sso needs Terraform >= "
+            f"{_dotted(MINIMUM_VERSION)} (or OpenTofu). Upgrade it, or set TERRAFORM_BIN to a newer one."
+        )
+    return found
+
+
+def parse_version_output(text: str) -> tuple[int, int, int] | None:
+    """The version from `terraform version -json` (OpenTofu uses the same key), or from its text."""
+    try:
+        data = json.loads(text)
+        raw = data.get("terraform_version") if isinstance(data, dict) else None
+    except ValueError:
+        raw = None
+    match = re.search(r"(\d+)\.(\d+)\.(\d+)", raw or text)
+    if not match:
+        return None
+    major, minor, patch = (int(part) for part in match.groups())
+    return major, minor, patch
+
+
+def _dotted(version: Sequence[int]) -> str:
+    return ".".join(str(part) for part in version)
+
+
+# --------------------------------------------------------------------------------------------
+# Command lines: pure functions of their arguments
+
+
+def terraform_argv(binary: str, command: str, *args: str, **flags: Any) -> list[str]:
+    """python-terraform's `-flag` syntax, refusing the parts of it that are unsafe.
+
+    A dict value other than `backend_config` would be written by python-terraform to a
+    /tmp/*.tfvars.json file in clear text; `capture_output`/`synchronous`/… are not flags.
+    """
+    for name, value in flags.items():
+        if name in _NOT_FLAGS:
+            raise TypeError(f"{name} is not a Terraform flag")
+        if isinstance(value, dict) and name != "backend_config":
+            raise TypeError(f"{name}: a dict would become a temporary tfvars file; use TF_VAR_* instead")
+        if isinstance(value, Secret) or (isinstance(value, list | dict) and any(
+                isinstance(item, Secret) for item in (value.values() if isinstance(value, dict) else value))):
+            raise TypeError(f"{name}: a secret may not go on the command line")
+    builder = Terraform(working_dir=None, state=_NO_STATE, terraform_bin_path=binary, is_env_vars_included=False)
+    return builder.generate_cmd_string(command, *args, **flags)
+
+
+def init_argv(
+    binary: str, *, lock_timeout: str, backend_config: Mapping[str, str] | None = None,
+    reconfigure: bool = False, migrate_state: bool = False,
+) -> list[str]:
+    return terraform_argv(
+        binary, "init",
+        input=False, no_color=IsFlagged, lock_timeout=lock_timeout,
+        backend_config=dict(backend_config) if backend_config else None,
+        reconfigure=IsFlagged if reconfigure else None,
+        migrate_state=IsFlagged if migrate_state else None,
+        # -migrate-state would otherwise ask "copy the state?" and fail with -input=false
+        force_copy=IsFlagged if migrate_state else None,
+    )
+
+
+def plan_argv(
+    binary: str, out: Path, *, lock_timeout: str, destroy: bool = False, refresh_only: bool = False,
+    replace: Iterable[str] = (),
+) -> list[str]:
+    return terraform_argv(
+        binary, "plan",
+        input=False, no_color=IsFlagged, lock_timeout=lock_timeout, detailed_exitcode=IsFlagged,
+        out=str(out),
+        destroy=IsFlagged if destroy else None,
+        refresh_only=IsFlagged if refresh_only else None,
+        replace=list(replace) or None,
+    )
+
+
+def apply_argv(binary: str, plan_path: Path, *, lock_timeout: str) -> list[str]:
+    # A saved plan is applied without a prompt: no -auto-approve of any form is needed.
+    return terraform_argv(
+        binary, "apply", str(plan_path), input=False, no_color=IsFlagged, lock_timeout=lock_timeout,
+    )
+
+
+def destroy_argv(binary: str, *, lock_timeout: str) -> list[str]:
+    # -auto-approve (Terraform >= 0.15 has no -force), with stdin closed so nothing can prompt.
+    return terraform_argv(
+        binary, "destroy", input=False, no_color=IsFlagged, lock_timeout=lock_timeout, auto_approve=IsFlagged,
+    )
+
+
+def show_plan_argv(binary: str, plan_path: Path) -> list[str]:
+    return terraform_argv(binary, "show", str(plan_path), json=IsFlagged, no_color=IsFlagged)
+
+
+def output_argv(binary: str) -> list[str]:
+    # Every output at once: `output NAME` is what python-terraform breaks on >= 0.15.
+    return terraform_argv(binary, "output", json=IsFlagged, no_color=IsFlagged)
+
+
+def state_list_argv(binary: str) -> list[str]:
+    return terraform_argv(binary, "state list", no_color=IsFlagged)
+
+
+# --------------------------------------------------------------------------------------------
+# Terraform's error output → one paragraph
+
+_BOX = re.compile(r"^[│╷╵]\s?")
+_LOCATION = re.compile(r"^\s+on (?P<file>.+?) line (?P<line>\d+)(?:, in (?P<block>.+?))?:\s*$")
+_WITH = re.compile(r"^\s+with (?P<address>.+?),\s*$")
+_SOURCE = re.compile(r"^\s*\d+:\s|^\s+[├│|]")
+_GENERIC = {"execution halted", "operation canceled", "operation cancelled"}
+
+
+@dataclass(frozen=True)
+class ErrorBlock:
+    summary: str
+    location: str = ""
+    detail: str = ""
+
+    def paragraph(self) -> str:
+        text = self.summary.rstrip(".:")
+        if self.location:
+            text += f" ({self.location})"
+        if self.detail:
+            text += f": {self.detail}"
+        return text
+
+
+def error_blocks(text: str) -> list[ErrorBlock]:
+    """Every `Error:` diagnostic in Terraform's -no-color output, in order."""
+    lines = [_BOX.sub("", line.rstrip()) for line in text.splitlines()]
+    blocks: list[ErrorBlock] = []
+    index = 0
+    while index < len(lines):
+        if not lines[index].startswith("Error: "):
+            index += 1
+            continue
+        summary = lines[index][len("Error: "):].strip()
+        body: list[str] = []
+        index += 1
+        while index < len(lines) and not lines[index].startswith(("Error: ", "Warning: ")):
+            body.append(lines[index])
+            index += 1
+        blocks.append(_block(summary, body))
+    return blocks
+
+
+def _block(summary: str, body: list[str]) -> ErrorBlock:
+    where: list[str] = []
+    detail: list[str] = []
+    for line in body:
+        if not line.strip():
+            continue
+        if match := _LOCATION.match(line):
+            where.append(f"{match['file']} line {match['line']}" + (f", in {match['block']}" if match["block"] else ""))
+        elif match := _WITH.match(line):
+            where.insert(0, match["address"])
+        elif _SOURCE.match(line):
+            continue  # the quoted source line and its value hints
+        else:
+            detail.append(line.strip())
+    return ErrorBlock(summary=summary, location=", ".join(where), detail=" ".join(detail))
+
+
+def first_error(text: str) -> tuple[ErrorBlock | None, int]:
+    """The first meaningful error block and how many there are in all."""
+    blocks = error_blocks(text)
+    meaningful = [block for block in blocks if block.summary.lower() not in _GENERIC] or blocks
+    return (meaningful[0] if meaningful else None), len(blocks)
+
+
+def parse_lock_info(text: str) -> LockInfo:
+    fields: dict[str, str] = {}
+    for line in text.splitlines():
+        match = re.match(r"^[│\s]*(ID|Path|Operation|Who|Version|Created|Info):\s*(.*?)\s*$", line)
+        if match and match[1].lower() not in fields:
+            fields[match[1].lower()] = match[2]
+    return LockInfo(**fields)
+
+
+def _last_words(text: str) -> str:
+    """When Terraform printed no Error: block (a bad flag, a crash): its last non-empty lines."""
+    lines = [line.strip() for line in text.splitlines() if line.strip() and not _BOX.match(line)]
+    return " ".join(lines[-3:])[:500]
+
+
+# --------------------------------------------------------------------------------------------
+# Results
+
+
+@dataclass(frozen=True)
+class CommandRecord:
+    """What ran, without its output (which may hold secrets): for logs and tests."""
+
+    argv: tuple[str, ...]
+    returncode: int | None
+    duration: float
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    argv: tuple[str, ...]
+    returncode: int
+    stdout: str
+    stderr: str
+    duration: float
+
+
+@dataclass(frozen=True)
+class PlanResult:
+    plan_path: Path
+    has_changes: bool  # -detailed-exitcode 2; 0 means the plan is empty
+    returncode: int
+    output: str = field(repr=False, default="")  # Terraform's human plan (sensitive values hidden by it)
+
+
+# --------------------------------------------------------------------------------------------
+# The runner
+
+
+class TerraformRunner:
+    """Runs Terraform commands in `root_dir`, with `.terraform/` kept in `data_dir`.
+
+    `data_dir` is per environment (TF_DATA_DIR), so two environments never share a backend
+    configuration or provider cache. `env` is added to Terraform's environment (provider
+    credentials, TF_CLI_CONFIG_FILE, …; values may be Secret). `on_line` receives each line
+    init/plan/apply/destroy print, as they print it. `timeout` applies to each command.
+    """
+
+    def __init__(
+        self,
+        root_dir: Path,
+        *,
+        data_dir: Path,
+        env: Mapping[str, str | Secret] | None = None,
+        binary: str | None = None,
+        lock_timeout: str = "30s",
+        timeout: float = DEFAULT_TIMEOUT,
+        grace_period: float = DEFAULT_GRACE_PERIOD,
+        on_line: Callable[[str], None] | None = None,
+    ):
+        self.root_dir = Path(root_dir)
+        self.data_dir = Path(data_dir).absolute()
+        self._env = dict(env or {})
+        self.lock_timeout = lock_timeout
+        self.timeout = timeout
+        self.grace_period = grace_period
+        self.on_line = on_line
+        self.commands: list[CommandRecord] = []
+        # Values known to be secret (Secret env/vars, sensitive outputs): masked in every line kept
+        # or streamed, because Terraform itself loses the mark in places (terraform_data.output).
+        self._secrets: set[str] = set()
+        self._remember_secrets(self._env.values())
+        if not self.root_dir.is_dir():
+            raise ConfigError(f"Terraform root {self.root_dir} is not a directory")
+        if not re.fullmatch(r"\d+(ms|s|m|h)", lock_timeout):
+            raise ConfigError(f"lock_timeout {lock_timeout!r} is not a Terraform duration such as 30s or 5m")
+        self.terraform = find_terraform(binary, env=self._base_env())
+
+    @property
+    def binary(self) -> str:
+        return self.terraform.path
+
+    def _remember_secrets(self, values: Iterable[Any]) -> None:
+        for value in values:
+            if isinstance(value, Secret):
+                self._secrets.update(text for text in _strings(value.reveal()) if len(text) >= 4)
+
+    def redact(self, text: str) -> str:
+        """`text` with every secret value this runner has seen replaced by ********."""
+        for secret in sorted(self._secrets, key=len, reverse=True):
+            text = text.replace(secret, Secret.MASK)
+        return text
+
+    # ---- commands ------------------------------------------------------------------------
+
+    def init(
+        self, backend_config: Mapping[str, str] | None = None, *, reconfigure: bool = False,
+        migrate_state: bool = False,
+    ) -> CommandResult:
+        """`terraform init` with these backend settings (never -reconfigure unless asked).
+
+        When the backend settings differ from those this data dir was initialised with, raises
+        BackendChangedError: choose `migrate_state=True` (copy the state to the new backend) or
+        `reconfigure=True` (the new backend already holds the state).
+        """
+        if reconfigure and migrate_state:
+            raise UsageError("init: reconfigure and migrate_state exclude each other")
+        for key, value in (backend_config or {}).items():
+            if isinstance(value, Secret):
+                raise ConfigError(
+                    f"backend setting {key!r} is a secret: give it to the backend through its "
+                    "environment variable (for azurerm: ARM_ACCESS_KEY, ARM_CLIENT_SECRET…), never "
+                    "on the command line"
+                )
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.data_dir.chmod(0o700)  # the backend settings cached here may name storage accounts
+        argv = init_argv(
+            self.binary, lock_timeout=self.lock_timeout, backend_config=backend_config,
+            reconfigure=reconfigure, migrate_state=migrate_state,
+        )
+        return self._run(argv, stream=True)
+
+    def plan(
+        self, out: Path, *, destroy: bool = False, refresh_only: bool = False,
+        vars: Mapping[str, Any] | None = None, replace: Sequence[str] = (),
+    ) -> PlanResult:
+        """Plan into the saved plan file `out`; rc 2 (changes) is a result, not an error."""
+        if destroy and refresh_only:
+            raise UsageError("plan: destroy and refresh_only exclude each other")
+        out = Path(out).absolute()
+        out.parent.mkdir(parents=True, exist_ok=True)
+        # A failed plan must not leave an older plan behind to be applied by mistake.
+        out.unlink(missing_ok=True)
+        argv = plan_argv(
+            self.binary, out, lock_timeout=self.lock_timeout, destroy=destroy, refresh_only=refresh_only,
+            replace=replace,
+        )
+        self._remember_secrets((vars or {}).values())
+        result = self._run(argv, stream=True, ok=(0, 2), extra_env=variables_env(vars))
+        if out.exists():
+            out.chmod(0o600)  # a plan file holds the sensitive values in clear
+        return PlanResult(plan_path=out, has_changes=result.returncode == 2, returncode=result.returncode,
+                          output=result.stdout)
+
+    def show_plan(self, plan_path: Path) -> PlanSummary:
+        """What the saved plan will do, sensitive values masked."""
+        plan_path = self._existing_plan(plan_path)
+        result = self._run(show_plan_argv(self.binary, plan_path), stream=False, secret_stdout=True)
+        try:
+            return PlanSummary.from_json_text(result.stdout)
+        except ValueError:
+            raise TerraformError(
+                f"terraform show -json {plan_path} did not print the JSON of a plan",
+                command="show", returncode=result.returncode,
+            ) from None
+
+    def apply(self, plan_path: Path) -> CommandResult:
+        """Apply exactly this saved plan; StalePlanError if the state changed since it was made."""
+        return self._run(apply_argv(self.binary, self._existing_plan(plan_path), lock_timeout=self.lock_timeout),
+                         stream=True, plan_path=plan_path)
+
+    def destroy(self, *, vars: Mapping[str, Any] | None = None) -> CommandResult:
+        """Destroy everything in the state, without a prompt."""
+        self._remember_secrets((vars or {}).values())
+        return self._run(destroy_argv(self.binary, lock_timeout=self.lock_timeout), stream=True,
+                         extra_env=variables_env(vars))
+
+    def outputs(self) -> dict[str, Any]:
+        """Every root output, name → value; sensitive ones wrapped in Secret."""
+        result = self._run(output_argv(self.binary), stream=False, secret_stdout=True)
+        try:
+            data = json.loads(result.stdout or "{}")
+        except ValueError:
+            raise TerraformError("terraform output -json did not print JSON", command="output",
+                                 returncode=result.returncode) from None
+        values = {
+            name: Secret(item.get("value")) if item.get("sensitive") else item.get("value")
+            for name, item in sorted(data.items())
+        }
+        self._remember_secrets(values.values())
+        return values
+
+    def state_list(self) -> list[str]:
+        """The addresses of the resources in the state."""
+        result = self._run(state_list_argv(self.binary), stream=False)
+        return [line.strip() for line in result.stdout.splitlines() if line.strip()]
+
+    # ---- running -------------------------------------------------------------------------
+
+    def _existing_plan(self, plan_path: Path) -> Path:
+        plan_path = Path(plan_path).absolute()
+        if not plan_path.is_file():
+            raise UsageError(f"No saved plan at {plan_path}: run plan first")
+        return plan_path
+
+    def _base_env(self) -> dict[str, str]:
+        env = {key: value for key, value in os.environ.items() if not key.startswith("TF_CLI_ARGS")}
+        env.update({key: str(reveal(value)) for key, value in self._env.items()})
+        # We own the command line: extra arguments from the environment (TF_CLI_ARGS_init=-reconfigure)
+        # would bring back exactly what this module keeps out.
+        for key in [key for key in env if key.startswith("TF_CLI_ARGS")]:
+            del env[key]
+        if env.get("TF_LOG") and not env.get("TF_LOG_PATH"):
+            # Debug logs on stderr would carry provider requests, secrets included, to the terminal.
+            log.warning("TF_LOG ignored: set TF_LOG_PATH too to write Terraform's debug log to a file")
+            for key in ("TF_LOG", "TF_LOG_CORE", "TF_LOG_PROVIDER"):
+                env.pop(key, None)
+        env.update(
+            TF_IN_AUTOMATION="1",
+            CHECKPOINT_DISABLE="1",
+            TF_INPUT="0",
+            TF_DATA_DIR=str(self.data_dir),
+        )
+        return env
+
+    def _run(
+        self, argv: list[str], *, stream: bool, ok: Sequence[int] = (0,), secret_stdout: bool = False,
+        extra_env: Mapping[str, str] | None = None, plan_path: Path | None = None,
+    ) -> CommandResult:
+        command = argv[1] if len(argv) > 1 else "?"
+        env = self._base_env()
+        env.update(extra_env or {})
+        log.debug("running %s in %s", shlex.join(argv), self.root_dir)
+        started = time.monotonic()
+        try:
+            process = subprocess.Popen(
+                argv, cwd=self.root_dir, env=env, stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                process_group=0,  # Ctrl-C reaches us only; we forward it (below) and wait
+            )
+        except OSError as exc:
+            raise TerraformError(f"Could not start {argv[0]}: {exc.strerror}", command=command) from None
+        supervisor = _Supervisor(
+            process, on_line=self.on_line if stream else None,
+            deadline=started + self.timeout, grace_period=self.grace_period,
+            redact=self.redact, redact_stdout=not secret_stdout,
+        )
+        try:
+            supervisor.pump()
+        except BaseException as exc:  # Ctrl-C, or on_line raised: stop Terraform cleanly first
+            supervisor.stop(exc)
+            self._record(argv, process.returncode, started)
+            raise
+        self._record(argv, process.returncode, started)
+        stdout, stderr = supervisor.text("stdout"), supervisor.text("stderr")
+        duration = time.monotonic() - started
+        if supervisor.timed_out:
+            raise self._timeout_error(command, supervisor.killed)
+        if process.returncode not in ok:
+            raise self._error(command, process.returncode, stderr, "" if secret_stdout else stdout, plan_path)
+        return CommandResult(tuple(argv), process.returncode, stdout, stderr, duration)
+
+    def _record(self, argv: list[str], returncode: int | None, started: float) -> None:
+        duration = time.monotonic() - started
+        self.commands.append(CommandRecord(tuple(argv), returncode, duration))
+        log.debug("%s exited %s after %.1fs", argv[1] if len(argv) > 1 else argv[0], returncode, duration)
+
+    def _timeout_error(self, command: str, killed: bool) -> TerraformTimeoutError:
+        if killed:
+            after = (f"it did not stop within {self.grace_period:g}s of SIGINT and was killed, so it may "
+                     "have left the state locked (release it with `terraform force-unlock <ID>` if a "
+                     "later run reports the lock)")
+        else:
+            after = "it was interrupted and stopped cleanly, releasing the state lock"
+        return TerraformTimeoutError(
+            f"terraform {command} in {self.root_dir} timed out after {self.timeout:g}s: {after}. "
+            "Re-run it; raise the timeout if the operation is legitimately slow.",
+            command=command,
+        )
+
+    def _error(self, command: str, returncode: int, stderr: str, stdout: str,
+               plan_path: Path | None) -> TerraformError:
+        text = stderr + "\n" + stdout
+        block, count = first_error(text)
+        if block is not None and block.summary.startswith("Error acquiring the state lock"):
+            lock = parse_lock_info(text)
+            operation = lock.operation.removeprefix("OperationType").lower() or "an operation"
+            error = StateLockedError(
+                f"The Terraform state of {self.root_dir} is locked by another run (lock ID {lock.id or '?'}: "
+                f"{operation} by {lock.who or 'unknown'} since {lock.created or 'unknown'}). Wait for that "
+                f"run to finish and retry; if it died without releasing the lock, release it with "
+                f"`terraform force-unlock {lock.id or '<ID>'}` run in {self.root_dir} with "
+                f"TF_DATA_DIR={self.data_dir}.",
+                command=command, returncode=returncode,
+            )
+            error.lock = lock  # type: ignore[attr-defined]
+            return error
+        if block is not None and block.summary.startswith("Saved plan is stale"):
+            return StalePlanError(
+                f"The saved plan {plan_path} is stale: the state changed after it was made (another "
+                "apply ran since). Nothing was applied. Run plan again, review it, and apply the new plan.",
+                command=command, returncode=returncode,
+            )
+        if block is not None and command == "init" and block.summary.startswith(
+                ("Backend configuration changed", "Backend initialization required")):
+            return BackendChangedError(
+                f"The backend settings of {self.root_dir} differ from those its data dir {self.data_dir} "
+                "was initialised with; nothing was changed. If the existing state must move to the new "
+                "backend, run init again with state migration (terraform init -migrate-state); if the new "
+                "backend already holds the right state, run init again with reconfigure "
+                "(terraform init -reconfigure).",
+                command=command, returncode=returncode,
+            )
+        if block is not None:
+            message = f"terraform {command} in {self.root_dir} failed: {block.paragraph()}"
+            if count > 1:
+                message += f" ({count - 1} more error{'s' if count > 2 else ''} in Terraform's output)"
+        else:
+            message = (f"terraform {command} in {self.root_dir} failed with exit code {returncode}: "
+                       f"{_last_words(stderr) or 'no error message'}")
+        return TerraformError(message, command=command, returncode=returncode)
+
+
+def _strings(value: Any) -> Iterable[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _strings(item)
+
+
+def variables_env(variables: Mapping[str, Any] | None) -> dict[str, str]:
+    """Terraform input variables as TF_VAR_* (never argv, never a file); Secret values revealed here."""
+    env: dict[str, str] = {}
+    for name, value in (variables or {}).items():
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]*", name):
+            raise UsageError(f"{name!r} is not a Terraform variable name")
+        value = reveal(value)
+        if isinstance(value, str):
+            env[f"TF_VAR_{name}"] = value
+        elif isinstance(value, bool):
+            env[f"TF_VAR_{name}"] = "true" if value else "false"
+        else:  # numbers, lists, maps: Terraform parses TF_VAR_ values of those types as HCL, a JSON superset
+            env[f"TF_VAR_{name}"] = json.dumps(value)
+    return env
+
+
+class _Supervisor:
+    """Drains a Terraform process's two pipes concurrently, streams lines, stops it on time."""
+
+    def __init__(self, process: subprocess.Popen[bytes], *, on_line: Callable[[str], None] | None,
+                 deadline: float, grace_period: float, redact: Callable[[str], str], redact_stdout: bool):
+        self.process = process
+        self.redact = redact
+        # stdout of show/output -json is parsed, never shown: it must stay intact to be JSON
+        self.redact_stdout = redact_stdout
+        self.on_line = on_line
+        self.deadline = deadline
+        self.grace_period = grace_period
+        self.kill_at: float | None = None
+        self.timed_out = False
+        self.killed = False
+        self.lines: dict[str, list[str]] = {"stdout": [], "stderr": []}
+        self.events: queue.Queue[tuple[str, str | None]] = queue.Queue()
+        self.open_streams = 2
+        for name, pipe in (("stdout", process.stdout), ("stderr", process.stderr)):
+            threading.Thread(target=self._drain, args=(name, pipe), daemon=True,
+                             name=f"terraform-{name}").start()
+
+    def _drain(self, name: str, pipe: Any) -> None:
+        try:
+            for raw in iter(pipe.readline, b""):
+                self.events.put((name, raw.decode("utf-8", "replace").rstrip("\r\n")))
+        except (OSError, ValueError):
+            pass
+        finally:
+            self.events.put((name, None))
+
+    def text(self, name: str) -> str:
+        lines = self.lines[name]
+        return "\n".join(lines) + "\n" if lines else ""
+
+    def signal(self, signum: int) -> None:
+        try:
+            os.killpg(self.process.pid, signum)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    def interrupt(self, *, within: float) -> None:
+        """SIGINT to Terraform's group (what a terminal's Ctrl-C does); SIGKILL if still there later."""
+        self.signal(signal.SIGINT)
+        kill_at = time.monotonic() + within
+        self.kill_at = kill_at if self.kill_at is None else min(self.kill_at, kill_at)
+
+    def pump(self) -> None:
+        exited_at: float | None = None
+        while True:
+            now = time.monotonic()
+            if self.process.poll() is not None:
+                if self.open_streams == 0:
+                    return
+                exited_at = exited_at or now
+                if now - exited_at > _PIPE_LINGER:
+                    return  # a grandchild keeps the pipes open; Terraform itself is done
+            elif self.kill_at is not None and now >= self.kill_at:
+                self.signal(signal.SIGKILL)
+                self.killed = True
+                self.kill_at = now + 3600  # once
+            elif not self.timed_out and now >= self.deadline:
+                self.timed_out = True
+                self.interrupt(within=self.grace_period)
+            try:
+                name, line = self.events.get(timeout=0.05)
+            except queue.Empty:
+                continue
+            if line is None:
+                self.open_streams -= 1
+                continue
+            if name == "stderr" or self.redact_stdout:
+                line = self.redact(line)
+            self.lines[name].append(line)
+            if self.on_line is not None:
+                self.on_line(line)
+
+    def stop(self, reason: BaseException) -> None:
+        """Forward the interruption to Terraform and wait until it has exited (lock released)."""
+        if not isinstance(reason, KeyboardInterrupt):
+            self.on_line = None  # the callback failed: do not call it again
+        self.interrupt(within=self.grace_period)
+        while True:
+            try:
+                self.pump()
+                self.process.wait()
+                return
+            except KeyboardInterrupt:
+                # A second Ctrl-C: Terraform's own answer is to exit at once; make sure it does.
+                self.interrupt(within=5.0)
+            except BaseException:
+                self.on_line = None

@@ -1,0 +1,163 @@
+"""Re-record the `terraform show -json` plans that tests/test_planview.py reads.
+
+    .venv/bin/python tests/data/record_plans.py        # needs only a terraform binary on PATH
+
+Each scenario is a root using only Terraform's built-in `terraform_data` (no provider download),
+applied to a starting state, then planned into its target configuration. The recorded JSON
+holds the fake secret values below in clear, as a real plan does: the tests check that no
+summary ever shows them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).parent
+SENSITIVE_VALUE = "s3cr3t-recorded-value"  # a `sensitive = true` variable
+NAMED_SECRET_VALUE = "unmarked-but-named-secret"  # in an attribute called client_secret, not marked
+
+_HEADER = """
+variable "secret" {
+  type      = string
+  sensitive = true
+  default   = "%s"
+}
+""" % SENSITIVE_VALUE
+
+SCENARIOS: dict[str, tuple[str | None, str, list[str]]] = {
+    # name: (starting configuration or None, configuration to plan, extra plan flags)
+    "plan_create": (
+        None,
+        _HEADER + """
+resource "terraform_data" "app" {
+  input = {
+    display_name = "Sekoia.io SSO"
+    web          = [{ redirect_uris = ["https://app.sekoia.io/user/callback"] }]
+    password     = var.secret
+  }
+}
+output "client_secret" {
+  value     = var.secret
+  sensitive = true
+}
+output "display_name" { value = terraform_data.app.output.display_name }
+""",
+        [],
+    ),
+    "plan_mixed": (
+        _HEADER + """
+resource "terraform_data" "app" {
+  input = {
+    display_name  = "old name"
+    web           = [{ redirect_uris = ["https://a.example/cb"], homepage = "https://a.example" }]
+    password      = var.secret
+    client_secret = "%s-old"
+  }
+}
+resource "terraform_data" "rotate" { triggers_replace = "v1" }
+resource "terraform_data" "asked" { input = "same" }
+resource "terraform_data" "gone" { input = "bye" }
+output "client_secret" {
+  value     = "${var.secret}-old"
+  sensitive = true
+}
+output "tenant" { value = "old-tenant" }
+""" % NAMED_SECRET_VALUE,
+        _HEADER + """
+resource "terraform_data" "app" {
+  input = {
+    display_name  = "new name"
+    web           = [{ redirect_uris = ["https://b.example/cb"], homepage = "https://a.example" }]
+    password      = "${var.secret}-2"
+    client_secret = "%s"
+  }
+}
+resource "terraform_data" "rotate" { triggers_replace = "v2" }
+resource "terraform_data" "asked" { input = "same" }
+output "client_secret" {
+  value     = var.secret
+  sensitive = true
+}
+output "tenant" { value = "new-tenant" }
+""" % NAMED_SECRET_VALUE,
+        ["-replace=terraform_data.asked"],
+    ),
+    "plan_moved_forget": (
+        """
+resource "terraform_data" "old" { input = "kept" }
+resource "terraform_data" "orphan" { input = "left alone" }
+""",
+        """
+resource "terraform_data" "new" { input = "kept" }
+moved {
+  from = terraform_data.old
+  to   = terraform_data.new
+}
+removed {
+  from = terraform_data.orphan
+  lifecycle { destroy = false }
+}
+""",
+        [],
+    ),
+    "plan_no_changes": (
+        _HEADER + 'resource "terraform_data" "app" { input = var.secret }\n',
+        _HEADER + 'resource "terraform_data" "app" { input = var.secret }\n',
+        [],
+    ),
+    "plan_destroy": (
+        _HEADER + """
+resource "terraform_data" "app" { input = var.secret }
+output "client_secret" {
+  value     = var.secret
+  sensitive = true
+}
+""",
+        _HEADER + """
+resource "terraform_data" "app" { input = var.secret }
+output "client_secret" {
+  value     = var.secret
+  sensitive = true
+}
+""",
+        ["-destroy"],
+    ),
+}
+
+
+def terraform(root: Path, *args: str) -> str:
+    env = {**os.environ, "TF_IN_AUTOMATION": "1", "CHECKPOINT_DISABLE": "1", "TF_INPUT": "0"}
+    completed = subprocess.run(["terraform", *args], cwd=root, env=env, capture_output=True, text=True, check=False)
+    if completed.returncode not in (0, 2):
+        sys.exit(f"terraform {' '.join(args)} failed in {root}:\n{completed.stderr}")
+    return completed.stdout
+
+
+def record(name: str, start: str | None, target: str, flags: list[str], workdir: Path) -> None:
+    root = workdir / name
+    root.mkdir()
+    if start is not None:
+        (root / "main.tf").write_text(start)
+        terraform(root, "init", "-input=false", "-no-color")
+        terraform(root, "apply", "-input=false", "-no-color", "-auto-approve")
+    (root / "main.tf").write_text(target)
+    terraform(root, "init", "-input=false", "-no-color")
+    terraform(root, "plan", "-input=false", "-no-color", "-out=tfplan", *flags)
+    plan = json.loads(terraform(root, "show", "-json", "tfplan"))
+    (HERE / f"{name}.json").write_text(json.dumps(plan, indent=1, sort_keys=True) + "\n")
+    print(f"recorded {name}.json")
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as workdir:
+        for name, (start, target, flags) in SCENARIOS.items():
+            record(name, start, target, flags, Path(workdir))
+
+
+if __name__ == "__main__":
+    main()
