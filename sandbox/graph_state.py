@@ -1,0 +1,784 @@
+"""The in-memory tenant of the Graph emulator: directory objects, their Graph shapes and the rules of Entra.
+
+Users and groups come from the fixture and are read-only through the API. Applications, service
+principals, app role assignments, delegated permission grants, owners and password credentials are
+created, changed and deleted through the API, with the checks Entra makes (a service principal needs
+its application, an app role must exist, a duplicate assignment is refused, deleting an application
+deletes its service principal and what hangs off it).
+
+`reset()` brings the tenant back to its fixture quickly: the fixture's users and groups are copied
+shallowly (their strings are shared), everything else is small.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import hashlib
+import random
+import re
+import secrets
+import string
+import time
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sandbox.graph_odata import EMPTY, EntityType, GraphError, bad_request, not_found
+
+MICROSOFT_GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
+DEFAULT_ACCESS_APP_ROLE_ID = "00000000-0000-0000-0000-000000000000"
+MICROSOFT_SERVICES_TENANT_ID = "f8cdef31-a31e-4b4a-93e4-5f571e91255a"
+GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+# --------------------------------------------------------------------------------------------------
+# Entity types: the properties Graph v1.0 returns for each, with what an absent one shows.
+
+USER = EntityType(
+    name="user", entity_set="users", resource_label="User",
+    properties={
+        "businessPhones": EMPTY, "displayName": None, "givenName": None, "jobTitle": None, "mail": None,
+        "mobilePhone": None, "officeLocation": None, "preferredLanguage": None, "surname": None,
+        "userPrincipalName": None, "id": None,
+        "accountEnabled": True, "ageGroup": None, "city": None, "companyName": None, "country": None,
+        "createdDateTime": None, "creationType": None, "deletedDateTime": None, "department": None,
+        "employeeId": None, "employeeType": None, "externalUserState": None, "identities": EMPTY,
+        "imAddresses": EMPTY, "mailNickname": None, "onPremisesImmutableId": None,
+        "onPremisesSyncEnabled": None, "otherMails": EMPTY, "proxyAddresses": EMPTY,
+        "showInAddressList": None, "state": None, "streetAddress": None, "usageLocation": None,
+        "userType": "Member",
+    },
+    default_select=("businessPhones", "displayName", "givenName", "jobTitle", "mail", "mobilePhone",
+                    "officeLocation", "preferredLanguage", "surname", "userPrincipalName", "id"),
+    filterable=frozenset({"id", "userPrincipalName", "mail", "displayName", "accountEnabled", "givenName",
+                          "surname", "jobTitle", "userType", "department", "companyName", "employeeId",
+                          "mailNickname", "usageLocation", "city", "country", "createdDateTime",
+                          "onPremisesSyncEnabled"}),
+)
+
+GROUP = EntityType(
+    name="group", entity_set="groups", resource_label="Group",
+    properties={
+        "id": None, "deletedDateTime": None, "classification": None, "createdDateTime": None,
+        "creationOptions": EMPTY, "description": None, "displayName": None, "expirationDateTime": None,
+        "groupTypes": EMPTY, "isAssignableToRole": None, "mail": None, "mailEnabled": False,
+        "mailNickname": None, "membershipRule": None, "membershipRuleProcessingState": None,
+        "onPremisesDomainName": None, "onPremisesLastSyncDateTime": None, "onPremisesNetBiosName": None,
+        "onPremisesSamAccountName": None, "onPremisesSecurityIdentifier": None,
+        "onPremisesSyncEnabled": None, "preferredDataLocation": None, "preferredLanguage": None,
+        "proxyAddresses": EMPTY, "renewedDateTime": None, "resourceBehaviorOptions": EMPTY,
+        "resourceProvisioningOptions": EMPTY, "securityEnabled": True, "securityIdentifier": None,
+        "theme": None, "visibility": None, "onPremisesProvisioningErrors": EMPTY,
+        "serviceProvisioningErrors": EMPTY,
+    },
+    filterable=frozenset({"id", "displayName", "mail", "mailEnabled", "securityEnabled", "mailNickname",
+                          "onPremisesSyncEnabled", "createdDateTime"}),
+)
+
+_WEB_DEFAULT = {"homePageUrl": None, "logoutUrl": None, "redirectUris": EMPTY,
+                "implicitGrantSettings": {"enableAccessTokenIssuance": False, "enableIdTokenIssuance": False},
+                "redirectUriSettings": EMPTY}
+_API_DEFAULT = {"acceptMappedClaims": None, "knownClientApplications": EMPTY,
+                "requestedAccessTokenVersion": None, "oauth2PermissionScopes": EMPTY,
+                "preAuthorizedApplications": EMPTY}
+_INFO_DEFAULT = {"logoUrl": None, "marketingUrl": None, "privacyStatementUrl": None, "supportUrl": None,
+                 "termsOfServiceUrl": None}
+
+APPLICATION = EntityType(
+    name="application", entity_set="applications", resource_label="Application",
+    properties={
+        "id": None, "deletedDateTime": None, "applicationTemplateId": None, "disabledByMicrosoftStatus": None,
+        "createdDateTime": None, "displayName": None, "description": None, "groupMembershipClaims": None,
+        "identifierUris": EMPTY, "isDeviceOnlyAuthSupported": None, "isFallbackPublicClient": None,
+        "nativeAuthenticationApisEnabled": None, "notes": None, "publisherDomain": None,
+        "serviceManagementReference": None, "signInAudience": "AzureADMyOrg", "tags": EMPTY,
+        "tokenEncryptionKeyId": None, "uniqueName": None, "samlMetadataUrl": None,
+        "defaultRedirectUri": None, "certification": None, "optionalClaims": None,
+        "servicePrincipalLockConfiguration": None, "requestSignatureVerification": None,
+        "addIns": EMPTY, "api": _API_DEFAULT, "appId": None, "appRoles": EMPTY, "info": _INFO_DEFAULT,
+        "keyCredentials": EMPTY, "parentalControlSettings": {"countriesBlockedForMinors": EMPTY,
+                                                             "legalAgeGroupRule": "Allow"},
+        "passwordCredentials": EMPTY, "publicClient": {"redirectUris": EMPTY},
+        "requiredResourceAccess": EMPTY, "verifiedPublisher": {"displayName": None,
+                                                               "verifiedPublisherId": None,
+                                                               "addedDateTime": None},
+        "web": _WEB_DEFAULT, "spa": {"redirectUris": EMPTY},
+    },
+    filterable=frozenset({"id", "appId", "displayName", "identifierUris", "signInAudience",
+                          "publisherDomain", "createdDateTime", "uniqueName"}),
+)
+
+SERVICE_PRINCIPAL = EntityType(
+    name="servicePrincipal", entity_set="servicePrincipals", resource_label="ServicePrincipal",
+    properties={
+        "id": None, "deletedDateTime": None, "accountEnabled": True, "alternativeNames": EMPTY,
+        "appDisplayName": None, "appDescription": None, "appId": None, "applicationTemplateId": None,
+        "appOwnerOrganizationId": None, "appRoleAssignmentRequired": False, "createdDateTime": None,
+        "description": None, "disabledByMicrosoftStatus": None, "displayName": None, "homepage": None,
+        "loginUrl": None, "logoutUrl": None, "notes": None, "notificationEmailAddresses": EMPTY,
+        "preferredSingleSignOnMode": None, "preferredTokenSigningKeyThumbprint": None,
+        "replyUrls": EMPTY, "servicePrincipalNames": EMPTY, "servicePrincipalType": "Application",
+        "signInAudience": "AzureADMyOrg", "tags": EMPTY, "tokenEncryptionKeyId": None,
+        "samlSingleSignOnSettings": None, "addIns": EMPTY, "appRoles": EMPTY, "info": _INFO_DEFAULT,
+        "keyCredentials": EMPTY, "oauth2PermissionScopes": EMPTY, "passwordCredentials": EMPTY,
+        "resourceSpecificApplicationPermissions": EMPTY,
+        "verifiedPublisher": {"displayName": None, "verifiedPublisherId": None, "addedDateTime": None},
+    },
+    filterable=frozenset({"id", "appId", "displayName", "accountEnabled", "servicePrincipalType",
+                          "appOwnerOrganizationId", "appRoleAssignmentRequired", "tags",
+                          "servicePrincipalNames", "createdDateTime"}),
+)
+
+APP_ROLE_ASSIGNMENT = EntityType(
+    name="appRoleAssignment", entity_set="appRoleAssignments", resource_label="AppRoleAssignment",
+    properties={"id": None, "deletedDateTime": None, "appRoleId": None, "createdDateTime": None,
+                "principalDisplayName": None, "principalId": None, "principalType": None,
+                "resourceDisplayName": None, "resourceId": None},
+    filterable=frozenset({"principalId", "resourceId", "appRoleId", "principalType"}),
+)
+
+OAUTH2_PERMISSION_GRANT = EntityType(
+    name="oAuth2PermissionGrant", entity_set="oauth2PermissionGrants", resource_label="OAuth2PermissionGrant",
+    properties={"clientId": None, "consentType": None, "id": None, "principalId": None, "resourceId": None,
+                "scope": None},
+    filterable=frozenset({"clientId", "consentType", "principalId", "resourceId", "id"}),
+)
+
+PASSWORD_CREDENTIAL = EntityType(
+    name="passwordCredential", entity_set="passwordCredentials", resource_label="PasswordCredential",
+    properties={"customKeyIdentifier": None, "displayName": None, "endDateTime": None, "hint": None,
+                "keyId": None, "secretText": None, "startDateTime": None},
+)
+
+DOMAIN = EntityType(
+    name="domain", entity_set="domains", resource_label="Domain",
+    properties={"authenticationType": "Managed", "availabilityStatus": None, "id": None,
+                "isAdminManaged": True, "isDefault": False, "isInitial": False, "isRoot": True,
+                "isVerified": False, "supportedServices": EMPTY, "passwordNotificationWindowInDays": None,
+                "passwordValidityPeriodInDays": None, "state": None},
+)
+
+ORGANIZATION = EntityType(
+    name="organization", entity_set="organization", resource_label="Organization",
+    properties={"id": None, "displayName": None, "tenantType": "AAD", "verifiedDomains": EMPTY,
+                "countryLetterCode": None, "createdDateTime": None},
+)
+
+# Which properties a client may write, and the keys each complex property accepts.
+_APPLICATION_WRITABLE = frozenset(APPLICATION.properties) - {
+    "id", "appId", "createdDateTime", "deletedDateTime", "publisherDomain", "passwordCredentials",
+    "disabledByMicrosoftStatus", "applicationTemplateId", "verifiedPublisher", "certification",
+    "defaultRedirectUri"}
+_SERVICE_PRINCIPAL_WRITABLE = frozenset({
+    "accountEnabled", "alternativeNames", "appRoleAssignmentRequired", "description", "displayName",
+    "homepage", "loginUrl", "logoutUrl", "notes", "notificationEmailAddresses", "preferredSingleSignOnMode",
+    "preferredTokenSigningKeyThumbprint", "samlSingleSignOnSettings", "tags", "keyCredentials",
+    "appDescription", "servicePrincipalType"})
+_COMPLEX_KEYS = {
+    "web": frozenset(_WEB_DEFAULT),
+    "api": frozenset(_API_DEFAULT),
+    "info": frozenset(_INFO_DEFAULT),
+    "spa": frozenset({"redirectUris"}),
+    "publicClient": frozenset({"redirectUris"}),
+    "parentalControlSettings": frozenset({"countriesBlockedForMinors", "legalAgeGroupRule"}),
+    "optionalClaims": frozenset({"accessToken", "idToken", "saml2Token"}),
+}
+_SIGN_IN_AUDIENCES = ("AzureADMyOrg", "AzureADMultipleOrgs", "AzureADandPersonalMicrosoftAccount",
+                      "PersonalMicrosoftAccount")
+_GROUP_MEMBERSHIP_CLAIMS = {"none", "securitygroup", "directoryrole", "applicationgroup", "all"}
+
+
+def now_iso(moment: datetime | None = None) -> str:
+    moment = moment or datetime.now(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond:06d}0Z"
+
+
+def parse_datetime(value: Any, property_name: str) -> datetime:
+    if not isinstance(value, str):
+        raise bad_request(f"Invalid value specified for property '{property_name}'.")
+    text = value.strip().replace("Z", "+00:00")
+    # Graph writes seven fractional digits; fromisoformat takes at most six
+    text = re.sub(r"(\.\d{6})\d+", r"\1", text)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise bad_request(f"Invalid value specified for property '{property_name}'.") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def new_secret_text() -> str:
+    """A client secret shaped like Entra's: 40 characters, a `~` at index 5 (`xxx8Q~...`)."""
+    alphabet = string.ascii_letters + string.digits + "_-.~"
+    head = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(3))
+    return head + secrets.choice(string.digits) + "Q~" + "".join(secrets.choice(alphabet) for _ in range(34))
+
+
+class TenantState:
+    """One tenant, seeded from a fixture dict (see sandbox/fixtures/tenant.json for the format)."""
+
+    def __init__(self, fixture: Mapping[str, Any], *, seed: int = 0, principal_secret: str | None = None):
+        self._fixture = fixture
+        self.seed = seed
+        tenant = fixture["tenant"]
+        self.tenant_id: str = tenant["id"]
+        self.tenant: Mapping[str, Any] = tenant
+        self.principal: Mapping[str, Any] = fixture["terraformPrincipal"]
+        self.principal_secret = principal_secret or new_secret_text()
+        self.reset()
+
+    # ------------------------------------------------------------------ reset and indexes
+
+    def reset(self) -> None:
+        fixture = self._fixture
+        self._rng = random.Random(f"graph-ids:{self.seed}")
+        self.users: list[dict] = [dict(user) for user in fixture.get("users", ())]
+        self.users_by_id: dict[str, dict] = {}
+        self.users_by_upn: dict[str, dict] = {}
+        self.user_positions: dict[str, int] = {}
+        self.upn_positions: dict[str, int] = {}
+        for position, user in enumerate(self.users):
+            self.users_by_id[user["id"]] = user
+            self.user_positions[user["id"]] = position
+            upn = (user.get("userPrincipalName") or "").casefold()
+            self.users_by_upn[upn] = user
+            self.upn_positions[upn] = position
+        self.groups: list[dict] = []
+        self.group_members: dict[str, list[str]] = {}
+        for group in fixture.get("groups", ()):
+            stored = {key: value for key, value in group.items() if key != "members"}
+            self.groups.append(stored)
+            self.group_members[stored["id"]] = list(group.get("members", ()))
+        self.groups_by_id = {group["id"]: group for group in self.groups}
+        self._transitive: dict[str, list[str]] = {}
+        self.applications: dict[str, dict] = {a["id"]: copy.deepcopy(a) for a in fixture.get("applications", ())}
+        self.service_principals: dict[str, dict] = {
+            sp["id"]: copy.deepcopy(sp) for sp in fixture.get("servicePrincipals", ())}
+        self.app_role_assignments: dict[str, dict] = {
+            a["id"]: dict(a) for a in fixture.get("appRoleAssignments", ())}
+        self.oauth2_permission_grants: dict[str, dict] = {
+            g["id"]: dict(g) for g in fixture.get("oauth2PermissionGrants", ())}
+        self.owners: dict[str, list[str]] = {key: list(value) for key, value in fixture.get("owners", {}).items()}
+        # secretText of every password credential, by keyId: Entra keeps them (to check logins), the
+        # API never shows them again after addPassword; tests read them here.
+        self.password_secrets: dict[str, str] = {}
+        self.visible_at: dict[str, float] = {}
+        principal_app = self.application_by_app_id(self.principal["appId"])
+        for credential in (principal_app or {}).get("passwordCredentials", ()):
+            if credential["keyId"] == self.principal.get("passwordKeyId"):
+                self.password_secrets[credential["keyId"]] = self.principal_secret
+
+    def new_id(self) -> str:
+        return str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
+
+    def _new_opaque_id(self) -> str:
+        # appRoleAssignment and oauth2PermissionGrant ids are 43-character base64url strings
+        raw = hashlib.sha256(self._rng.getrandbits(256).to_bytes(32, "big")).digest()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")[:43]
+
+    # ------------------------------------------------------------------ replication delay
+
+    def mark_created(self, object_id: str, replication_delay_s: float) -> None:
+        if replication_delay_s > 0:
+            self.visible_at[object_id] = time.monotonic() + replication_delay_s
+
+    def is_visible(self, object_id: str) -> bool:
+        visible_at = self.visible_at.get(object_id)
+        if visible_at is None:
+            return True
+        if time.monotonic() >= visible_at:
+            del self.visible_at[object_id]
+            return True
+        return False
+
+    # ------------------------------------------------------------------ lookups
+
+    def user(self, key: str) -> dict | None:
+        return self.users_by_id.get(key) or self.users_by_upn.get(key.casefold())
+
+    def application_by_app_id(self, app_id: str) -> dict | None:
+        return next((a for a in self.applications.values() if a.get("appId", "").lower() == app_id.lower()),
+                    None)
+
+    def service_principal_by_app_id(self, app_id: str) -> dict | None:
+        return next((sp for sp in self.service_principals.values()
+                     if sp.get("appId", "").lower() == app_id.lower()), None)
+
+    @property
+    def graph_service_principal(self) -> dict | None:
+        return self.service_principal_by_app_id(MICROSOFT_GRAPH_APP_ID)
+
+    @property
+    def principal_service_principal(self) -> dict | None:
+        return self.service_principals.get(self.principal["servicePrincipalId"])
+
+    def directory_object(self, object_id: str) -> tuple[str, dict] | None:
+        """(type name, object) of any directory object by id."""
+        for kind, table in (("user", self.users_by_id), ("group", self.groups_by_id),
+                            ("servicePrincipal", self.service_principals),
+                            ("application", self.applications)):
+            found = table.get(object_id)
+            if found is not None:
+                return kind, found
+        return None
+
+    def transitive_members(self, group_id: str) -> list[str]:
+        """Every member reached through nested groups, each once, nested groups included."""
+        cached = self._transitive.get(group_id)
+        if cached is not None:
+            return cached
+        seen: set[str] = set()
+        ordered: list[str] = []
+        stack = list(reversed(self.group_members.get(group_id, ())))
+        while stack:
+            member = stack.pop()
+            if member in seen or member == group_id:
+                continue
+            seen.add(member)
+            ordered.append(member)
+            if member in self.group_members:
+                stack.extend(reversed(self.group_members[member]))
+        self._transitive[group_id] = ordered
+        return ordered
+
+    def roles_of(self, service_principal_id: str) -> set[str]:
+        """Graph application permissions (app role values) granted to a service principal."""
+        graph = self.graph_service_principal
+        if graph is None:
+            return set()
+        values = {role["id"]: role["value"] for role in graph.get("appRoles", ())}
+        return {values[a["appRoleId"]] for a in self.app_role_assignments.values()
+                if a["principalId"] == service_principal_id and a["resourceId"] == graph["id"]
+                and a["appRoleId"] in values}
+
+    # ------------------------------------------------------------------ body validation
+
+    def _check_body(self, body: Any, entity: EntityType, writable: frozenset[str]) -> dict:
+        if not isinstance(body, dict):
+            raise bad_request("Empty Payload. JSON content expected.", code="BadRequest")
+        cleaned = {}
+        for key, value in body.items():
+            if key == "@odata.type" or key.endswith("@odata.bind"):
+                continue
+            name = key if key in entity.properties else None
+            if name is None:
+                raise bad_request(f"Property '{key}' does not exist as a declared property or extension "
+                                  "property.")
+            if name not in writable:
+                raise bad_request(f"Property '{name}' is read-only and cannot be set.")
+            if name in _COMPLEX_KEYS and value is not None:
+                if not isinstance(value, dict):
+                    raise bad_request(f"Invalid value specified for property '{name}' of resource "
+                                      f"'{entity.resource_label}'.")
+                for inner in value:
+                    if inner not in _COMPLEX_KEYS[name] and inner != "@odata.type":
+                        raise bad_request(f"Property '{inner}' does not exist as a declared property or "
+                                          "extension property.")
+            cleaned[name] = value
+        return cleaned
+
+    @staticmethod
+    def _check_redirect_uris(uris: Any, property_name: str, *, public: bool) -> None:
+        if not isinstance(uris, list) or not all(isinstance(u, str) for u in uris):
+            raise bad_request(f"Invalid value specified for property '{property_name}' of resource "
+                              "'Application'.")
+        if len(uris) > 256:
+            raise bad_request(f"Invalid value specified for property '{property_name}' of resource "
+                              "'Application'.")
+        for uri in uris:
+            lowered = uri.lower()
+            loopback = lowered.startswith(("http://localhost", "http://127.0.0.1", "http://[::1]"))
+            allowed = lowered.startswith("https://") or loopback or (public and "://" in lowered)
+            if not allowed or "*" in uri or len(uri) > 256 or " " in uri:
+                raise bad_request(f"Invalid value specified for property '{property_name}' of resource "
+                                  "'Application'.")
+
+    def _check_application(self, app: dict) -> None:
+        if not isinstance(app.get("displayName"), str) or not app["displayName"].strip():
+            raise bad_request("Invalid value specified for property 'displayName' of resource 'Application'.")
+        if app.get("signInAudience") not in _SIGN_IN_AUDIENCES:
+            raise bad_request("Invalid value specified for property 'signInAudience' of resource "
+                              "'Application'.")
+        web = app.get("web") or {}
+        self._check_redirect_uris(list(web.get("redirectUris", ())), "web.redirectUris", public=False)
+        self._check_redirect_uris(list((app.get("spa") or {}).get("redirectUris", ())), "spa.redirectUris",
+                                  public=False)
+        self._check_redirect_uris(list((app.get("publicClient") or {}).get("redirectUris", ())),
+                                  "publicClient.redirectUris", public=True)
+        for uri in app.get("identifierUris", ()):
+            if not isinstance(uri, str) or "://" not in uri:
+                raise bad_request("Invalid value specified for property 'identifierUris' of resource "
+                                  "'Application'.")
+        claims = app.get("groupMembershipClaims")
+        if claims is not None and (not isinstance(claims, str) or not {
+                part.strip().lower() for part in claims.split(",")} <= _GROUP_MEMBERSHIP_CLAIMS):
+            raise bad_request("Invalid value specified for property 'groupMembershipClaims' of resource "
+                              "'Application'.")
+        for access in app.get("requiredResourceAccess", ()):
+            if not isinstance(access, dict) or not GUID.match(str(access.get("resourceAppId", ""))):
+                raise bad_request("Invalid value specified for property 'requiredResourceAccess' of "
+                                  "resource 'Application'.")
+            for item in access.get("resourceAccess", ()):
+                if (not isinstance(item, dict) or item.get("type") not in ("Scope", "Role")
+                        or not GUID.match(str(item.get("id", "")))):
+                    raise bad_request("Invalid value specified for property 'requiredResourceAccess' of "
+                                      "resource 'Application'.")
+        for collection, label in ((app.get("appRoles", ()), "appRoles"),
+                                  ((app.get("api") or {}).get("oauth2PermissionScopes", ()),
+                                   "api.oauth2PermissionScopes")):
+            ids, values = set(), set()
+            for item in collection:
+                if not isinstance(item, dict) or not GUID.match(str(item.get("id", ""))):
+                    raise bad_request(f"Invalid value specified for property '{label}' of resource "
+                                      "'Application'.")
+                if item["id"].lower() in ids or (item.get("value") and item["value"] in values):
+                    raise bad_request(f"Invalid value specified for property '{label}' of resource "
+                                      "'Application'.")
+                ids.add(item["id"].lower())
+                if item.get("value"):
+                    values.add(item["value"])
+                if label == "appRoles" and not set(item.get("allowedMemberTypes") or ()) <= {"User",
+                                                                                          "Application"}:
+                    raise bad_request("Invalid value specified for property 'appRoles' of resource "
+                                      "'Application'.")
+
+    @staticmethod
+    def _merge(target: dict, changes: dict) -> None:
+        """PATCH semantics: complex properties merge key by key, everything else is replaced."""
+        for name, value in changes.items():
+            current = target.get(name)
+            if name in _COMPLEX_KEYS and isinstance(value, dict) and isinstance(current, dict):
+                merged = dict(current)
+                merged.update(copy.deepcopy(value))
+                target[name] = merged
+            else:
+                target[name] = copy.deepcopy(value)
+
+    def _bind_owners(self, body: Mapping[str, Any]) -> list[str]:
+        owners = []
+        for reference in body.get("owners@odata.bind", ()) or ():
+            owner_id = str(reference).rstrip("/").rsplit("/", 1)[-1]
+            found = self.directory_object(owner_id)
+            if found is None or found[0] not in ("user", "servicePrincipal"):
+                raise not_found(owner_id)
+            if owner_id not in owners:
+                owners.append(owner_id)
+        return owners
+
+    # ------------------------------------------------------------------ applications
+
+    def _application_defaults(self) -> dict:
+        app = {name: copy.deepcopy(value) for name, value in APPLICATION.properties.items()}
+        for name, value in app.items():
+            if isinstance(value, tuple):
+                app[name] = list(value)
+            elif isinstance(value, dict):
+                app[name] = {k: list(v) if isinstance(v, tuple) else v for k, v in value.items()}
+        return app
+
+    def create_application(self, body: Any, *, creator_id: str | None, creator_is_owner: bool,
+                           replication_delay_s: float = 0) -> dict:
+        changes = self._check_body(body, APPLICATION, _APPLICATION_WRITABLE)
+        owners = self._bind_owners(body)
+        app = self._application_defaults()
+        self._merge(app, changes)
+        app["id"] = self.new_id()
+        app["appId"] = self.new_id()
+        app["createdDateTime"] = now_iso()
+        app["publisherDomain"] = self.tenant.get("initialDomain")
+        app["passwordCredentials"] = []
+        self._sync_redirect_settings(app)
+        self._check_application(app)
+        if creator_is_owner and creator_id and creator_id not in owners:
+            owners.append(creator_id)
+        self.applications[app["id"]] = app
+        self.owners[app["id"]] = owners
+        self.mark_created(app["id"], replication_delay_s)
+        return app
+
+    @staticmethod
+    def _sync_redirect_settings(app: dict) -> None:
+        web = app.get("web")
+        if isinstance(web, dict):
+            web["redirectUriSettings"] = [{"uri": uri, "index": None} for uri in web.get("redirectUris") or ()]
+
+    def update_application(self, app: dict, body: Any) -> None:
+        changes = self._check_body(body, APPLICATION, _APPLICATION_WRITABLE)
+        candidate = copy.deepcopy(app)
+        self._merge(candidate, changes)
+        self._sync_redirect_settings(candidate)
+        self._check_application(candidate)
+        app.clear()
+        app.update(candidate)
+        for sp in self.service_principals.values():
+            if sp.get("appId") == app["appId"]:
+                self._mirror_application(sp, app)
+
+    def delete_application(self, app: dict) -> None:
+        for sp in [sp for sp in self.service_principals.values() if sp.get("appId") == app["appId"]]:
+            self.delete_service_principal(sp)
+        for credential in app.get("passwordCredentials", ()):
+            self.password_secrets.pop(credential["keyId"], None)
+        del self.applications[app["id"]]
+        self._forget(app["id"])
+
+    def _forget(self, object_id: str) -> None:
+        self.owners.pop(object_id, None)
+        self.visible_at.pop(object_id, None)
+        for owners in self.owners.values():
+            if object_id in owners:
+                owners.remove(object_id)
+
+    # ------------------------------------------------------------------ password credentials
+
+    def add_password(self, owner: dict, body: Any) -> dict:
+        """addPassword on an application or a service principal: the only time secretText is shown."""
+        if body is None:
+            body = {}
+        if not isinstance(body, dict):
+            raise bad_request("Empty Payload. JSON content expected.", code="BadRequest")
+        requested = body.get("passwordCredential") or {}
+        if not isinstance(requested, dict):
+            raise bad_request("Invalid value specified for property 'passwordCredential'.")
+        unknown = set(requested) - set(PASSWORD_CREDENTIAL.properties) - {"@odata.type"}
+        if unknown:
+            raise bad_request(f"Property '{sorted(unknown)[0]}' does not exist as a declared property or "
+                              "extension property.")
+        start = (parse_datetime(requested["startDateTime"], "startDateTime")
+                 if requested.get("startDateTime") else datetime.now(UTC))
+        end = (parse_datetime(requested["endDateTime"], "endDateTime")
+               if requested.get("endDateTime") else start + timedelta(days=730))
+        if end <= start:
+            raise bad_request("Invalid value specified for property 'endDateTime'. It must be later than "
+                              "'startDateTime'.", code="Request_BadRequest")
+        secret_text = new_secret_text()
+        credential = {
+            "customKeyIdentifier": None,
+            "displayName": requested.get("displayName"),
+            "endDateTime": now_iso(end),
+            "hint": secret_text[:3],
+            "keyId": self.new_id(),
+            "secretText": None,
+            "startDateTime": now_iso(start),
+        }
+        owner.setdefault("passwordCredentials", []).append(credential)
+        self.password_secrets[credential["keyId"]] = secret_text
+        return dict(credential, secretText=secret_text)
+
+    def remove_password(self, owner: dict, body: Any) -> None:
+        key_id = body.get("keyId") if isinstance(body, dict) else None
+        if not isinstance(key_id, str) or not GUID.match(key_id):
+            raise bad_request("Invalid value specified for property 'keyId'.")
+        credentials = owner.get("passwordCredentials", [])
+        match = next((c for c in credentials if c["keyId"].lower() == key_id.lower()), None)
+        if match is None:
+            raise not_found(key_id)
+        credentials.remove(match)
+        self.password_secrets.pop(match["keyId"], None)
+
+    # ------------------------------------------------------------------ service principals
+
+    def _mirror_application(self, sp: dict, app: Mapping[str, Any]) -> None:
+        web = app.get("web") or {}
+        sp["appDisplayName"] = app.get("displayName")
+        sp["appDescription"] = app.get("description")
+        sp["appRoles"] = copy.deepcopy(list(app.get("appRoles") or ()))
+        sp["oauth2PermissionScopes"] = copy.deepcopy(
+            list((app.get("api") or {}).get("oauth2PermissionScopes") or ()))
+        sp["replyUrls"] = (list(web.get("redirectUris") or ()) + list((app.get("spa") or {}).get(
+            "redirectUris") or ()) + list((app.get("publicClient") or {}).get("redirectUris") or ()))
+        sp["servicePrincipalNames"] = [app["appId"], *list(app.get("identifierUris") or ())]
+        sp["signInAudience"] = app.get("signInAudience")
+        sp["info"] = copy.deepcopy(app.get("info"))
+        sp["homepage"] = web.get("homePageUrl")
+        sp["logoutUrl"] = web.get("logoutUrl")
+
+    def create_service_principal(self, body: Any, *, creator_id: str | None, creator_is_owner: bool,
+                                 replication_delay_s: float = 0, check_visibility: bool = True) -> dict:
+        if not isinstance(body, dict):
+            raise bad_request("Empty Payload. JSON content expected.", code="BadRequest")
+        app_id = body.get("appId")
+        rest = {key: value for key, value in body.items() if key != "appId"}
+        changes = self._check_body(rest, SERVICE_PRINCIPAL, _SERVICE_PRINCIPAL_WRITABLE)
+        owners = self._bind_owners(body)
+        if not isinstance(app_id, str) or not GUID.match(app_id):
+            raise bad_request("Invalid value specified for property 'appId' of resource 'ServicePrincipal'.")
+        app = self.application_by_app_id(app_id)
+        if app is None or (check_visibility and not self.is_visible(app["id"])):
+            message = f"The appId '{app_id}' of the service principal does not reference a valid application object."
+            raise GraphError(400, "Request_BadRequest", message, details=[
+                {"code": "NoBackingApplicationObject", "message": message, "target": "appId"}])
+        if self.service_principal_by_app_id(app_id) is not None:
+            raise GraphError(409, "Request_MultipleObjectsWithSameKeyValue",
+                             "Another object with the same value for property servicePrincipalNames already "
+                             "exists.")
+        sp = {name: (list(value) if isinstance(value, tuple) else copy.deepcopy(value))
+              for name, value in SERVICE_PRINCIPAL.properties.items()}
+        sp.update(id=self.new_id(), appId=app["appId"], createdDateTime=now_iso(),
+                  appOwnerOrganizationId=self.tenant_id, displayName=app.get("displayName"),
+                  passwordCredentials=[])
+        self._mirror_application(sp, app)
+        self._merge(sp, changes)
+        if creator_is_owner and creator_id and creator_id not in owners:
+            owners.append(creator_id)
+        self.service_principals[sp["id"]] = sp
+        self.owners[sp["id"]] = owners
+        self.mark_created(sp["id"], replication_delay_s)
+        return sp
+
+    def update_service_principal(self, sp: dict, body: Any) -> None:
+        changes = self._check_body(body, SERVICE_PRINCIPAL, _SERVICE_PRINCIPAL_WRITABLE)
+        self._merge(sp, changes)
+
+    def delete_service_principal(self, sp: dict) -> None:
+        for assignment_id in [a["id"] for a in self.app_role_assignments.values()
+                              if sp["id"] in (a["principalId"], a["resourceId"])]:
+            del self.app_role_assignments[assignment_id]
+        for grant_id in [g["id"] for g in self.oauth2_permission_grants.values()
+                         if sp["id"] in (g["clientId"], g["resourceId"])]:
+            del self.oauth2_permission_grants[grant_id]
+        for credential in sp.get("passwordCredentials", ()):
+            self.password_secrets.pop(credential["keyId"], None)
+        del self.service_principals[sp["id"]]
+        self._forget(sp["id"])
+
+    # ------------------------------------------------------------------ owners
+
+    def add_owner(self, object_id: str, body: Any) -> None:
+        reference = body.get("@odata.id") if isinstance(body, dict) else None
+        if not isinstance(reference, str):
+            raise bad_request("Invalid value specified for property '@odata.id'.")
+        owner_id = reference.rstrip("/").rsplit("/", 1)[-1]
+        found = self.directory_object(owner_id)
+        if found is None or found[0] not in ("user", "servicePrincipal"):
+            raise not_found(owner_id)
+        owners = self.owners.setdefault(object_id, [])
+        if owner_id in owners:
+            raise bad_request("One or more added object references already exist for the following modified "
+                              "properties: 'owners'.")
+        owners.append(owner_id)
+
+    def remove_owner(self, object_id: str, owner_id: str) -> None:
+        owners = self.owners.setdefault(object_id, [])
+        if owner_id not in owners:
+            raise not_found(owner_id)
+        owners.remove(owner_id)
+
+    # ------------------------------------------------------------------ app role assignments
+
+    def create_app_role_assignment(self, body: Any, *, resource_id: str | None = None,
+                                   principal_id: str | None = None, replication_delay_s: float = 0) -> dict:
+        """POST .../appRoleAssignedTo (resource_id from the path) or .../appRoleAssignments (principal_id)."""
+        if not isinstance(body, dict):
+            raise bad_request("Empty Payload. JSON content expected.", code="BadRequest")
+        unknown = set(body) - set(APP_ROLE_ASSIGNMENT.properties) - {"@odata.type"}
+        if unknown:
+            raise bad_request(f"Property '{sorted(unknown)[0]}' does not exist as a declared property or "
+                              "extension property.")
+        for name in ("principalId", "resourceId", "appRoleId"):
+            if not isinstance(body.get(name), str) or not GUID.match(body[name]):
+                raise bad_request(f"Invalid value specified for property '{name}' of resource "
+                                  "'AppRoleAssignment'.")
+        if resource_id is not None and body["resourceId"].lower() != resource_id.lower():
+            raise bad_request("The resourceId in the request body must match the service principal in the URL.")
+        if principal_id is not None and body["principalId"].lower() != principal_id.lower():
+            raise bad_request("The principalId in the request body must match the object in the URL.")
+        resource = self.service_principals.get(body["resourceId"])
+        if resource is None or not self.is_visible(resource["id"]):
+            raise not_found(body["resourceId"])
+        principal = self.directory_object(body["principalId"])
+        if principal is None or principal[0] == "application" or not self.is_visible(body["principalId"]):
+            raise not_found(body["principalId"])
+        kind, principal_object = principal
+        principal_type = {"user": "User", "group": "Group", "servicePrincipal": "ServicePrincipal"}[kind]
+        app_role_id = body["appRoleId"].lower()
+        if app_role_id != DEFAULT_ACCESS_APP_ROLE_ID:
+            role = next((r for r in resource.get("appRoles", ()) if r["id"].lower() == app_role_id), None)
+            member_type = "Application" if kind == "servicePrincipal" else "User"
+            if (role is None or not role.get("isEnabled", True)
+                    or member_type not in role.get("allowedMemberTypes", ())):
+                raise bad_request(f"Permission being assigned was not found on application "
+                                  f"'{resource.get('appId')}'.")
+        if any(a["principalId"] == principal_object["id"] and a["resourceId"] == resource["id"]
+               and a["appRoleId"].lower() == app_role_id for a in self.app_role_assignments.values()):
+            raise bad_request("Permission being assigned already exists on the object.")
+        assignment = {
+            "id": self._new_opaque_id(), "deletedDateTime": None, "appRoleId": body["appRoleId"],
+            "createdDateTime": now_iso(), "principalDisplayName": principal_object.get("displayName"),
+            "principalId": principal_object["id"], "principalType": principal_type,
+            "resourceDisplayName": resource.get("displayName"), "resourceId": resource["id"],
+        }
+        self.app_role_assignments[assignment["id"]] = assignment
+        self.mark_created(assignment["id"], replication_delay_s)
+        return assignment
+
+    # ------------------------------------------------------------------ delegated permission grants
+
+    def create_grant(self, body: Any, *, replication_delay_s: float = 0) -> dict:
+        if not isinstance(body, dict):
+            raise bad_request("Empty Payload. JSON content expected.", code="BadRequest")
+        unknown = set(body) - set(OAUTH2_PERMISSION_GRANT.properties) - {"@odata.type", "id"}
+        if unknown:
+            raise bad_request(f"Property '{sorted(unknown)[0]}' does not exist as a declared property or "
+                              "extension property.")
+        consent_type = body.get("consentType")
+        if consent_type not in ("AllPrincipals", "Principal"):
+            raise bad_request("Invalid value specified for property 'consentType' of resource "
+                              "'OAuth2PermissionGrant'.")
+        for name in ("clientId", "resourceId"):
+            if not isinstance(body.get(name), str) or not GUID.match(body[name]):
+                raise bad_request(f"Invalid value specified for property '{name}' of resource "
+                                  "'OAuth2PermissionGrant'.")
+            found = self.service_principals.get(body[name])
+            if found is None or not self.is_visible(found["id"]):
+                raise not_found(body[name])
+        principal_id = body.get("principalId")
+        if consent_type == "Principal":
+            if not isinstance(principal_id, str) or principal_id not in self.users_by_id:
+                raise bad_request("Invalid value specified for property 'principalId' of resource "
+                                  "'OAuth2PermissionGrant'.")
+        elif principal_id is not None:
+            raise bad_request("Invalid value specified for property 'principalId' of resource "
+                              "'OAuth2PermissionGrant'.")
+        scope = body.get("scope")
+        if scope is not None and not isinstance(scope, str):
+            raise bad_request("Invalid value specified for property 'scope' of resource 'OAuth2PermissionGrant'.")
+        for existing in self.oauth2_permission_grants.values():
+            if (existing["clientId"] == body["clientId"] and existing["resourceId"] == body["resourceId"]
+                    and existing["consentType"] == consent_type and existing["principalId"] == principal_id):
+                raise GraphError(409, "Request_MultipleObjectsWithSameKeyValue", "Permission entry already exists.")
+        grant = {"clientId": body["clientId"], "consentType": consent_type, "id": self._new_opaque_id(),
+                 "principalId": principal_id, "resourceId": body["resourceId"], "scope": scope or ""}
+        self.oauth2_permission_grants[grant["id"]] = grant
+        self.mark_created(grant["id"], replication_delay_s)
+        return grant
+
+    def update_grant(self, grant: dict, body: Any) -> None:
+        if not isinstance(body, dict):
+            raise bad_request("Empty Payload. JSON content expected.", code="BadRequest")
+        for key in body:
+            if key not in ("scope", "@odata.type"):
+                if key in OAUTH2_PERMISSION_GRANT.properties:
+                    raise bad_request(f"Property '{key}' is read-only and cannot be set.")
+                raise bad_request(f"Property '{key}' does not exist as a declared property or extension "
+                                  "property.")
+        if "scope" in body:
+            if not isinstance(body["scope"], str):
+                raise bad_request("Invalid value specified for property 'scope' of resource "
+                                  "'OAuth2PermissionGrant'.")
+            grant["scope"] = body["scope"]
+
+    # ------------------------------------------------------------------ organization
+
+    def organization(self) -> dict:
+        return {
+            "id": self.tenant_id,
+            "displayName": self.tenant.get("displayName"),
+            "tenantType": "AAD",
+            "countryLetterCode": self.tenant.get("countryLetterCode"),
+            "createdDateTime": self.tenant.get("createdDateTime"),
+            "verifiedDomains": [
+                {"capabilities": "Email, OfficeCommunicationsOnlineService", "isDefault": d.get("isDefault", False),
+                 "isInitial": d.get("isInitial", False), "name": d["id"], "type": "Managed"}
+                for d in self.tenant.get("domains", ()) if d.get("isVerified")],
+        }
