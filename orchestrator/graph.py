@@ -1,0 +1,375 @@
+"""A small Microsoft Graph v1.0 client on httpx: one connection pool, typed errors, gentle retries.
+
+    GraphClient.get(path)            one JSON object
+    GraphClient.iter_pages(path)     the `value` of each page, following @odata.nextLink
+    GraphClient.batch(requests)      JSON $batch, 20 requests per POST, each answer in input order
+
+What it does for the caller:
+- Explicit timeouts on every request and a bounded pool sized for the caller's concurrency.
+- 429: waits what `Retry-After` says (also for each throttled request inside a $batch), else
+  backs off exponentially; gives up after `max_throttle_retries`.
+- 5xx, connection resets and read timeouts: bounded retries with jittered exponential backoff.
+  Only reads are retried (GETs and $batch of GETs), so a retry never repeats a write.
+- 401 with an expired token: one retry with a fresh token.
+- Errors become `GraphError(status, code)` from Graph's `{"error": {"code", "message"}}`. The
+  bearer token is sent only to the Graph origin (a nextLink elsewhere is refused) and never
+  appears in a message.
+
+URLs are written with the configured (public) Graph host and mapped by `resolve` at send time,
+so the sandbox's loopback emulator serves them unchanged.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode, urlsplit
+
+import httpx
+
+from orchestrator.credentials import CloudHosts, TokenSource, graph_token_source
+from orchestrator.endpoints import endpoints_for, require_https
+from orchestrator.errors import GraphError
+
+API_VERSION = "v1.0"
+BATCH_LIMIT = 20  # Graph's hard limit of requests in one JSON $batch
+DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=60.0, write=30.0, pool=120.0)
+# Graph query options keep their `$`, quotes and parentheses readable; everything else is escaped.
+_QUERY_SAFE = "$,'()"
+_RETRYABLE_TRANSPORT = (httpx.ConnectError, httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError,
+                        httpx.ReadTimeout, httpx.ConnectTimeout)
+_PERMISSION_HINT = (" The identity needs the Microsoft Graph application permissions User.Read.All and "
+                    "GroupMember.Read.All (or Group.Read.All), with admin consent.")
+
+
+def encode_query(params: Mapping[str, str | int] | None) -> str:
+    """A query string as Graph documents it (`$select=a,b&$filter=displayName eq 'x'`, escaped)."""
+    if not params:
+        return ""
+    return "?" + urlencode({k: str(v) for k, v in params.items()}, quote_via=quote, safe=_QUERY_SAFE)
+
+
+def odata_string(value: str) -> str:
+    """A string literal for $filter: quoted, with embedded single quotes doubled."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def path_segment(value: str) -> str:
+    """One path segment (a UPN may hold '#', e.g. guests' `x_gmail.com#EXT#@tenant`)."""
+    return quote(value, safe="@'()=,:")
+
+
+@dataclass(frozen=True)
+class BatchRequest:
+    """One GET inside a $batch: a path relative to /v1.0, e.g. "/users/ivan@contoso.example?$select=id"."""
+
+    url: str
+    headers: Mapping[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class BatchResponse:
+    status: int
+    body: Any
+    headers: Mapping[str, str]
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+    def error(self, what: str) -> GraphError:
+        return _error_from_body(self.status, self.body, what)
+
+
+@dataclass
+class GraphStats:
+    """What the client sent, for reports and benchmarks."""
+
+    requests: int = 0            # HTTP requests sent to Graph (a $batch counts once)
+    batched_requests: int = 0    # requests carried inside $batch posts
+    throttled: int = 0           # 429 answers, including those inside $batch
+    retries: int = 0             # requests sent again after a 429, 5xx, reset or expired token
+
+
+def _error_from_body(status: int, body: Any, what: str) -> GraphError:
+    code, message = None, None
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        code = body["error"].get("code")
+        message = body["error"].get("message")
+    code = str(code) if code else f"HTTP{status}"
+    message = str(message).strip() if message else "no error message"
+    hint = _PERMISSION_HINT if status == 403 else ""
+    return GraphError(f"Microsoft Graph answered {status} {code} to {what}: {message}{hint}", status=status, code=code)
+
+
+def _retry_after(headers: Mapping[str, str]) -> float | None:
+    """Seconds from a Retry-After header: delta-seconds or an HTTP date."""
+    raw = next((v for k, v in headers.items() if k.lower() == "retry-after"), None)
+    if raw is None or not str(raw).strip():
+        return None
+    raw = str(raw).strip()
+    try:
+        return max(float(raw), 0.0)
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(raw)
+    except (TypeError, ValueError):
+        return None
+    return max(when.timestamp() - time.time(), 0.0)
+
+
+class GraphClient:
+    """One long-lived client for one tenant's Graph; thread-safe, so a pool of workers can share it."""
+
+    def __init__(
+        self,
+        *,
+        graph_url: str,
+        credential: TokenSource,
+        http: httpx.Client,
+        resolve: Callable[[str], str] = lambda url: url,
+        max_retries: int = 5,
+        max_throttle_retries: int = 12,
+        backoff: float = 0.5,
+        max_backoff: float = 30.0,
+        max_retry_after: float = 300.0,
+    ):
+        self.graph_url = graph_url.rstrip("/")
+        self.base_url = f"{self.graph_url}/{API_VERSION}"
+        self._credential = credential
+        self._http = http
+        self._resolve = resolve
+        self._max_retries = max_retries
+        self._max_throttle_retries = max_throttle_retries
+        self._backoff = backoff
+        self._max_backoff = max_backoff
+        self._max_retry_after = max_retry_after
+        self._origins = {self._origin(self.graph_url), self._origin(resolve(self.graph_url))}
+        self._stats_lock = threading.Lock()
+        self.stats = GraphStats()
+
+    def __repr__(self) -> str:
+        return f"<GraphClient {self.base_url} as {self._credential.description}>"
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> GraphClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---------------------------------------------------------------------------------------------
+    # Public calls
+
+    def get(self, path: str, params: Mapping[str, str | int] | None = None, *,
+            headers: Mapping[str, str] | None = None) -> Any:
+        """GET /v1.0{path}{?params} and return the JSON body; GraphError on an error answer."""
+        return self._send("GET", self.base_url + path + encode_query(params), headers=headers)
+
+    def iter_pages(self, path: str, params: Mapping[str, str | int] | None = None, *,
+                   headers: Mapping[str, str] | None = None) -> Iterator[list[dict[str, Any]]]:
+        """Each page's `value` list, one request at a time, following @odata.nextLink to the end.
+
+        `path` is relative to /v1.0, or an absolute nextLink met elsewhere (e.g. inside a $batch answer).
+        """
+        if path.startswith(("https://", "http://")):
+            self._check_origin(path)
+            url: str | None = path
+        else:
+            url = self.base_url + path + encode_query(params)
+        while url is not None:
+            body = self._send("GET", url, headers=headers)
+            if not isinstance(body, dict) or not isinstance(body.get("value"), list):
+                raise GraphError(f"Microsoft Graph answered a page without a `value` list to GET {urlsplit(url).path}")
+            url = body.get("@odata.nextLink")
+            if url is not None:
+                self._check_origin(url)
+            yield body["value"]
+
+    def batch(self, requests: Sequence[BatchRequest]) -> list[BatchResponse]:
+        """The answers to `requests` (GETs), in order, sent as JSON $batch posts of at most 20.
+
+        A request throttled or failing with 5xx inside a batch is sent again in a later batch (after
+        the longest Retry-After among them); other error answers are returned for the caller to judge.
+        """
+        results: list[BatchResponse | None] = [None] * len(requests)
+        for start in range(0, len(requests), BATCH_LIMIT):
+            self._batch_chunk(requests[start:start + BATCH_LIMIT], results, start)
+        return [r for r in results if r is not None]
+
+    # ---------------------------------------------------------------------------------------------
+    # Internals
+
+    @staticmethod
+    def _origin(url: str) -> str:
+        parts = urlsplit(url)
+        return f"{parts.scheme}://{parts.netloc}".lower()
+
+    def _check_origin(self, url: str) -> None:
+        if self._origin(url) not in self._origins:
+            # Never send the bearer token to a host that is not Graph, whatever a response says.
+            raise GraphError(f"Microsoft Graph returned a nextLink to another host ({self._origin(url)}); refused")
+
+    def _count(self, **increments: int) -> None:
+        with self._stats_lock:
+            for name, value in increments.items():
+                setattr(self.stats, name, getattr(self.stats, name) + value)
+
+    def _delay(self, attempt: int) -> float:
+        # Full jitter: concurrent workers that failed together do not come back together.
+        return random.uniform(0, min(self._max_backoff, self._backoff * 2 ** attempt))
+
+    def _wait_throttled(self, retry_after: float | None, attempt: int, what: str) -> None:
+        if retry_after is not None and retry_after > self._max_retry_after:
+            raise GraphError(f"Microsoft Graph throttled {what} and asks to wait {retry_after:.0f} s "
+                             f"(more than {self._max_retry_after:.0f} s); try again later", status=429,
+                             code="TooManyRequests")
+        time.sleep(retry_after if retry_after is not None else self._delay(attempt))
+
+    def _send(self, method: str, url: str, *, headers: Mapping[str, str] | None = None,
+              json_body: Any = None) -> Any:
+        public_path = urlsplit(url).path
+        what = f"{method} {public_path}"
+        target = require_https(self._resolve(url), what="Microsoft Graph")
+        failures = throttles = 0
+        refreshed = False
+        while True:
+            request_headers = {"Accept": "application/json",
+                               "Authorization": f"Bearer {self._credential.token(force_refresh=False)}"}
+            if headers:
+                request_headers.update(headers)
+            self._count(requests=1)
+            try:
+                response = self._http.request(method, target, headers=request_headers,
+                                              content=None if json_body is None else json.dumps(json_body))
+            except _RETRYABLE_TRANSPORT as exc:
+                if failures >= self._max_retries:
+                    raise GraphError(f"Microsoft Graph did not answer {what} after {failures + 1} attempts "
+                                     f"({type(exc).__name__})") from None
+                time.sleep(self._delay(failures))
+                failures += 1
+                self._count(retries=1)
+                continue
+            except httpx.HTTPError as exc:
+                raise GraphError(f"cannot reach Microsoft Graph for {what} ({type(exc).__name__})") from None
+            status = response.status_code
+            if status == 429:
+                self._count(throttled=1)
+                if throttles >= self._max_throttle_retries:
+                    raise GraphError(f"Microsoft Graph kept throttling {what} ({throttles + 1} times 429)",
+                                     status=429, code="TooManyRequests")
+                self._wait_throttled(_retry_after(response.headers), throttles, what)
+                throttles += 1
+                self._count(retries=1)
+                continue
+            if status >= 500:
+                if failures >= self._max_retries:
+                    raise _error_from_body(status, _json_or_none(response), what)
+                delay = _retry_after(response.headers)
+                time.sleep(min(delay, self._max_backoff) if delay is not None else self._delay(failures))
+                failures += 1
+                self._count(retries=1)
+                continue
+            if status == 401 and not refreshed:
+                # Tokens live about an hour; a long check on a huge tenant may outlive one.
+                self._credential.token(force_refresh=True)
+                refreshed = True
+                self._count(retries=1)
+                continue
+            body = _json_or_none(response)
+            if status >= 400:
+                raise _error_from_body(status, body, what)
+            return body
+
+    def _batch_chunk(self, chunk: Sequence[BatchRequest], results: list[BatchResponse | None], offset: int) -> None:
+        pending = {str(index): request for index, request in enumerate(chunk)}
+        throttled_rounds = failed_rounds = 0
+        while pending:
+            payload = {"requests": [
+                {"id": key, "method": "GET", "url": request.url, **({"headers": dict(request.headers)}
+                                                                   if request.headers else {})}
+                for key, request in pending.items()
+            ]}
+            self._count(batched_requests=len(pending))
+            body = self._send("POST", f"{self.base_url}/$batch", json_body=payload,
+                              headers={"Content-Type": "application/json"})
+            answers = body.get("responses") if isinstance(body, dict) else None
+            if not isinstance(answers, list):
+                raise GraphError("Microsoft Graph answered a $batch without a `responses` list")
+            retry_after: float | None = None
+            throttled = failed = False
+            for answer in answers:
+                key = str(answer.get("id"))
+                if key not in pending:
+                    continue
+                status = int(answer.get("status", 0))
+                answer_headers = answer.get("headers") or {}
+                if status == 429:
+                    throttled = True
+                    self._count(throttled=1)
+                    wait = _retry_after(answer_headers)
+                    if wait is not None:
+                        retry_after = max(retry_after or 0.0, wait)
+                    continue
+                if status >= 500 and failed_rounds < self._max_retries:
+                    failed = True
+                    continue
+                results[offset + int(key)] = BatchResponse(status, answer.get("body"), answer_headers)
+                del pending[key]
+            if not pending:
+                return
+            if throttled:
+                if throttled_rounds >= self._max_throttle_retries:
+                    raise GraphError(f"Microsoft Graph kept throttling requests in a $batch ({throttled_rounds + 1} "
+                                     "times 429)", status=429, code="TooManyRequests")
+                self._wait_throttled(retry_after, throttled_rounds, "requests in a $batch")
+                throttled_rounds += 1
+            elif failed:
+                time.sleep(self._delay(failed_rounds))
+                failed_rounds += 1
+            else:
+                missing = ", ".join(pending[key].url for key in pending)
+                raise GraphError(f"Microsoft Graph answered a $batch without answers for {missing}")
+            self._count(retries=len(pending))
+
+
+def _json_or_none(response: httpx.Response) -> Any:
+    if not response.content:
+        return None
+    try:
+        return json.loads(response.content)
+    except ValueError:
+        return None
+
+
+def open_graph(env, project_dir: Path, *, environ: Mapping[str, str] | None = None, concurrency: int = 16,
+               timeout: httpx.Timeout = DEFAULT_TIMEOUT, transport: httpx.BaseTransport | None = None,
+               **client_options: Any) -> GraphClient:
+    """A GraphClient for an environment: its cloud's hosts (or the sandbox's), credentials from ARM_*.
+
+    One httpx client carries both the token requests and the Graph calls. `environ` defaults to
+    the process environment merged with the sandbox's own credentials (`Endpoints.environ`).
+    """
+    endpoints = endpoints_for(env, project_dir)
+    merged = endpoints.environ(environ)
+    limits = httpx.Limits(max_connections=concurrency + 4, max_keepalive_connections=concurrency + 4)
+    http = httpx.Client(timeout=timeout, limits=limits, transport=transport, follow_redirects=False,
+                        headers={"User-Agent": "sekoia-sso"})
+    try:
+        hosts = CloudHosts(login_url=endpoints.login_url, graph_url=endpoints.graph_url, resolve=endpoints.resolve)
+        credential = graph_token_source(merged, tenant_id=env.config.tenant_id, hosts=hosts, http=http)
+    except BaseException:
+        http.close()
+        raise
+    return GraphClient(graph_url=endpoints.graph_url, credential=credential, http=http, resolve=endpoints.resolve,
+                       **client_options)
