@@ -281,8 +281,12 @@ def terraform_argv(binary: str, command: str, *args: str, **flags: Any) -> list[
         if isinstance(value, Secret) or (isinstance(value, list | dict) and any(
                 isinstance(item, Secret) for item in (value.values() if isinstance(value, dict) else value))):
             raise TypeError(f"{name}: a secret may not go on the command line")
-    builder = Terraform(working_dir=None, state=_NO_STATE, terraform_bin_path=binary, is_env_vars_included=False)
-    return builder.generate_cmd_string(command, *args, **flags)
+    return _argv_builder(binary).generate_cmd_string(command, *args, **flags)
+
+
+@lru_cache(maxsize=8)
+def _argv_builder(binary: str) -> Terraform:
+    return Terraform(working_dir=None, state=_NO_STATE, terraform_bin_path=binary, is_env_vars_included=False)
 
 
 def init_argv(
@@ -557,7 +561,11 @@ class TerraformRunner:
             replace=replace,
         )
         self._remember_secrets((vars or {}).values())
-        result = self._run(argv, stream=True, ok=(0, 2), extra_env=variables_env(vars))
+        try:
+            result = self._run(argv, stream=True, ok=(0, 2), extra_env=variables_env(vars))
+        except BaseException:
+            out.unlink(missing_ok=True)  # Terraform saves an errored plan too: nobody may apply it
+            raise
         if out.exists():
             out.chmod(0o600)  # a plan file holds the sensitive values in clear
         return PlanResult(plan_path=out, has_changes=result.returncode == 2, returncode=result.returncode,
@@ -603,7 +611,12 @@ class TerraformRunner:
 
     def state_list(self) -> list[str]:
         """The addresses of the resources in the state."""
-        result = self._run(state_list_argv(self.binary), stream=False)
+        try:
+            result = self._run(state_list_argv(self.binary), stream=False)
+        except TerraformError as exc:
+            if "require a state file" in str(exc):  # nothing applied yet: an empty state
+                return []
+            raise
         return [line.strip() for line in result.stdout.splitlines() if line.strip()]
 
     # ---- running -------------------------------------------------------------------------
@@ -691,8 +704,13 @@ class TerraformRunner:
 
     def _error(self, command: str, returncode: int, stderr: str, stdout: str,
                plan_path: Path | None) -> TerraformError:
-        text = stderr + "\n" + stdout
-        block, count = first_error(text)
+        # Terraform writes diagnostics to stderr; stdout is only a fallback (its lines would run
+        # into the block: "Planning failed. Terraform encountered an error…").
+        block, count = first_error(stderr)
+        text = stderr
+        if block is None:
+            block, count = first_error(stdout)
+            text = stdout
         if block is not None and block.summary.startswith("Error acquiring the state lock"):
             lock = parse_lock_info(text)
             operation = lock.operation.removeprefix("OperationType").lower() or "an operation"

@@ -25,9 +25,9 @@ _HEADER = """
 variable "secret" {
   type      = string
   sensitive = true
-  default   = "%s"
+  default   = "SENSITIVE_VALUE"
 }
-""" % SENSITIVE_VALUE
+""".replace("SENSITIVE_VALUE", SENSITIVE_VALUE)
 
 SCENARIOS: dict[str, tuple[str | None, str, list[str]]] = {
     # name: (starting configuration or None, configuration to plan, extra plan flags)
@@ -56,7 +56,7 @@ resource "terraform_data" "app" {
     display_name  = "old name"
     web           = [{ redirect_uris = ["https://a.example/cb"], homepage = "https://a.example" }]
     password      = var.secret
-    client_secret = "%s-old"
+    client_secret = "NAMED_SECRET_VALUE-old"
   }
 }
 resource "terraform_data" "rotate" { triggers_replace = "v1" }
@@ -67,14 +67,14 @@ output "client_secret" {
   sensitive = true
 }
 output "tenant" { value = "old-tenant" }
-""" % NAMED_SECRET_VALUE,
+""".replace("NAMED_SECRET_VALUE", NAMED_SECRET_VALUE),
         _HEADER + """
 resource "terraform_data" "app" {
   input = {
     display_name  = "new name"
     web           = [{ redirect_uris = ["https://b.example/cb"], homepage = "https://a.example" }]
     password      = "${var.secret}-2"
-    client_secret = "%s"
+    client_secret = "NAMED_SECRET_VALUE"
   }
 }
 resource "terraform_data" "rotate" { triggers_replace = "v2" }
@@ -84,7 +84,7 @@ output "client_secret" {
   sensitive = true
 }
 output "tenant" { value = "new-tenant" }
-""" % NAMED_SECRET_VALUE,
+""".replace("NAMED_SECRET_VALUE", NAMED_SECRET_VALUE),
         ["-replace=terraform_data.asked"],
     ),
     "plan_moved_forget": (
