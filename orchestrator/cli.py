@@ -188,6 +188,40 @@ class _PreflightProgress:
             click.echo("\r\033[K", nl=False, err=True)
 
 
+@cli.command()
+@click.argument("env")
+@click.option("--wait/--no-wait", default=True, show_default=True,
+              help="Wait for Sekoia.io to verify pending domains (polling with backoff), or exit 3 at once.")
+@click.option("--timeout", default="15m", show_default=True, metavar="DURATION",
+              help="How long to wait for domain verification (90s, 15m, 2h, 1d); then exit 3, a re-run goes on.")
+@click.option("--show-secret", is_flag=True,
+              help="In manual steps, print the client secret (only ever to a terminal).")
+@click.option("--json", "as_json", is_flag=True, help="Print the plan and result as JSON on stdout; progress on stderr.")
+def connect(env: str, wait: bool, timeout: str, show_secret: bool, as_json: bool) -> None:
+    """Configure the Sekoia.io half from the Terraform outputs of terraform/envs/ENV.
+
+    The Terraform half must be applied first. Checks the API key, community, default role
+    and the tenant's discovery document, registers missing domains (never twice), waits for
+    their verification, then writes the OIDC settings only when they differ or when Sekoia.io
+    does not hold the current secret. Prints the users' SSO login URL. Exit 0 done, 1 failed,
+    2 bad config, 3 waiting (a domain not verified yet, or steps to finish in the UI).
+
+    Example:
+
+    \b
+        sekoia-sso connect prod
+        sekoia-sso connect prod --no-wait --json
+        sekoia-sso connect prod --timeout 2h
+    """
+    from orchestrator.sekoia_setup import connect_environment, parse_duration
+
+    seconds = parse_duration(timeout)
+    project = _project()
+    environment = _environments(env, False)[0]
+    connect_environment(project, environment, wait=wait, timeout=seconds, show_secret=show_secret,
+                        as_json=as_json, out=sys.stdout, err=sys.stderr)
+
+
 def main() -> None:
     try:
         cli.main(prog_name="sekoia-sso", standalone_mode=True)

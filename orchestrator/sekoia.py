@@ -1,0 +1,574 @@
+"""The Sekoia.io API client: one long-lived httpx client per environment, routes from one table.
+
+    client = SekoiaClient.for_environment(env, endpoints)
+    client.me()                                   # the key check
+    client.community(uuid); client.roles(uuid)    # confirmed routes
+    client.domains(uuid); client.add_domain(uuid, "contoso.com")
+    client.read_sso(uuid)                         # None when no SSO is configured
+    client.write_sso(uuid, SsoSettings(...), client_secret=secret)
+
+Every path comes from `orchestrator.sekoia_routes.ROUTES`, the table the sandbox's emulator
+serves too. The routes for domains and SSO are an assumption (no public source names them):
+when the server answers 404/405 on one of them with a body that is not Sekoia's own error shape,
+the client raises `SekoiaRouteMissingError` and never tries another path.
+
+The errors it raises (all exit 1 unless the caller maps them otherwise):
+
+    SekoiaError                       status, code and message from Sekoia.io's {message, code}
+    ├── SekoiaAuthError               401: the key is missing, invalid or expired
+    ├── SekoiaPermissionError         403: the key lacks a permission (names it)
+    ├── SekoiaNotFoundError           404 with Sekoia's body: the object does not exist (or is not reachable)
+    ├── SekoiaConflictError           409
+    ├── SekoiaRouteMissingError       404/405 without Sekoia's body on an ASSUMED route: do it in the UI
+    ├── SekoiaRateLimitedError        429 still there after the retries, or a block longer than we wait
+    ├── SekoiaUnavailableError        5xx after the retries, or the host cannot be reached
+    └── SekoiaProtocolError           an answer we cannot read: HTML, truncated JSON, a redirect
+
+Traffic rules, from Sekoia.io's developer docs: stay under 5 requests/s (a token bucket, 4/s by
+default), and a WAF blocks a key for 30 s to 10 min after bursts or error storms. So a safe
+request (GET) that gets 429 or a 5xx is retried with `Retry-After` or exponential backoff, a
+bounded number of times; a write (POST/PUT/DELETE) is never retried, because it may have been
+applied: the caller re-reads the state on its next run instead. Redirects are never followed:
+the API key must not travel to a host we did not choose.
+
+Secrets: the API key and any client secret sent in a body are masked out of every error text,
+and no request or answer body is logged.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import logging
+import random
+import re
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from orchestrator.endpoints import Endpoints, require_https
+from orchestrator.errors import SekoiaError
+from orchestrator.sekoia_routes import PERMISSION_WRITE, ROUTES, SekoiaRoute
+
+__all__ = [
+    "DEFAULT_RATE",
+    "DEFAULT_TIMEOUT",
+    "RetryPolicy",
+    "SekoiaAuthError",
+    "SekoiaClient",
+    "SekoiaConflictError",
+    "SekoiaError",
+    "SekoiaNotFoundError",
+    "SekoiaPermissionError",
+    "SekoiaProtocolError",
+    "SekoiaRateLimitedError",
+    "SekoiaRouteMissingError",
+    "SekoiaUnavailableError",
+    "SsoSettings",
+    "TokenBucket",
+]
+
+log = logging.getLogger(__name__)
+
+# Connect fast, read patiently: a write may take the API a few seconds, a dead host should not.
+DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=30.0, write=30.0, pool=10.0)
+DEFAULT_RATE = 4.0  # requests per second; Sekoia.io asks for fewer than 5
+MASK = "********"
+_BODY_EXCERPT = 200
+_PAGE_SIZE = 100
+_MAX_PAGES = 1000
+
+
+# --------------------------------------------------------------------------------------------
+# Errors
+
+
+class SekoiaAuthError(SekoiaError):
+    """401: the key is missing, invalid or expired."""
+
+
+class SekoiaPermissionError(SekoiaError):
+    """403: the key lacks a permission."""
+
+
+class SekoiaNotFoundError(SekoiaError):
+    """404 answered by Sekoia.io itself (its {message, code} body): the object is not there."""
+
+
+class SekoiaConflictError(SekoiaError):
+    """409: the object exists already."""
+
+
+class SekoiaRateLimitedError(SekoiaError):
+    def __init__(self, message: str, *, status: int | None = 429, code: str | None = None,
+                 retry_after: float | None = None):
+        super().__init__(message, status=status, code=code)
+        self.retry_after = retry_after
+
+
+class SekoiaUnavailableError(SekoiaError):
+    """5xx after the retries, or no answer at all."""
+
+
+class SekoiaProtocolError(SekoiaError):
+    """An answer that is not what the API speaks: HTML, truncated JSON, a redirect."""
+
+
+class SekoiaRouteMissingError(SekoiaError):
+    """An assumed route answered 404/405 like a path that does not exist: the step must be done in the UI."""
+
+    def __init__(self, message: str, *, operation: str, method: str, path: str, status: int):
+        super().__init__(message, status=status, code=None)
+        self.operation = operation
+        self.method = method
+        self.path = path
+
+
+# --------------------------------------------------------------------------------------------
+# Pacing and retries
+
+
+class TokenBucket:
+    """At most `burst + rate * T` requests in any window of T seconds; `acquire` sleeps until allowed.
+
+    With the default burst of 1 this is an even spacing of 1/rate seconds, so 4/s never
+    reaches Sekoia.io's limit of 5 in any one-second window.
+    """
+
+    def __init__(self, rate: float, burst: int = 1, *, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep):
+        if rate <= 0 or burst < 1:
+            raise ValueError("rate must be positive and burst at least 1")
+        self.rate = rate
+        self.burst = burst
+        self._clock = clock
+        self._sleep = sleep
+        self._tokens = float(burst)
+        self._stamp = clock()
+        self._lock = threading.Lock()
+
+    def acquire(self) -> float:
+        """Take one token, sleeping as long as needed; returns the seconds slept."""
+        with self._lock:
+            now = self._clock()
+            self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
+            self._stamp = now
+            self._tokens -= 1
+            wait = -self._tokens / self.rate if self._tokens < 0 else 0.0
+        if wait > 0:
+            self._sleep(wait)
+        return wait
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How a safe request is retried after 429, 5xx or a lost connection."""
+
+    attempts: int = 5  # tries in all
+    backoff: float = 1.0  # first wait when the server gives no Retry-After
+    max_backoff: float = 30.0
+    # A Retry-After longer than this is a WAF block (30 s to 10 min): say so rather than hang.
+    max_retry_after: float = 120.0
+
+    def delay(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return retry_after
+        base = min(self.max_backoff, self.backoff * 2 ** (attempt - 1))
+        return base * random.uniform(0.75, 1.0)  # jitter: two runs do not retry in step
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a Retry-After header (delta-seconds or an HTTP date); None when absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+# --------------------------------------------------------------------------------------------
+# What the client sends
+
+
+@dataclass(frozen=True)
+class SsoSettings:
+    """The OIDC settings Sekoia.io stores and answers, without the secret (it never answers it)."""
+
+    enabled: bool
+    provider_url: str
+    client_id: str
+    jit_provisioning: bool
+    default_role_uuid: str | None
+
+    @classmethod
+    def from_answer(cls, data: Mapping[str, Any]) -> SsoSettings:
+        return cls(
+            enabled=bool(data.get("enabled")),
+            provider_url=str(data.get("provider_url") or ""),
+            client_id=str(data.get("client_id") or ""),
+            jit_provisioning=bool(data.get("jit_provisioning")),
+            default_role_uuid=data.get("default_role_uuid") or None,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _reveal(value: Any) -> str:
+    """The plain text of a secret given as str or as the runner's Secret (anything with reveal())."""
+    reveal = getattr(value, "reveal", None)
+    return str(reveal() if callable(reveal) else value)
+
+
+# --------------------------------------------------------------------------------------------
+# Reading answers
+
+
+def _excerpt(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= _BODY_EXCERPT else text[:_BODY_EXCERPT] + "…"
+
+
+def _html_title(text: str) -> str | None:
+    match = re.search(r"<title[^>]*>(.*?)</title>", text, re.IGNORECASE | re.DOTALL)
+    return " ".join(match.group(1).split()) if match else None
+
+
+@dataclass(frozen=True)
+class _Body:
+    """An answer's body as far as we could read it."""
+
+    data: Any = None  # parsed JSON, or None
+    readable: bool = True  # False: not JSON (HTML, text, truncated)
+    description: str = ""  # for messages when not Sekoia's own error
+
+    @property
+    def sekoia_error(self) -> bool:
+        """Sekoia.io's own error shape: {"message": ..., "code": ...}."""
+        return isinstance(self.data, dict) and isinstance(self.data.get("message"), str)
+
+    @property
+    def message(self) -> str:
+        if self.sekoia_error:
+            return self.data["message"]
+        if isinstance(self.data, dict) and "detail" in self.data:
+            return _detail_text(self.data["detail"])
+        return self.description
+
+    @property
+    def code(self) -> str | None:
+        if self.sekoia_error and isinstance(self.data.get("code"), str):
+            return self.data["code"]
+        return None
+
+
+def _detail_text(detail: Any) -> str:
+    """FastAPI's `detail`: a string, or a list of {loc, msg, type} validation errors."""
+    if isinstance(detail, str):
+        return detail
+    if isinstance(detail, list):
+        parts = []
+        for item in detail:
+            if isinstance(item, dict):
+                where = ".".join(str(p) for p in item.get("loc", ()) if p != "body")
+                parts.append(f"{where}: {item.get('msg', '')}" if where else str(item.get("msg", "")))
+            else:
+                parts.append(str(item))
+        return "; ".join(parts)
+    return json.dumps(detail)
+
+
+def _read_body(response: httpx.Response) -> _Body:
+    raw = response.content
+    if not raw:
+        return _Body(None, True, "an empty body")
+    content_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+    text = raw.decode("utf-8", "replace")
+    try:
+        return _Body(json.loads(text), True, "")
+    except ValueError:
+        pass
+    if "html" in content_type or text.lstrip().lower().startswith(("<!doctype", "<html")):
+        title = _html_title(text)
+        return _Body(None, False, f"an HTML page{f' titled {title!r}' if title else ''} (a proxy or gateway answered, "
+                                  "not the API)")
+    if "json" in content_type:
+        return _Body(None, False, f"a body that is not valid JSON ({len(raw)} bytes, truncated?)")
+    return _Body(None, False, f"a {content_type or 'untyped'} body: {_excerpt(text)!r}")
+
+
+# --------------------------------------------------------------------------------------------
+# The client
+
+
+class SekoiaClient:
+    """Calls the Sekoia.io API through the shared route table. Use as a context manager, or close()."""
+
+    def __init__(
+        self,
+        *,
+        api_base: str,
+        api_key: str,
+        endpoints: Endpoints | None = None,
+        key_source: str = "the API key",
+        timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
+        rate: float = DEFAULT_RATE,
+        retry: RetryPolicy = RetryPolicy(),
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
+        if not api_key or not api_key.strip():
+            raise ValueError("api_key is empty")
+        self.api_base = api_base.rstrip("/")
+        self.actual_base = endpoints.resolve(self.api_base) if endpoints else self.api_base
+        require_https(self.api_base, what="The Sekoia.io API base")
+        require_https(self.actual_base, what="The Sekoia.io API base")
+        self.key_source = key_source  # e.g. "SEKOIA_API_KEY": named in messages, never the key itself
+        self.retry = retry
+        self.limiter = TokenBucket(rate, sleep=sleep)
+        self._sleep = sleep
+        self._secrets: set[str] = {api_key.strip()}
+        self._http = httpx.Client(
+            base_url=self.actual_base + "/",
+            headers={"Authorization": f"Bearer {api_key.strip()}", "Accept": "application/json",
+                     "User-Agent": "sekoia-sso"},
+            timeout=timeout,
+            follow_redirects=False,  # never carry the key to a host we did not choose
+            transport=transport,
+        )
+        self.calls: list[tuple[str, str, int]] = []  # (operation, path, status) of every answer, for reports
+
+    @classmethod
+    def for_environment(cls, env: Any, endpoints: Endpoints, *, environ: Mapping[str, str] | None = None,
+                        **options: Any) -> SekoiaClient:
+        """The client for an Environment: region's API base (or its override), key from its variable.
+
+        A missing key is a ConfigError (exit 2) naming the variable; `environ` defaults to the
+        endpoints' environment (which adds the sandbox's key).
+        """
+        sekoia = env.config.sekoia
+        api_key = env.api_key(dict(environ) if environ is not None else endpoints.environ())
+        return cls(api_base=sekoia.region_info.api_base, api_key=api_key, endpoints=endpoints,
+                   key_source=sekoia.api_key_env, **options)
+
+    def __repr__(self) -> str:
+        return f"SekoiaClient(api_base={self.api_base!r}, key={MASK})"
+
+    def __enter__(self) -> SekoiaClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    # ---- operations ------------------------------------------------------------------------
+
+    def me(self) -> dict[str, Any]:
+        return self.request("me")
+
+    def my_communities(self) -> list[dict[str, Any]]:
+        return self.list_all("my_communities")
+
+    def community(self, community_uuid: str) -> dict[str, Any]:
+        return self.request("community", community_uuid=community_uuid)
+
+    def roles(self, community_uuid: str) -> list[dict[str, Any]]:
+        return self.list_all("community_roles", community_uuid=community_uuid)
+
+    def domains(self, community_uuid: str) -> list[dict[str, Any]]:
+        return self.list_all("list_domains", community_uuid=community_uuid)
+
+    def add_domain(self, community_uuid: str, name: str) -> dict[str, Any]:
+        return self.request("add_domain", json={"name": name}, community_uuid=community_uuid)
+
+    def remove_domain(self, community_uuid: str, domain_uuid: str) -> None:
+        self.request("remove_domain", community_uuid=community_uuid, domain_uuid=domain_uuid)
+
+    def read_sso(self, community_uuid: str) -> dict[str, Any] | None:
+        """The OIDC settings (never the secret), or None when the community has none."""
+        try:
+            return self.request("read_sso", community_uuid=community_uuid)
+        except SekoiaNotFoundError:
+            return None
+
+    def write_sso(self, community_uuid: str, settings: SsoSettings, *, client_secret: Any) -> dict[str, Any]:
+        """Set every OIDC setting; `client_secret` (str or Secret) is masked out of any error."""
+        secret = _reveal(client_secret)
+        if not secret.strip():
+            raise ValueError("client_secret is empty")
+        body = {**settings.to_dict(), "client_secret": secret}
+        return self.request("write_sso", json=body, secrets=(secret,), community_uuid=community_uuid)
+
+    def disable_sso(self, community_uuid: str) -> bool:
+        """Remove the OIDC settings; False when there were none."""
+        try:
+            self.request("disable_sso", community_uuid=community_uuid)
+        except SekoiaNotFoundError:
+            return False
+        return True
+
+    # ---- the machinery ---------------------------------------------------------------------
+
+    def list_all(self, operation: str, **path_params: str) -> list[dict[str, Any]]:
+        """Every item of a paginated list route (limit/offset, {items, total})."""
+        items: list[dict[str, Any]] = []
+        for _ in range(_MAX_PAGES):
+            page = self.request(operation, params={"limit": _PAGE_SIZE, "offset": len(items)}, **path_params)
+            if not isinstance(page, dict) or not isinstance(page.get("items"), list):
+                raise SekoiaProtocolError(
+                    f"Sekoia.io {ROUTES[operation].method} {ROUTES[operation].format(**path_params)} answered "
+                    "a list without `items`", status=200)
+            batch = page["items"]
+            items.extend(batch)
+            total = page.get("total")
+            if not batch or (isinstance(total, int) and len(items) >= total):
+                return items
+        raise SekoiaProtocolError(f"Sekoia.io {operation}: more than {_MAX_PAGES} pages", status=200)
+
+    def request(self, operation: str, *, json: Any = None, params: Mapping[str, Any] | None = None,
+                secrets: Iterable[str] = (), **path_params: str) -> Any:
+        """Call route `operation`; the parsed JSON answer (None for 204), or a SekoiaError."""
+        route = ROUTES[operation]
+        path = route.format(**path_params)
+        hidden = self._secrets | {s for s in secrets if s}
+        attempt = 0
+        while True:
+            attempt += 1
+            self.limiter.acquire()
+            started = time.monotonic()
+            try:
+                response = self._http.request(route.method, path.lstrip("/"), json=json, params=params)
+            except httpx.HTTPError as exc:
+                retryable = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout) or route.safe
+                if retryable and isinstance(exc, httpx.TransportError) and attempt < self.retry.attempts:
+                    wait = self.retry.delay(attempt, None)
+                    log.info("Sekoia.io %s %s: %s; retry %d in %.1fs", route.method, path,
+                             type(exc).__name__, attempt, wait)
+                    self._sleep(wait)
+                    continue
+                raise self._transport_error(route, path, exc, attempt, hidden) from None
+            elapsed = time.monotonic() - started
+            self.calls.append((operation, path, response.status_code))
+            log.debug("Sekoia.io %s %s -> %d in %.0f ms", route.method, path, response.status_code,
+                      elapsed * 1000)
+            status = response.status_code
+            if route.safe and (status == 429 or status >= 500) and attempt < self.retry.attempts:
+                retry_after = parse_retry_after(response.headers.get("Retry-After"))
+                if retry_after is None or retry_after <= self.retry.max_retry_after:
+                    wait = self.retry.delay(attempt, retry_after)
+                    log.info("Sekoia.io %s %s answered %d; retry %d in %.1fs", route.method, path, status,
+                             attempt, wait)
+                    self._sleep(wait)
+                    continue
+            return self._answer(route, path, response, hidden, attempt)
+
+    def _answer(self, route: SekoiaRoute, path: str, response: httpx.Response, hidden: set[str],
+                attempts: int) -> Any:
+        status = response.status_code
+        if 200 <= status < 300:
+            if status == 204 or not response.content:
+                return None
+            body = _read_body(response)
+            if not body.readable:
+                raise SekoiaProtocolError(self._mask(
+                    f"Sekoia.io {route.method} {path} answered {status} with {body.description}", hidden),
+                    status=status)
+            return body.data
+        if 300 <= status < 400:
+            location = response.headers.get("Location", "")
+            target = urlsplit(location).netloc or "the same host"
+            raise SekoiaProtocolError(self._mask(
+                f"Sekoia.io {route.method} {path} answered a redirect ({status}) to {target}; not followed, so "
+                f"the API key does not leave {urlsplit(self.actual_base).netloc}. Check the API base "
+                f"{self.api_base} (sekoia.region, or sekoia.api_base in the environment's YAML)", hidden),
+                status=status)
+        body = _read_body(response)
+        raise self._error(route, path, response, body, hidden, attempts)
+
+    def _error(self, route: SekoiaRoute, path: str, response: httpx.Response, body: _Body, hidden: set[str],
+               attempts: int) -> SekoiaError:
+        status = response.status_code
+        said = body.message or body.description
+        where = f"Sekoia.io {route.method} {path} answered {status}"
+        code = body.code
+        answer = f"{where}{f' {code}' if code else ''}: {said}"
+        if status in (404, 405) and not body.sekoia_error:
+            if not route.confirmed:
+                return SekoiaRouteMissingError(self._mask(
+                    f"{where} as for a path that does not exist ({said}). This route ({route.name}) is assumed, "
+                    "not documented by Sekoia.io: the API does not offer it, so this step must be done in the UI",
+                    hidden), operation=route.name, method=route.method, path=path, status=status)
+            return SekoiaProtocolError(self._mask(
+                f"{answer}. This documented route should exist: is the API base {self.api_base} right? "
+                "(sekoia.region, or sekoia.api_base in the environment's YAML)", hidden), status=status)
+        if status == 401:
+            return SekoiaAuthError(self._mask(
+                f"{answer}. Sekoia.io refused the API key in {self.key_source}: it is invalid, expired "
+                "(keys last 30, 180 or 365 days) or from another region than "
+                f"{self.api_base}. Create a key with {PERMISSION_WRITE} and export it in {self.key_source}",
+                hidden), status=status, code=code)
+        if status == 403:
+            needed = route.permission or PERMISSION_WRITE
+            also = "" if needed == PERMISSION_WRITE else f" (configuring SSO needs {PERMISSION_WRITE} as well)"
+            return SekoiaPermissionError(self._mask(
+                f"{answer}. The API key in {self.key_source} lacks the permission {needed}{also}: give the "
+                f"key a role with {PERMISSION_WRITE} (admin) in the community, or create a new key", hidden),
+                status=status, code=code)
+        if status == 404:
+            return SekoiaNotFoundError(self._mask(answer, hidden), status=status, code=code)
+        if status == 409:
+            return SekoiaConflictError(self._mask(answer, hidden), status=status, code=code)
+        if status == 429:
+            retry_after = parse_retry_after(response.headers.get("Retry-After"))
+            wait = f"; Sekoia.io asks to wait {retry_after:.0f}s" if retry_after is not None else ""
+            tries = f" after {attempts} tries" if attempts > 1 else ""
+            why = (" (a write is never retried: it may have been applied; re-run, the tool reads the state "
+                   "first)" if not route.safe else "")
+            return SekoiaRateLimitedError(self._mask(
+                f"{answer}{tries}{wait}. Sekoia.io's rate limiter blocks bursts and error storms for 30 s to "
+                f"10 min: wait, then re-run{why}", hidden), status=status, code=code, retry_after=retry_after)
+        if status >= 500:
+            tries = f" after {attempts} tries" if attempts > 1 else ""
+            why = (" A write is not retried, since it may have been applied: re-run, the tool reads the "
+                   "state first." if not route.safe else " Try again later.")
+            return SekoiaUnavailableError(self._mask(f"{answer}{tries}.{why}", hidden), status=status, code=code)
+        return SekoiaError(self._mask(answer, hidden), status=status, code=code)
+
+    def _transport_error(self, route: SekoiaRoute, path: str, exc: httpx.HTTPError, attempts: int,
+                         hidden: set[str]) -> SekoiaError:
+        host = urlsplit(self.actual_base).netloc
+        kind = {
+            httpx.ConnectError: "could not connect",
+            httpx.ConnectTimeout: "timed out connecting",
+            httpx.ReadTimeout: "timed out waiting for the answer",
+            httpx.WriteTimeout: "timed out sending the request",
+            httpx.PoolTimeout: "timed out waiting for a connection",
+            httpx.RemoteProtocolError: "the connection broke",
+            httpx.ReadError: "the connection broke",
+        }.get(type(exc), type(exc).__name__)
+        tries = f" after {attempts} tries" if attempts > 1 else ""
+        after = "" if route.safe else (" A write is not retried once sent, since it may have been applied: "
+                                       "re-run, the tool reads the state first.")
+        return SekoiaUnavailableError(self._mask(
+            f"Sekoia.io {route.method} {path}: {kind} ({host}){tries}: {exc}.{after}", hidden))
+
+    @staticmethod
+    def _mask(text: str, hidden: set[str]) -> str:
+        for secret in sorted(hidden, key=len, reverse=True):
+            if secret:
+                text = text.replace(secret, MASK)
+        return text
