@@ -93,8 +93,11 @@ class AttributeChange:
             text = f"{self.path}: (sensitive)"
         else:
             after = "(known after apply)" if self.after_unknown else _short(self.after)
-            text = f"{self.path}: {after}" if self.before is None else (
-                f"{self.path}: {_short(self.before)} -> {after}")
+            text = (
+                f"{self.path}: {after}"
+                if self.before is None
+                else (f"{self.path}: {_short(self.before)} -> {after}")
+            )
         return text + ("  # forces replacement" if self.forces_replacement else "")
 
 
@@ -258,7 +261,10 @@ def action_of(actions: Iterable[str]) -> str:
 
 
 def _resource_changes(
-    items: Iterable[Mapping[str, Any]], secrets: frozenset[str], *, drift: bool = False,
+    items: Iterable[Mapping[str, Any]],
+    secrets: frozenset[str],
+    *,
+    drift: bool = False,
 ) -> Iterator[ResourceChange]:
     for item in items:
         change = item.get("change") or {}
@@ -281,7 +287,9 @@ def _resource_changes(
         )
 
 
-def _output_changes(items: Mapping[str, Mapping[str, Any]], secrets: frozenset[str]) -> Iterator[OutputChange]:
+def _output_changes(
+    items: Mapping[str, Mapping[str, Any]], secrets: frozenset[str]
+) -> Iterator[OutputChange]:
     for name in sorted(items):
         change = items[name]
         action = action_of(change.get("actions") or ["no-op"])
@@ -339,17 +347,14 @@ class _Masks:
     def is_sensitive(self, path: tuple[Any, ...]) -> bool:
         if any(isinstance(part, str) and _CREDENTIAL_NAME.search(part) for part in path):
             return True
-        return any(
-            _covered(mask, path) for mask in (self.before_sensitive, self.after_sensitive)
-        )
+        return any(_covered(mask, path) for mask in (self.before_sensitive, self.after_sensitive))
 
     def wholly_sensitive(self, path: tuple[Any, ...]) -> bool:
         return any(_mask_at(mask, path) is True for mask in (self.before_sensitive, self.after_sensitive))
 
     def forces_replacement(self, path: tuple[Any, ...]) -> bool:
         return any(
-            path[: len(replace)] == replace or replace[: len(path)] == path
-            for replace in self.replace_paths
+            path[: len(replace)] == replace or replace[: len(path)] == path for replace in self.replace_paths
         )
 
 
@@ -381,7 +386,9 @@ def _diff(before: Any, after: Any, path: tuple[Any, ...], masks: _Masks) -> Iter
         yield _change(path, before, after, masks, unknown=masks.has_unknown_below(path))
 
 
-def _change(path: tuple[Any, ...], before: Any, after: Any, masks: _Masks, *, unknown: bool) -> AttributeChange:
+def _change(
+    path: tuple[Any, ...], before: Any, after: Any, masks: _Masks, *, unknown: bool
+) -> AttributeChange:
     sensitive = (
         masks.is_sensitive(path)
         or _reveals(before, masks.secrets)
@@ -458,7 +465,8 @@ def _reveals(value: Any, secrets: frozenset[str]) -> bool:
     if value is None:
         return False
     if isinstance(value, dict) and any(
-            isinstance(key, str) and _CREDENTIAL_NAME.search(key) for key in value):
+        isinstance(key, str) and _CREDENTIAL_NAME.search(key) for key in value
+    ):
         return True
     if isinstance(value, dict | list):
         items = value.values() if isinstance(value, dict) else value

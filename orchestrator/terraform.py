@@ -29,8 +29,11 @@ Ctrl-C or timeout, then a grace period, then SIGKILL.
 Secrets: variables go to Terraform as TF_VAR_* in its environment, never on the command line or
 in a file; sensitive outputs come back as `Secret`; the output of `show -json` and `output -json`
 (which holds secrets in clear) is parsed in memory and never streamed, logged or put in an error.
-Plan files hold sensitive values too (Terraform's design): they are made readable by the owner
-only, as is the data dir.
+Plan files and local state hold sensitive values too (Terraform's design): Terraform runs under
+umask 077 so they are readable by the owner only, as is the data dir. Values already known to be
+secret (Secret env/vars, sensitive outputs once read) are masked in every line streamed or kept,
+because Terraform itself prints some in clear (a `terraform_data` copies a sensitive input into
+its `output` without the mark). One runner runs one command at a time.
 """
 
 from __future__ import annotations
@@ -224,8 +227,12 @@ def _probe(path: str, mtime_ns: int, search_path: str) -> TerraformBinary:
     env = {**os.environ, "PATH": search_path, "CHECKPOINT_DISABLE": "1", "TF_IN_AUTOMATION": "1"}
     try:
         completed = subprocess.run(
-            [path, "version", "-json"], stdin=subprocess.DEVNULL, capture_output=True,
-            env=env, timeout=_VERSION_TIMEOUT, check=False,
+            [path, "version", "-json"],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            env=env,
+            timeout=_VERSION_TIMEOUT,
+            check=False,
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise ConfigError(f"Could not run {path} version: {exc}") from None
@@ -278,8 +285,12 @@ def terraform_argv(binary: str, command: str, *args: str, **flags: Any) -> list[
             raise TypeError(f"{name} is not a Terraform flag")
         if isinstance(value, dict) and name != "backend_config":
             raise TypeError(f"{name}: a dict would become a temporary tfvars file; use TF_VAR_* instead")
-        if isinstance(value, Secret) or (isinstance(value, list | dict) and any(
-                isinstance(item, Secret) for item in (value.values() if isinstance(value, dict) else value))):
+        if isinstance(value, Secret) or (
+            isinstance(value, list | dict)
+            and any(
+                isinstance(item, Secret) for item in (value.values() if isinstance(value, dict) else value)
+            )
+        ):
             raise TypeError(f"{name}: a secret may not go on the command line")
     return _argv_builder(binary).generate_cmd_string(command, *args, **flags)
 
@@ -290,12 +301,19 @@ def _argv_builder(binary: str) -> Terraform:
 
 
 def init_argv(
-    binary: str, *, lock_timeout: str, backend_config: Mapping[str, str] | None = None,
-    reconfigure: bool = False, migrate_state: bool = False,
+    binary: str,
+    *,
+    lock_timeout: str,
+    backend_config: Mapping[str, str] | None = None,
+    reconfigure: bool = False,
+    migrate_state: bool = False,
 ) -> list[str]:
     return terraform_argv(
-        binary, "init",
-        input=False, no_color=IsFlagged, lock_timeout=lock_timeout,
+        binary,
+        "init",
+        input=False,
+        no_color=IsFlagged,
+        lock_timeout=lock_timeout,
         backend_config=dict(backend_config) if backend_config else None,
         reconfigure=IsFlagged if reconfigure else None,
         migrate_state=IsFlagged if migrate_state else None,
@@ -305,12 +323,21 @@ def init_argv(
 
 
 def plan_argv(
-    binary: str, out: Path, *, lock_timeout: str, destroy: bool = False, refresh_only: bool = False,
+    binary: str,
+    out: Path,
+    *,
+    lock_timeout: str,
+    destroy: bool = False,
+    refresh_only: bool = False,
     replace: Iterable[str] = (),
 ) -> list[str]:
     return terraform_argv(
-        binary, "plan",
-        input=False, no_color=IsFlagged, lock_timeout=lock_timeout, detailed_exitcode=IsFlagged,
+        binary,
+        "plan",
+        input=False,
+        no_color=IsFlagged,
+        lock_timeout=lock_timeout,
+        detailed_exitcode=IsFlagged,
         out=str(out),
         destroy=IsFlagged if destroy else None,
         refresh_only=IsFlagged if refresh_only else None,
@@ -321,14 +348,24 @@ def plan_argv(
 def apply_argv(binary: str, plan_path: Path, *, lock_timeout: str) -> list[str]:
     # A saved plan is applied without a prompt: no -auto-approve of any form is needed.
     return terraform_argv(
-        binary, "apply", str(plan_path), input=False, no_color=IsFlagged, lock_timeout=lock_timeout,
+        binary,
+        "apply",
+        str(plan_path),
+        input=False,
+        no_color=IsFlagged,
+        lock_timeout=lock_timeout,
     )
 
 
 def destroy_argv(binary: str, *, lock_timeout: str) -> list[str]:
     # -auto-approve (Terraform >= 0.15 has no -force), with stdin closed so nothing can prompt.
     return terraform_argv(
-        binary, "destroy", input=False, no_color=IsFlagged, lock_timeout=lock_timeout, auto_approve=IsFlagged,
+        binary,
+        "destroy",
+        input=False,
+        no_color=IsFlagged,
+        lock_timeout=lock_timeout,
+        auto_approve=IsFlagged,
     )
 
 
@@ -379,7 +416,7 @@ def error_blocks(text: str) -> list[ErrorBlock]:
         if not lines[index].startswith("Error: "):
             index += 1
             continue
-        summary = lines[index][len("Error: "):].strip()
+        summary = lines[index][len("Error: ") :].strip()
         body: list[str] = []
         index += 1
         while index < len(lines) and not lines[index].startswith(("Error: ", "Warning: ")):
@@ -396,7 +433,9 @@ def _block(summary: str, body: list[str]) -> ErrorBlock:
         if not line.strip():
             continue
         if match := _LOCATION.match(line):
-            where.append(f"{match['file']} line {match['line']}" + (f", in {match['block']}" if match["block"] else ""))
+            where.append(
+                f"{match['file']} line {match['line']}" + (f", in {match['block']}" if match["block"] else "")
+            )
         elif match := _WITH.match(line):
             where.insert(0, match["address"])
         elif _SOURCE.match(line):
@@ -519,7 +558,10 @@ class TerraformRunner:
     # ---- commands ------------------------------------------------------------------------
 
     def init(
-        self, backend_config: Mapping[str, str] | None = None, *, reconfigure: bool = False,
+        self,
+        backend_config: Mapping[str, str] | None = None,
+        *,
+        reconfigure: bool = False,
         migrate_state: bool = False,
     ) -> CommandResult:
         """`terraform init` with these backend settings (never -reconfigure unless asked).
@@ -540,14 +582,22 @@ class TerraformRunner:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.data_dir.chmod(0o700)  # the backend settings cached here may name storage accounts
         argv = init_argv(
-            self.binary, lock_timeout=self.lock_timeout, backend_config=backend_config,
-            reconfigure=reconfigure, migrate_state=migrate_state,
+            self.binary,
+            lock_timeout=self.lock_timeout,
+            backend_config=backend_config,
+            reconfigure=reconfigure,
+            migrate_state=migrate_state,
         )
         return self._run(argv, stream=True)
 
     def plan(
-        self, out: Path, *, destroy: bool = False, refresh_only: bool = False,
-        vars: Mapping[str, Any] | None = None, replace: Sequence[str] = (),
+        self,
+        out: Path,
+        *,
+        destroy: bool = False,
+        refresh_only: bool = False,
+        vars: Mapping[str, Any] | None = None,
+        replace: Sequence[str] = (),
     ) -> PlanResult:
         """Plan into the saved plan file `out`; rc 2 (changes) is a result, not an error."""
         if destroy and refresh_only:
@@ -557,7 +607,11 @@ class TerraformRunner:
         # A failed plan must not leave an older plan behind to be applied by mistake.
         out.unlink(missing_ok=True)
         argv = plan_argv(
-            self.binary, out, lock_timeout=self.lock_timeout, destroy=destroy, refresh_only=refresh_only,
+            self.binary,
+            out,
+            lock_timeout=self.lock_timeout,
+            destroy=destroy,
+            refresh_only=refresh_only,
             replace=replace,
         )
         self._remember_secrets((vars or {}).values())
@@ -568,8 +622,12 @@ class TerraformRunner:
             raise
         if out.exists():
             out.chmod(0o600)  # a plan file holds the sensitive values in clear
-        return PlanResult(plan_path=out, has_changes=result.returncode == 2, returncode=result.returncode,
-                          output=result.stdout)
+        return PlanResult(
+            plan_path=out,
+            has_changes=result.returncode == 2,
+            returncode=result.returncode,
+            output=result.stdout,
+        )
 
     def show_plan(self, plan_path: Path) -> PlanSummary:
         """What the saved plan will do, sensitive values masked."""
@@ -580,19 +638,26 @@ class TerraformRunner:
         except ValueError:
             raise TerraformError(
                 f"terraform show -json {plan_path} did not print the JSON of a plan",
-                command="show", returncode=result.returncode,
+                command="show",
+                returncode=result.returncode,
             ) from None
 
     def apply(self, plan_path: Path) -> CommandResult:
         """Apply exactly this saved plan; StalePlanError if the state changed since it was made."""
-        return self._run(apply_argv(self.binary, self._existing_plan(plan_path), lock_timeout=self.lock_timeout),
-                         stream=True, plan_path=plan_path)
+        return self._run(
+            apply_argv(self.binary, self._existing_plan(plan_path), lock_timeout=self.lock_timeout),
+            stream=True,
+            plan_path=plan_path,
+        )
 
     def destroy(self, *, vars: Mapping[str, Any] | None = None) -> CommandResult:
         """Destroy everything in the state, without a prompt."""
         self._remember_secrets((vars or {}).values())
-        return self._run(destroy_argv(self.binary, lock_timeout=self.lock_timeout), stream=True,
-                         extra_env=variables_env(vars))
+        return self._run(
+            destroy_argv(self.binary, lock_timeout=self.lock_timeout),
+            stream=True,
+            extra_env=variables_env(vars),
+        )
 
     def outputs(self) -> dict[str, Any]:
         """Every root output, name → value; sensitive ones wrapped in Secret."""
@@ -600,8 +665,9 @@ class TerraformRunner:
         try:
             data = json.loads(result.stdout or "{}")
         except ValueError:
-            raise TerraformError("terraform output -json did not print JSON", command="output",
-                                 returncode=result.returncode) from None
+            raise TerraformError(
+                "terraform output -json did not print JSON", command="output", returncode=result.returncode
+            ) from None
         values = {
             name: Secret(item.get("value")) if item.get("sensitive") else item.get("value")
             for name, item in sorted(data.items())
@@ -648,8 +714,14 @@ class TerraformRunner:
         return env
 
     def _run(
-        self, argv: list[str], *, stream: bool, ok: Sequence[int] = (0,), secret_stdout: bool = False,
-        extra_env: Mapping[str, str] | None = None, plan_path: Path | None = None,
+        self,
+        argv: list[str],
+        *,
+        stream: bool,
+        ok: Sequence[int] = (0,),
+        secret_stdout: bool = False,
+        extra_env: Mapping[str, str] | None = None,
+        plan_path: Path | None = None,
     ) -> CommandResult:
         command = argv[1] if len(argv) > 1 else "?"
         env = self._base_env()
@@ -658,16 +730,24 @@ class TerraformRunner:
         started = time.monotonic()
         try:
             process = subprocess.Popen(
-                argv, cwd=self.root_dir, env=env, stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                argv,
+                cwd=self.root_dir,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
                 process_group=0,  # Ctrl-C reaches us only; we forward it (below) and wait
+                umask=0o077,  # plan files and local state hold secrets in clear: owner-only from birth
             )
         except OSError as exc:
             raise TerraformError(f"Could not start {argv[0]}: {exc.strerror}", command=command) from None
         supervisor = _Supervisor(
-            process, on_line=self.on_line if stream else None,
-            deadline=started + self.timeout, grace_period=self.grace_period,
-            redact=self.redact, redact_stdout=not secret_stdout,
+            process,
+            on_line=self.on_line if stream else None,
+            deadline=started + self.timeout,
+            grace_period=self.grace_period,
+            redact=self.redact,
+            redact_stdout=not secret_stdout,
         )
         try:
             supervisor.pump()
@@ -691,9 +771,11 @@ class TerraformRunner:
 
     def _timeout_error(self, command: str, killed: bool) -> TerraformTimeoutError:
         if killed:
-            after = (f"it did not stop within {self.grace_period:g}s of SIGINT and was killed, so it may "
-                     "have left the state locked (release it with `terraform force-unlock <ID>` if a "
-                     "later run reports the lock)")
+            after = (
+                f"it did not stop within {self.grace_period:g}s of SIGINT and was killed, so it may "
+                "have left the state locked (release it with `terraform force-unlock <ID>` if a "
+                "later run reports the lock)"
+            )
         else:
             after = "it was interrupted and stopped cleanly, releasing the state lock"
         return TerraformTimeoutError(
@@ -702,8 +784,9 @@ class TerraformRunner:
             command=command,
         )
 
-    def _error(self, command: str, returncode: int, stderr: str, stdout: str,
-               plan_path: Path | None) -> TerraformError:
+    def _error(
+        self, command: str, returncode: int, stderr: str, stdout: str, plan_path: Path | None
+    ) -> TerraformError:
         # Terraform writes diagnostics to stderr; stdout is only a fallback (its lines would run
         # into the block: "Planning failed. Terraform encountered an error…").
         block, count = first_error(stderr)
@@ -720,7 +803,8 @@ class TerraformRunner:
                 f"run to finish and retry; if it died without releasing the lock, release it with "
                 f"`terraform force-unlock {lock.id or '<ID>'}` run in {self.root_dir} with "
                 f"TF_DATA_DIR={self.data_dir}.",
-                command=command, returncode=returncode,
+                command=command,
+                returncode=returncode,
             )
             error.lock = lock  # type: ignore[attr-defined]
             return error
@@ -728,25 +812,32 @@ class TerraformRunner:
             return StalePlanError(
                 f"The saved plan {plan_path} is stale: the state changed after it was made (another "
                 "apply ran since). Nothing was applied. Run plan again, review it, and apply the new plan.",
-                command=command, returncode=returncode,
+                command=command,
+                returncode=returncode,
             )
-        if block is not None and command == "init" and block.summary.startswith(
-                ("Backend configuration changed", "Backend initialization required")):
+        if (
+            block is not None
+            and command == "init"
+            and block.summary.startswith(("Backend configuration changed", "Backend initialization required"))
+        ):
             return BackendChangedError(
                 f"The backend settings of {self.root_dir} differ from those its data dir {self.data_dir} "
                 "was initialised with; nothing was changed. If the existing state must move to the new "
                 "backend, run init again with state migration (terraform init -migrate-state); if the new "
                 "backend already holds the right state, run init again with reconfigure "
                 "(terraform init -reconfigure).",
-                command=command, returncode=returncode,
+                command=command,
+                returncode=returncode,
             )
         if block is not None:
             message = f"terraform {command} in {self.root_dir} failed: {block.paragraph()}"
             if count > 1:
                 message += f" ({count - 1} more error{'s' if count > 2 else ''} in Terraform's output)"
         else:
-            message = (f"terraform {command} in {self.root_dir} failed with exit code {returncode}: "
-                       f"{_last_words(stderr) or 'no error message'}")
+            message = (
+                f"terraform {command} in {self.root_dir} failed with exit code {returncode}: "
+                f"{_last_words(stderr) or 'no error message'}"
+            )
         return TerraformError(message, command=command, returncode=returncode)
 
 
@@ -780,8 +871,16 @@ def variables_env(variables: Mapping[str, Any] | None) -> dict[str, str]:
 class _Supervisor:
     """Drains a Terraform process's two pipes concurrently, streams lines, stops it on time."""
 
-    def __init__(self, process: subprocess.Popen[bytes], *, on_line: Callable[[str], None] | None,
-                 deadline: float, grace_period: float, redact: Callable[[str], str], redact_stdout: bool):
+    def __init__(
+        self,
+        process: subprocess.Popen[bytes],
+        *,
+        on_line: Callable[[str], None] | None,
+        deadline: float,
+        grace_period: float,
+        redact: Callable[[str], str],
+        redact_stdout: bool,
+    ):
         self.process = process
         self.redact = redact
         # stdout of show/output -json is parsed, never shown: it must stay intact to be JSON
@@ -796,8 +895,9 @@ class _Supervisor:
         self.events: queue.Queue[tuple[str, str | None]] = queue.Queue()
         self.open_streams = 2
         for name, pipe in (("stdout", process.stdout), ("stderr", process.stderr)):
-            threading.Thread(target=self._drain, args=(name, pipe), daemon=True,
-                             name=f"terraform-{name}").start()
+            threading.Thread(
+                target=self._drain, args=(name, pipe), daemon=True, name=f"terraform-{name}"
+            ).start()
 
     def _drain(self, name: str, pipe: Any) -> None:
         try:

@@ -80,7 +80,11 @@ def test_mixed_plan_update_replace_delete_with_reasons():
     assert by_address["terraform_data.gone"].attributes == ()
 
     app = attributes(summary, "terraform_data.app")
-    assert app["input.display_name"] == {"path": "input.display_name", "before": "old name", "after": "new name"}
+    assert app["input.display_name"] == {
+        "path": "input.display_name",
+        "before": "old name",
+        "after": "new name",
+    }
     assert app["input.web.0.redirect_uris"] == {
         "path": "input.web.0.redirect_uris",
         "before": ["https://a.example/cb"],
@@ -96,7 +100,10 @@ def test_mixed_plan_update_replace_delete_with_reasons():
 
     rotate = attributes(summary, "terraform_data.rotate")
     assert rotate["triggers_replace"] == {
-        "path": "triggers_replace", "before": "v1", "after": "v2", "forces_replacement": True,
+        "path": "triggers_replace",
+        "before": "v1",
+        "after": "v2",
+        "forces_replacement": True,
     }
     outputs = {change.name: change.to_dict() for change in summary.output_changes}
     assert outputs == {
@@ -152,19 +159,39 @@ def test_destroy_plan():
 
 def test_json_form_is_stable_for_ci():
     data = json.loads(load("plan_mixed").to_json())
-    assert list(data) == ["terraform_version", "has_changes", "errored", "counts", "resource_changes",
-                          "output_changes", "drift"]
+    assert list(data) == [
+        "terraform_version",
+        "has_changes",
+        "errored",
+        "counts",
+        "resource_changes",
+        "output_changes",
+        "drift",
+    ]
     assert data["terraform_version"] == "1.11.4"
-    assert list(data["resource_changes"][0]) == ["address", "action", "reason", "previous_address",
-                                                 "importing", "attribute_names", "attributes"]
+    assert list(data["resource_changes"][0]) == [
+        "address",
+        "action",
+        "reason",
+        "previous_address",
+        "importing",
+        "attribute_names",
+        "attributes",
+    ]
 
 
 @pytest.mark.parametrize(
     ("actions", "word"),
     [
-        (["create"], "create"), (["update"], "update"), (["delete"], "delete"), (["read"], "read"),
-        (["no-op"], "no-op"), (["delete", "create"], "replace"), (["create", "delete"], "replace"),
-        (["forget"], "forget"), ([], "no-op"),
+        (["create"], "create"),
+        (["update"], "update"),
+        (["delete"], "delete"),
+        (["read"], "read"),
+        (["no-op"], "no-op"),
+        (["delete", "create"], "replace"),
+        (["create", "delete"], "replace"),
+        (["forget"], "forget"),
+        ([], "no-op"),
     ],
 )
 def test_action_words(actions, word):
@@ -176,17 +203,23 @@ def plan_json(**fields) -> dict:
 
 
 def test_a_wholly_sensitive_object_is_not_itemised():
-    summary = PlanSummary.from_plan_json(plan_json(resource_changes=[{
-        "address": "x.y",
-        "change": {
-            "actions": ["update"],
-            "before": {"settings": {"tenant_key": "old-hidden-1"}},
-            "after": {"settings": {"tenant_key": "new-hidden-2"}},
-            "after_unknown": {},
-            "before_sensitive": {"settings": True},
-            "after_sensitive": {"settings": True},
-        },
-    }]))
+    summary = PlanSummary.from_plan_json(
+        plan_json(
+            resource_changes=[
+                {
+                    "address": "x.y",
+                    "change": {
+                        "actions": ["update"],
+                        "before": {"settings": {"tenant_key": "old-hidden-1"}},
+                        "after": {"settings": {"tenant_key": "new-hidden-2"}},
+                        "after_unknown": {},
+                        "before_sensitive": {"settings": True},
+                        "after_sensitive": {"settings": True},
+                    },
+                }
+            ]
+        )
+    )
     assert [a.to_dict() for a in summary.resource_changes[0].attributes] == [
         {"path": "settings", "sensitive": True}
     ]
@@ -194,24 +227,48 @@ def test_a_wholly_sensitive_object_is_not_itemised():
 
 
 def test_a_value_holding_a_sensitive_variable_is_hidden_even_unmarked():
-    summary = PlanSummary.from_plan_json(plan_json(
-        variables={"api_key": {"value": "k-123456"}},
-        configuration={"root_module": {"variables": {"api_key": {"sensitive": True}}}},
-        resource_changes=[{
-            "address": "x.y",
-            "change": {"actions": ["create"], "before": None, "after": {"url": "https://h/?k=k-123456"},
-                       "after_unknown": {}, "before_sensitive": False, "after_sensitive": {}},
-        }],
-    ))
-    assert [a.to_dict() for a in summary.resource_changes[0].attributes] == [{"path": "url", "sensitive": True}]
+    summary = PlanSummary.from_plan_json(
+        plan_json(
+            variables={"api_key": {"value": "k-123456"}},
+            configuration={"root_module": {"variables": {"api_key": {"sensitive": True}}}},
+            resource_changes=[
+                {
+                    "address": "x.y",
+                    "change": {
+                        "actions": ["create"],
+                        "before": None,
+                        "after": {"url": "https://h/?k=k-123456"},
+                        "after_unknown": {},
+                        "before_sensitive": False,
+                        "after_sensitive": {},
+                    },
+                }
+            ],
+        )
+    )
+    assert [a.to_dict() for a in summary.resource_changes[0].attributes] == [
+        {"path": "url", "sensitive": True}
+    ]
 
 
 def test_drift_is_reported_separately():
-    summary = PlanSummary.from_plan_json(plan_json(resource_drift=[{
-        "address": "azuread_application.this",
-        "change": {"actions": ["update"], "before": {"display_name": "a"}, "after": {"display_name": "b"},
-                   "after_unknown": {}, "before_sensitive": {}, "after_sensitive": {}},
-    }]))
+    summary = PlanSummary.from_plan_json(
+        plan_json(
+            resource_drift=[
+                {
+                    "address": "azuread_application.this",
+                    "change": {
+                        "actions": ["update"],
+                        "before": {"display_name": "a"},
+                        "after": {"display_name": "b"},
+                        "after_unknown": {},
+                        "before_sensitive": {},
+                        "after_sensitive": {},
+                    },
+                }
+            ]
+        )
+    )
     assert not summary.has_changes
     assert [(d.address, d.attributes[0].to_dict()) for d in summary.drift] == [
         ("azuread_application.this", {"path": "display_name", "before": "a", "after": "b"})

@@ -117,7 +117,9 @@ def make_root(tmp_path: Path, hcl: str, name: str = "root") -> Path:
 
 @pytest.fixture
 def make_runner(tmp_path, cli_config):
-    def make(root: Path, *, data_dir: Path | None = None, env: dict | None = None, **kwargs) -> TerraformRunner:
+    def make(
+        root: Path, *, data_dir: Path | None = None, env: dict | None = None, **kwargs
+    ) -> TerraformRunner:
         return TerraformRunner(
             root,
             data_dir=data_dir or tmp_path / f"{root.name}-data",
@@ -134,7 +136,8 @@ class ArgvLog:
     def __init__(self, directory: Path):
         self.log = directory / "argv.log"
         self.binary = directory / "terraform-logged"
-        self.binary.write_text(textwrap.dedent(f"""\
+        self.binary.write_text(
+            textwrap.dedent(f"""\
             #!/bin/sh
             {{
               echo "---"
@@ -144,7 +147,8 @@ class ArgvLog:
               env | grep -oE '^TF_VAR_[A-Za-z0-9_]+' | sed 's/^/VARNAME /'
             }} >> {self.log}
             exec {TERRAFORM} "$@"
-            """))
+            """)
+        )
         self.binary.chmod(0o755)
 
     def calls(self) -> list[dict]:
@@ -245,7 +249,8 @@ def test_init_plan_apply_outputs_second_plan_destroy(tmp_path, make_runner, capf
     assert stat.S_IMODE(plan.plan_path.stat().st_mode) == 0o600  # it holds the secret in clear
     summary = runner.show_plan(plan.plan_path)
     assert {(c.address, c.action) for c in summary.resource_changes} == {
-        ("terraform_data.app", "create"), ("terraform_data.secret_holder", "create"),
+        ("terraform_data.app", "create"),
+        ("terraform_data.secret_holder", "create"),
     }
     seen += [plan.output, summary.to_json(), summary.render_text()]
 
@@ -262,13 +267,16 @@ def test_init_plan_apply_outputs_second_plan_destroy(tmp_path, make_runner, capf
     assert outputs["client_secret"].reveal() == SECRET
     seen += [repr(outputs), str(outputs), f"{outputs}"]
     assert runner.state_list() == ["terraform_data.app", "terraform_data.secret_holder"]
+    assert stat.S_IMODE((root / "terraform.tfstate").stat().st_mode) == 0o600  # umask 077
 
     second = runner.plan(tmp_path / "plans" / "second.tfplan", vars=SECRET_VARS)
     assert not second.has_changes and second.returncode == 0
     assert not runner.show_plan(second.plan_path).has_changes
     assert "No changes." in second.output
 
-    changed = runner.plan(tmp_path / "plans" / "third.tfplan", vars={**SECRET_VARS, "display_name": "Renamed"})
+    changed = runner.plan(
+        tmp_path / "plans" / "third.tfplan", vars={**SECRET_VARS, "display_name": "Renamed"}
+    )
     assert changed.has_changes
     renamed = runner.show_plan(changed.plan_path)
     assert [(c.address, c.action, c.attribute_names) for c in renamed.resource_changes] == [
@@ -311,7 +319,9 @@ def test_stale_plan_is_refused(tmp_path, make_runner):
 
 
 def test_validation_error_is_one_clear_paragraph(tmp_path, make_runner):
-    root = make_root(tmp_path, """
+    root = make_root(
+        tmp_path,
+        """
         variable "tenant_id" {
           type = string
           validation {
@@ -322,7 +332,8 @@ def test_validation_error_is_one_clear_paragraph(tmp_path, make_runner):
         resource "terraform_data" "x" {
           input = var.tenant_id
         }
-        """)
+        """,
+    )
     runner = make_runner(root)
     runner.init()
     with pytest.raises(TerraformError) as caught:
@@ -338,11 +349,14 @@ def test_validation_error_is_one_clear_paragraph(tmp_path, make_runner):
 
 
 def test_configuration_error_names_the_place(tmp_path, make_runner):
-    root = make_root(tmp_path, """
+    root = make_root(
+        tmp_path,
+        """
         resource "terraform_data" "x" {
           input = terraform_data.missing.id
         }
-        """)
+        """,
+    )
     runner = make_runner(root)
     runner.init()
     with pytest.raises(TerraformError) as caught:
@@ -361,7 +375,7 @@ def test_a_failed_plan_leaves_no_older_plan_behind(tmp_path, make_runner):
     runner.init()
     plan = runner.plan(tmp_path / "p.tfplan", vars=SECRET_VARS)
     assert plan.plan_path.exists()
-    (root / "main.tf").write_text(BASIC + "\noutput \"broken\" { value = nope.nope }\n")
+    (root / "main.tf").write_text(BASIC + '\noutput "broken" { value = nope.nope }\n')
     with pytest.raises(TerraformError):
         runner.plan(tmp_path / "p.tfplan", vars=SECRET_VARS)
     assert not plan.plan_path.exists()
@@ -374,13 +388,24 @@ def test_a_failed_plan_leaves_no_older_plan_behind(tmp_path, make_runner):
 # The state lock, Ctrl-C, timeouts, streaming
 
 
-def start_slow_apply(runner: TerraformRunner, tmp_path: Path, cli_config: Path) -> tuple[subprocess.Popen, LineReader]:
+def start_slow_apply(
+    runner: TerraformRunner, tmp_path: Path, cli_config: Path
+) -> tuple[subprocess.Popen, LineReader]:
     """Another Terraform, started by hand, holding the state lock while it sleeps in local-exec."""
-    env = {**os.environ, "TF_DATA_DIR": str(runner.data_dir), "TF_CLI_CONFIG_FILE": str(cli_config),
-           "SLEEP_SECONDS": "60", "TF_IN_AUTOMATION": "1"}
+    env = {
+        **os.environ,
+        "TF_DATA_DIR": str(runner.data_dir),
+        "TF_CLI_CONFIG_FILE": str(cli_config),
+        "SLEEP_SECONDS": "60",
+        "TF_IN_AUTOMATION": "1",
+    }
     holder = subprocess.Popen(
-        [TERRAFORM, "apply", "-auto-approve", "-input=false", "-no-color"], cwd=runner.root_dir, env=env,
-        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        [TERRAFORM, "apply", "-auto-approve", "-input=false", "-no-color"],
+        cwd=runner.root_dir,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     reader = LineReader(holder.stdout)
     reader.wait_for("provisioning-started")
@@ -437,9 +462,17 @@ def test_sigint_during_apply_releases_the_lock_and_a_rerun_converges(tmp_path, m
     script = tmp_path / "interrupted_apply.py"
     script.write_text(INTERRUPTED_APPLY)
     child = subprocess.Popen(
-        [sys.executable, str(script), str(runner.root_dir), str(runner.data_dir), str(plan.plan_path),
-         str(cli_config)],
-        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            str(script),
+            str(runner.root_dir),
+            str(runner.data_dir),
+            str(plan.plan_path),
+            str(cli_config),
+        ],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         process_group=0,  # its own group: the SIGINT below is what a terminal's Ctrl-C sends it
     )
     reader = LineReader(child.stdout)
@@ -479,11 +512,14 @@ def test_timeout_interrupts_terraform_cleanly(tmp_path, make_runner):
 
 
 def test_timeout_kills_a_terraform_that_ignores_sigint(tmp_path, make_runner):
-    stubborn = fake_terraform(tmp_path / "stubborn", """
+    stubborn = fake_terraform(
+        tmp_path / "stubborn",
+        """
         trap '' INT
         echo "working"
         sleep 60
-        """)
+        """,
+    )
     runner = make_runner(make_root(tmp_path, SLOW), binary=str(stubborn), timeout=1.0, grace_period=1.0)
     started = time.monotonic()
     with pytest.raises(TerraformTimeoutError, match=r"did not stop within 1s of SIGINT and was killed"):
@@ -494,22 +530,28 @@ def test_timeout_kills_a_terraform_that_ignores_sigint(tmp_path, make_runner):
 
 def test_lines_are_streamed_while_terraform_runs(tmp_path, make_runner):
     arrivals: list[tuple[float, str]] = []
-    runner = make_runner(make_root(tmp_path, SLOW), env={"SLEEP_SECONDS": "2"},
-                         on_line=lambda line: arrivals.append((time.monotonic(), line)))
+    runner = make_runner(
+        make_root(tmp_path, SLOW),
+        env={"SLEEP_SECONDS": "3"},
+        on_line=lambda line: arrivals.append((time.monotonic(), line)),
+    )
     runner.init()
     plan = runner.plan(tmp_path / "p.tfplan")
     runner.apply(plan.plan_path)
     finished = time.monotonic()
     provisioning = next(at for at, line in arrivals if "provisioning-started" in line)
-    assert finished - provisioning >= 1.5  # seen while the 2 s sleep was still running
+    assert finished - provisioning >= 2  # seen while the 3 s sleep was still running
 
 
 def test_both_pipes_are_drained_together(tmp_path, make_runner):
     # 2 MB on stderr before anything on stdout: reading one pipe after the other would deadlock.
-    flooding = fake_terraform(tmp_path / "flooding", """
+    flooding = fake_terraform(
+        tmp_path / "flooding",
+        """
         yes 'Warning: a line on stderr' | head -n 80000 >&2
         yes 'terraform_data.x' | head -n 80000
-        """)
+        """,
+    )
     runner = make_runner(make_root(tmp_path, SLOW), binary=str(flooding), timeout=30)
     started = time.monotonic()
     assert len(runner.state_list()) == 80000
@@ -553,7 +595,9 @@ def test_environment_and_per_environment_data_dirs(tmp_path, make_runner, argv_l
         data_dir = call["env"]["TF_DATA_DIR"]
         assert data_dir in (str(tmp_path / "data" / "prod"), str(tmp_path / "data" / "staging"))
         assert {k: v for k, v in call["env"].items() if k != "TF_DATA_DIR"} == {
-            "TF_IN_AUTOMATION": "1", "CHECKPOINT_DISABLE": "1", "TF_INPUT": "0",
+            "TF_IN_AUTOMATION": "1",
+            "CHECKPOINT_DISABLE": "1",
+            "TF_INPUT": "0",
         }
     for argv in argv_log.argvs("plan") + argv_log.argvs("apply") + argv_log.argvs("init"):
         assert "-input=false" in argv and "-lock-timeout=30s" in argv
@@ -582,7 +626,9 @@ def test_binary_order_and_versions(tmp_path):
 
     def version_stub(name: str, version: str) -> Path:
         path = bin_dir / name
-        path.write_text(f"#!/bin/sh\necho '{{\"terraform_version\": \"{version}\", \"platform\": \"linux_amd64\"}}'\n")
+        path.write_text(
+            f'#!/bin/sh\necho \'{{"terraform_version": "{version}", "platform": "linux_amd64"}}\'\n'
+        )
         path.chmod(0o755)
         return path
 
@@ -612,7 +658,8 @@ def test_version_parsing():
 
 
 def test_quirk_init_never_adds_reconfigure_and_a_changed_backend_is_an_error(
-        tmp_path, make_runner, argv_log, monkeypatch):
+    tmp_path, make_runner, argv_log, monkeypatch
+):
     """init() adds `-reconfigure -backend=true` by default (silently skips state migration)."""
     runner = make_runner(make_root(tmp_path, BASIC), binary=str(argv_log.binary))
     runner.init({"path": str(tmp_path / "a.tfstate")})
@@ -642,8 +689,9 @@ def test_quirk_init_never_adds_reconfigure_and_a_changed_backend_is_an_error(
     assert all("TF_CLI_ARGS_init" not in call["env"] for call in argv_log.calls())
 
 
-def test_quirk_no_tfvars_temp_file_and_no_secret_on_the_command_line(tmp_path, make_runner, argv_log,
-                                                                      monkeypatch):
+def test_quirk_no_tfvars_temp_file_and_no_secret_on_the_command_line(
+    tmp_path, make_runner, argv_log, monkeypatch
+):
     """plan/apply/destroy/init always get `-var-file=/tmp/tmpXXXX.tfvars.json`, written in clear."""
     temp = tmp_path / "tmp"
     temp.mkdir()
@@ -703,7 +751,9 @@ def test_quirk_outputs_come_from_output_json_with_sensitive_ones_wrapped(tmp_pat
     outputs = runner.outputs()
     assert argv_log.argvs("output") == [["output", "-json", "-no-color"]]
     assert {name: type(value).__name__ for name, value in outputs.items()} == {
-        "client_id": "str", "client_secret": "Secret", "display_name": "str",
+        "client_id": "str",
+        "client_secret": "Secret",
+        "display_name": "str",
     }
     assert outputs["client_secret"].reveal() == SECRET
 
@@ -775,7 +825,9 @@ def test_quirk_nothing_secret_is_logged(tmp_path, make_runner, caplog):
     # logger speaks once, about the path that never exists.
     assert [r for r in caplog.records if r.name == "python_terraform"] == []
     assert {r.getMessage().split()[-1] for r in caplog.records if r.name == "python_terraform.tfstate"} <= {
-        "/dev/null/python-terraform-reads-no-state", "exist"}
+        "/dev/null/python-terraform-reads-no-state",
+        "exist",
+    }
     assert any(r.name == "orchestrator.terraform" and "running" in r.getMessage() for r in caplog.records)
     assert SECRET not in caplog.text
 
@@ -786,8 +838,17 @@ def test_quirk_nothing_secret_is_logged(tmp_path, make_runner, caplog):
 
 def test_secret_is_masked_everywhere_but_reveal():
     secret = Secret("hunter2-but-longer")
-    shown = [str(secret), repr(secret), f"{secret}", f"{secret!r}", "%s" % secret,  # noqa: UP031
-             "{}".format(secret), f"{secret:>20}", str([secret]), str({"k": secret})]  # noqa: UP032
+    shown = [
+        str(secret),
+        repr(secret),
+        f"{secret}",
+        f"{secret!r}",
+        "%s" % secret,  # noqa: UP031
+        "{}".format(secret),  # noqa: UP032
+        f"{secret:>20}",
+        str([secret]),
+        str({"k": secret}),
+    ]
     assert all("hunter2" not in text for text in shown)
     assert str(secret) == "********" and repr(secret) == "Secret('********')"
     assert secret.reveal() == "hunter2-but-longer"
@@ -835,7 +896,8 @@ def test_error_blocks_skip_warnings_source_lines_and_generic_halts():
         "\"slow\"): Error running command 'sleep 60': signal: killed."
     )
     assert [b.summary for b in error_blocks(STDERR_WITH_WARNING_THEN_ERRORS)] == [
-        "execution halted", "local-exec provisioner error",
+        "execution halted",
+        "local-exec provisioner error",
     ]
     assert first_error("all good\n") == (None, 0)
 
@@ -855,6 +917,11 @@ Lock Info:
   Info:
 """)
     assert (lock.id, lock.path, lock.operation, lock.who, lock.version, lock.created, lock.info) == (
-        "976fbc08-bcfa-712b-ea10-ab1b7181e98d", "terraform.tfstate", "OperationTypeApply", "root@vm",
-        "1.11.4", "2026-11-26 17:00:41.658368739 +0000 UTC", "",
+        "976fbc08-bcfa-712b-ea10-ab1b7181e98d",
+        "terraform.tfstate",
+        "OperationTypeApply",
+        "root@vm",
+        "1.11.4",
+        "2026-11-26 17:00:41.658368739 +0000 UTC",
+        "",
     )

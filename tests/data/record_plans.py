@@ -33,7 +33,8 @@ SCENARIOS: dict[str, tuple[str | None, str, list[str]]] = {
     # name: (starting configuration or None, configuration to plan, extra plan flags)
     "plan_create": (
         None,
-        _HEADER + """
+        _HEADER
+        + """
 resource "terraform_data" "app" {
   input = {
     display_name = "Sekoia.io SSO"
@@ -50,7 +51,8 @@ output "display_name" { value = terraform_data.app.output.display_name }
         [],
     ),
     "plan_mixed": (
-        _HEADER + """
+        _HEADER
+        + """
 resource "terraform_data" "app" {
   input = {
     display_name  = "old name"
@@ -68,7 +70,8 @@ output "client_secret" {
 }
 output "tenant" { value = "old-tenant" }
 """.replace("NAMED_SECRET_VALUE", NAMED_SECRET_VALUE),
-        _HEADER + """
+        _HEADER
+        + """
 resource "terraform_data" "app" {
   input = {
     display_name  = "new name"
@@ -111,14 +114,16 @@ removed {
         [],
     ),
     "plan_destroy": (
-        _HEADER + """
+        _HEADER
+        + """
 resource "terraform_data" "app" { input = var.secret }
 output "client_secret" {
   value     = var.secret
   sensitive = true
 }
 """,
-        _HEADER + """
+        _HEADER
+        + """
 resource "terraform_data" "app" { input = var.secret }
 output "client_secret" {
   value     = var.secret
@@ -132,7 +137,9 @@ output "client_secret" {
 
 def terraform(root: Path, *args: str) -> str:
     env = {**os.environ, "TF_IN_AUTOMATION": "1", "CHECKPOINT_DISABLE": "1", "TF_INPUT": "0"}
-    completed = subprocess.run(["terraform", *args], cwd=root, env=env, capture_output=True, text=True, check=False)
+    completed = subprocess.run(
+        ["terraform", *args], cwd=root, env=env, capture_output=True, text=True, check=False
+    )
     if completed.returncode not in (0, 2):
         sys.exit(f"terraform {' '.join(args)} failed in {root}:\n{completed.stderr}")
     return completed.stdout
