@@ -1,0 +1,36 @@
+"""`python -m sandbox up [--dir DIR]`: the whole sandbox on 127.0.0.1 until Ctrl-C or SIGTERM.
+
+Example:
+    python -m sandbox up                       # .sandbox/ here, or $SEKOIA_SSO_SANDBOX_DIR
+    python -m sandbox up --dir /tmp/sandbox
+    jq -r '.env | to_entries[] | "export \\(.key)=\\(.value)"' .sandbox/endpoints.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from sandbox.up import ENDPOINTS_FILE, SANDBOX_DIR_ENV, run
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m sandbox",
+                                     description="Emulated Microsoft Graph, azuread provider and Sekoia.io API.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    up = commands.add_parser(
+        "up",
+        help="start the sandbox and run until stopped",
+        description=f"Start the Graph and Sekoia.io emulators and the provider mirror, write "
+                    f"<dir>/{ENDPOINTS_FILE}, run until SIGINT/SIGTERM.",
+    )
+    up.add_argument("--dir", default=None,
+                    help=f"sandbox directory (default: ${SANDBOX_DIR_ENV}, else .sandbox in the current directory)")
+    args = parser.parse_args(argv)
+    if args.command == "up":
+        return run(args.dir)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
