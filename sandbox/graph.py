@@ -21,6 +21,7 @@ Secrets (client secrets, access tokens) are made with `secrets`, never from the 
 
 from __future__ import annotations
 
+import base64
 import functools
 import hashlib
 import json
@@ -251,7 +252,18 @@ class GraphEmulator:
     # ------------------------------------------------------------------ tokens
 
     def _store_token(self, caller: Caller, lifetime_s: float = TOKEN_LIFETIME_S) -> str:
-        token = "eyJ0eXAiOiJKV1Qi.emu." + secrets.token_urlsafe(48)
+        """A token shaped like Entra's app-only Graph token: a JWT whose claims clients may read (oid, tid,
+        appid, roles), with a random signature. The emulator accepts only the tokens it issued."""
+        issued = int(time.time())
+        header = {"typ": "JWT", "alg": "RS256", "kid": self._login.key_id}
+        claims = {
+            "aud": "https://graph.microsoft.com", "iss": f"https://sts.windows.net/{self.tenant_id}/",
+            "iat": issued, "nbf": issued, "exp": issued + int(lifetime_s), "appid": caller.client_app_id,
+            "appidacr": "1", "idp": f"https://sts.windows.net/{self.tenant_id}/", "idtyp": "app",
+            "oid": caller.service_principal_id, "sub": caller.service_principal_id,
+            "roles": sorted(caller.roles), "tid": self.tenant_id, "ver": "1.0",
+        }
+        token = ".".join([_b64_json(header), _b64_json(claims), secrets.token_urlsafe(64)])
         with self._lock:
             self._tokens[token] = _TokenGrant(caller, time.monotonic() + lifetime_s)
         return token
@@ -509,6 +521,10 @@ class GraphEmulator:
             answer = self._graph_call(method, path, query, headers, item.get("body"), caller, base_url)
         self._record(method, path, query, answer.status)
         return answer
+
+
+def _b64_json(value: Mapping[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(value, separators=(",", ":")).encode()).decode().rstrip("=")
 
 
 def _format_seconds(seconds: float) -> str:

@@ -347,7 +347,8 @@ class GraphApi:
                 return False
             return predicate is None or predicate(to_object(item))
 
-        scope = f"{call.path.lower()}|{filter_text or ''}"
+        path = unquote(call.path)  # one spelling for the token's scope and the nextLink, however the client quoted
+        scope = f"{path.lower()}|{filter_text or ''}"
         start = self.tokens.decode(scope, query["$skiptoken"]) if "$skiptoken" in query else 0
         page, following = take_page(items, start, top, keep_item, candidates)
         render = render or (lambda item, sel: entity.render(item, sel))
@@ -355,7 +356,7 @@ class GraphApi:
         if count_requested:
             body["@odata.count"] = sum(1 for item in items if keep_item(item))
         if following is not None:
-            body["@odata.nextLink"] = next_link(call.base_url, call.path, query,
+            body["@odata.nextLink"] = next_link(call.base_url, path, query,
                                                 self.tokens.encode(scope, following))
         body["value"] = [render(item, select) for item in page]
         return Answer(200, body)

@@ -392,5 +392,5 @@ def take_page(items: Sequence[Any], start: int, top: int, keep: Callable[[Any], 
 def next_link(base_url: str, path: str, query: Mapping[str, str], skiptoken: str) -> str:
     params = {name: value for name, value in query.items() if name.lower() != "$skiptoken"}
     params["$skiptoken"] = skiptoken
-    return f"{base_url}/v1.0{quote(path, safe='/@()=,:')}?" + urlencode(params, quote_via=quote,
-                                                                          safe="$,'()")
+    quoted_path = quote(path, safe="/@()=,:'$")
+    return f"{base_url}/v1.0{quoted_path}?" + urlencode(params, quote_via=quote, safe="$,'()")

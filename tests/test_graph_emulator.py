@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import threading
 import time
 from urllib.parse import parse_qs, urlsplit
@@ -574,6 +576,16 @@ def test_owned_by_permission_only_opens_what_the_caller_owns(graph_emulator, gra
     refused = httpx.patch(f"{graph_emulator.url}/v1.0/applications/{others['id']}", json={"notes": "n"},
                           headers=owned_by)
     assert error_of(refused) == (403, "Authorization_RequestDenied")
+    alice = user_id(graph_client, "alice")
+    keyed = f"/v1.0/applications(appId='{mine.json()['appId']}')/owners"
+    added = graph_client.post(f"{keyed}/$ref", json={"@odata.id": f"https://graph.microsoft.com/v1.0/users/{alice}"})
+    assert added.status_code == 204
+    assert error_of(graph_client.post(f"{keyed}/$ref", json={
+        "@odata.id": f"https://graph.microsoft.com/v1.0/directoryObjects/{alice}"})) == (400, "Request_BadRequest")
+    owners, pages = follow_pages(graph_client, keyed, params={"$top": 1, "$select": "id"})
+    assert [o["id"] for o in owners] == [graph_emulator.principal_object_id, alice] and pages == 2
+    assert graph_client.delete(f"{keyed}/{alice}/$ref").status_code == 204
+    assert graph_emulator.state.owners[mine.json()["id"]] == [graph_emulator.principal_object_id]
 
 
 def test_token_endpoint_with_the_terraform_principal(graph_emulator):
@@ -828,3 +840,16 @@ def test_hundred_thousand_users():
         users, pages = follow_pages(client, "/v1.0/users", params={"$select": "id,mail", "$top": 999})
         assert len(users) == 100_000 and pages == 101
     assert time.monotonic() - started < 30
+
+
+def test_access_tokens_carry_readable_claims_but_only_issued_ones_are_accepted(graph_emulator):
+    token = token_request(graph_emulator, PRINCIPAL_CLIENT_ID, graph_emulator.principal_client_secret).json()[
+        "access_token"]
+    header, payload, signature = token.split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    assert claims["tid"] == TENANT_ID and claims["appid"] == PRINCIPAL_CLIENT_ID
+    assert claims["oid"] == graph_emulator.principal_object_id
+    assert "Application.ReadWrite.All" in claims["roles"]
+    forged = ".".join([header, payload, signature[:-4] + "AAAA"])
+    response = httpx.get(f"{graph_emulator.url}/v1.0/users", headers={"Authorization": f"Bearer {forged}"})
+    assert error_of(response) == (401, "InvalidAuthenticationToken")
