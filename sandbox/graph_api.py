@@ -146,6 +146,7 @@ ROUTES: tuple[Route, ...] = (
     _route("GET", "groups/{group}/transitiveMembers", "list_transitive_members", GROUP_READ),
     _route("GET", "groups/{group}/transitiveMembers/{cast}", "list_transitive_members", GROUP_READ),
     _route("GET", "groups/{group}/appRoleAssignments", "list_principal_assignments", GROUP_READ),
+    _route("GET", "groups/{group}/owners", "list_owners", GROUP_READ),
     _route("GET", "applications", "list_applications", APP_READ),
     _route("POST", "applications", "create_application", APP_WRITE),
     _route("GET", "applications/{app}", "get_application", APP_READ),
@@ -490,11 +491,15 @@ class GraphApi:
         self.state.remove_password(owner, call.body)
         return Answer(204)
 
-    def _owned(self, call: Call, app: str | KeyRef | None, sp: str | KeyRef | None) -> dict:
+    def _owned(self, call: Call, app: str | KeyRef | None, sp: str | KeyRef | None,
+               group: str | KeyRef | None = None) -> dict:
+        if group is not None:
+            return self._group(group)
         return self._app(call, app) if app is not None else self._sp(call, sp)
 
-    def list_owners(self, call: Call, app: str | KeyRef | None = None, sp: str | KeyRef | None = None) -> Answer:
-        found = self._owned(call, app, sp)
+    def list_owners(self, call: Call, app: str | KeyRef | None = None, sp: str | KeyRef | None = None,
+                    group: str | KeyRef | None = None) -> Answer:
+        found = self._owned(call, app, sp, group)
         state = self.state
 
         def render(owner_id: str, select: list[str] | None) -> dict:

@@ -222,6 +222,7 @@ def test_groups_list_filter_and_get(graph_client):
     body = graph_client.get(f"/v1.0/groups/{analysts}").json()
     assert body["displayName"] == "SOC Analysts" and body["securityEnabled"] is True
     assert "members" not in body
+    assert graph_client.get(f"/v1.0/groups/{analysts}/owners").json()["value"] == []
     assert error_of(graph_client.get("/v1.0/groups/4a4a4a4a-0000-4000-8000-000000000000")) == (
         404, "Request_ResourceNotFound")
 
