@@ -11,7 +11,7 @@ import sys
 import click
 
 from orchestrator import __version__
-from orchestrator.errors import EXIT_FAILED, EXIT_USAGE, SekoiaSSOError
+from orchestrator.errors import EXIT_USAGE, SekoiaSSOError
 
 
 class SSOGroup(click.Group):
@@ -114,15 +114,46 @@ def check(env: str | None, all_: bool) -> None:
         else:
             click.echo(f"{root.directory.as_posix()}: up to date", err=True)
     if stale:
+        from orchestrator.render import StaleRenderError
+
         raise StaleRenderError(stale)
 
 
-class StaleRenderError(SekoiaSSOError):
-    exit_code = EXIT_FAILED
+def _terraform_echo(quiet: bool):
+    """Terraform's progress lines go to stderr (dimmed), so stdout stays the command's result."""
+    if quiet:
+        return None
+    return lambda line: click.secho(f"  {line}", dim=True, err=True)
 
-    def __init__(self, names: list[str]):
-        runs = " and ".join(f"`sekoia-sso render {name}`" for name in names)
-        super().__init__(f"rendered HCL is stale for {', '.join(names)}: run {runs} and commit the result")
+
+@cli.command()
+@click.argument("env")
+@click.option("--json", "as_json", is_flag=True, help="Print the plan summary as JSON on stdout (for CI).")
+@click.option("--quiet", "-q", is_flag=True, help="Do not stream Terraform's own progress lines to stderr.")
+def plan(env: str, as_json: bool, quiet: bool) -> None:
+    """Plan the Terraform changes of ENV and summarise them.
+
+    Refuses when the committed terraform/envs/ENV/ is stale (run `sekoia-sso render ENV`).
+    The plan is saved in the environment's data dir; `sekoia-sso apply` shows and applies a
+    fresh one. Sensitive values are never shown, only the names of what changes.
+
+    Example:
+
+        sekoia-sso plan prod
+        sekoia-sso plan prod --json > plan.json
+    """
+    from orchestrator.workspace import Workspace
+
+    (environment,) = _environments(env, False)
+    workspace = Workspace(environment, _project())
+    workspace.require_current_render()
+    runner = workspace.initialised_runner(on_line=_terraform_echo(quiet or as_json))
+    result = runner.plan(workspace.plan_path)
+    summary = runner.show_plan(result.plan_path)
+    if as_json:
+        click.echo(summary.to_json())
+    else:
+        click.echo(summary.render_text())
 
 
 @cli.command()

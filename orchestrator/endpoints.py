@@ -43,14 +43,13 @@ class Endpoints:
         return url
 
     def environ(self, base: dict[str, str] | None = None) -> dict[str, str]:
-        """Process environment for Terraform and credential lookups: the real one wins over the sandbox's."""
-        merged = dict(self.sandbox_env)
-        merged.update(os.environ if base is None else base)
-        if self.sandbox_env:
-            # The sandbox's own provider mirror and credentials must win, or Terraform would look for the registry.
-            for key in ("TF_CLI_CONFIG_FILE", "AZUREAD_SANDBOX_GRAPH_URL"):
-                if key in self.sandbox_env:
-                    merged[key] = self.sandbox_env[key]
+        """Process environment for Terraform and credential lookups.
+
+        In the sandbox, its own values (provider mirror, throwaway ARM_* credentials, API key)
+        win: real credentials exported in the shell must never be sent to the emulators.
+        """
+        merged = dict(os.environ if base is None else base)
+        merged.update(self.sandbox_env)
         return merged
 
 

@@ -97,6 +97,14 @@ def aligned(pairs: Iterable[tuple[str, object] | None]) -> list[str]:
     return lines
 
 
+class StaleRenderError(SekoiaSSOError):
+    """Committed rendered HCL differs from a fresh render (exit 1)."""
+
+    def __init__(self, names: list[str]):
+        runs = " and ".join(f"`sekoia-sso render {name}`" for name in names)
+        super().__init__(f"rendered HCL is stale for {', '.join(names)}: run {runs} and commit the result")
+
+
 @dataclass(frozen=True)
 class RenderedRoot:
     directory: Path  # relative to the project
