@@ -139,6 +139,7 @@ ROUTES: tuple[Route, ...] = (
     _route("GET", "users", "list_users", USER_READ),
     _route("GET", "users/{user}", "get_user", USER_READ),
     _route("GET", "users/{user}/appRoleAssignments", "list_principal_assignments", USER_READ),
+    _route("GET", "users/{user}/manager", "get_manager", USER_READ),
     _route("GET", "groups", "list_groups", GROUP_READ),
     _route("GET", "groups/{group}", "get_group", GROUP_READ),
     _route("GET", "groups/{group}/members", "list_members", GROUP_READ),
@@ -383,6 +384,18 @@ class GraphApi:
         if found is None:
             raise not_found(self._plain(user))
         return self._entity(call, USER, found)
+
+    def get_manager(self, call: Call, user: str | KeyRef) -> Answer:
+        """The fixture may name a user's manager by object id (`"manager": "<id>"`); Graph 404s when there is none."""
+        found = self.state.user(self._plain(user))
+        if found is None:
+            raise not_found(self._plain(user))
+        manager = self.state.users_by_id.get(found.get("manager") or "")
+        if manager is None:
+            raise not_found("manager")
+        select = parse_select(call.query.get("$select"), [USER])
+        return Answer(200, {"@odata.context": self._context(call, "directoryObjects/$entity"),
+                            "@odata.type": USER.odata_type, **USER.render(manager, select)})
 
     def list_groups(self, call: Call) -> Answer:
         return self._collection(call, GROUP, self.state.groups)

@@ -106,6 +106,21 @@ def test_fixture_users_carry_the_profile_gaps_the_preflight_must_find(graph_clie
                                "surname": "Petrov", "mail": "ivan@contoso.example", "accountEnabled": True}
 
 
+def test_select_takes_every_user_property_the_azuread_provider_reads(graph_client):
+    names = ("accountEnabled,ageGroup,businessPhones,city,companyName,consentProvidedForMinor,country,creationType,"
+             "department,displayName,employeeHireDate,employeeId,employeeOrgData,employeeType,externalUserState,"
+             "faxNumber,givenName,id,imAddresses,jobTitle,mail,mailNickname,mobilePhone,officeLocation,"
+             "onPremisesDistinguishedName,onPremisesDomainName,onPremisesImmutableId,onPremisesSamAccountName,"
+             "onPremisesSecurityIdentifier,onPremisesSyncEnabled,onPremisesUserPrincipalName,otherMails,postalCode,"
+             "preferredLanguage,proxyAddresses,showInAddressList,state,streetAddress,surname,usageLocation,"
+             "userPrincipalName,userType")
+    body = graph_client.get("/v1.0/users/heidi@contoso.example", params={"$select": names}).json()
+    assert set(body) - {"@odata.context"} == set(names.split(","))
+    assert body["otherMails"] == [] and body["userType"] == "Member"
+    manager = graph_client.get("/v1.0/users/heidi@contoso.example/manager")
+    assert error_of(manager) == (404, "Request_ResourceNotFound")
+
+
 def test_unknown_user_is_request_resource_not_found(graph_client):
     response = graph_client.get("/v1.0/users/nobody@contoso.example")
     assert error_of(response) == (404, "Request_ResourceNotFound")
