@@ -158,8 +158,9 @@ class LoginEndpoints:
                                "'client_assertion', 'client_secret' or 'request' is required for the "
                                "'client_credentials' grant type.")
         now = datetime.now(UTC)
-        matching = [c for c in app.get("passwordCredentials", ())
-                    if state.password_secrets.get(c["keyId"]) == secret]
+        sp = state.service_principal_by_app_id(client_id)
+        credentials = [*app.get("passwordCredentials", ()), *(sp or {}).get("passwordCredentials", ())]
+        matching = [c for c in credentials if state.password_secrets.get(c["keyId"]) == secret]
         if not matching:
             return self._error(401, "invalid_client", 7000215,
                                "Invalid client secret provided. Ensure the secret being sent in the request is the "
@@ -169,7 +170,6 @@ class LoginEndpoints:
             return self._error(401, "invalid_client", 7000222,
                                f"The provided client secret keys for app '{client_id}' are expired. Visit the Azure "
                                "portal to create new keys for your app.")
-        sp = state.service_principal_by_app_id(client_id)
         if sp is None:
             return self._error(400, "unauthorized_client", 7000229,
                                f"The client application {client_id} is missing service principal in the tenant "

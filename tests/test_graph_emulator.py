@@ -869,3 +869,26 @@ def test_access_tokens_carry_readable_claims_but_only_issued_ones_are_accepted(g
     forged = ".".join([header, payload, signature[:-4] + "AAAA"])
     response = httpx.get(f"{graph_emulator.url}/v1.0/users", headers={"Authorization": f"Bearer {forged}"})
     assert error_of(response) == (401, "InvalidAuthenticationToken")
+
+
+def test_starts_fast_and_stops_for_every_connection():
+    started = time.monotonic()
+    emulator = GraphEmulator(seed=5).start()
+    assert time.monotonic() - started < 0.5
+    client = httpx.Client(base_url=emulator.url, headers={"Authorization": f"Bearer {emulator.issue_token()}"})
+    assert client.get("/v1.0/users", params={"$top": 1}).status_code == 200
+    emulator.stop()
+    with pytest.raises(httpx.TransportError):
+        client.get("/v1.0/users", params={"$top": 1})
+    client.close()
+    with pytest.raises(RuntimeError):
+        emulator.url  # noqa: B018 - a stopped emulator has no URL
+
+
+def test_service_principal_passwords_log_in_too(graph_client, graph_emulator):
+    app = create_app(graph_client)
+    sp = create_sp(graph_client, app["appId"])
+    secret = graph_client.post(f"/v1.0/servicePrincipals/{sp['id']}/addPassword", json={}).json()["secretText"]
+    assert token_request(graph_emulator, app["appId"], secret).status_code == 200
+    assert graph_client.get(f"/v1.0/servicePrincipals/{sp['id']}").json()["passwordCredentials"][0][
+        "secretText"] is None
