@@ -762,7 +762,14 @@ def connect(
         reporter.note(f"  domain {name}: sent for verification")
     if added:
         states = _domain_states(target, client.domains(target.community_uuid))
+        for domain in states:
+            if domain.name in added and domain.status != "pending":
+                reporter.note(f"  domain {domain.name}: {domain.describe()}")
         _raise_if_rejected(states)
+        unlisted = [d.name for d in states if d.status == "missing"]
+        if unlisted:
+            raise SekoiaError(f"Sekoia.io accepted {', '.join(unlisted)} (or answered that it exists) but does "
+                              "not list it in the community's domains; check them in the UI before re-running")
 
     if any(d.status == "pending" for d in states):
         if not wait:
@@ -796,6 +803,7 @@ def connect(
                               + "; ".join(f"{c.name} is {_show(c.current)}, not {_show(c.wanted)}" for c in left))
         pushed = target.client_secret_key_id
         reporter.note(f"OIDC settings written; client secret key ID {pushed} pushed")
+        reporter.note(f"Recording key ID {pushed} as the secret Sekoia.io holds ({PUSHED_SECRET_RESOURCE})")
         try:
             record_pushed_key_id(pushed)
         except SekoiaSSOError as exc:
