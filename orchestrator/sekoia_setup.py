@@ -304,7 +304,7 @@ def _unknown_role_message(target: SekoiaTarget, community: str, roles: dict[str,
     wanted = target.default_role or ""
     names = sorted(roles)
     by_lower = {name.lower(): name for name in names}
-    close = [by_lower[n] for n in difflib.get_close_matches(wanted.lower(), list(by_lower), n=3, cutoff=0.4)]
+    close = [by_lower[n] for n in difflib.get_close_matches(wanted.lower(), list(by_lower), n=3, cutoff=0.6)]
     hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
     return (f"{target.source}: sekoia.default_role {wanted!r} is not a role of community {community}.{hint} "
             f"Its roles: {', '.join(repr(n) for n in names) or '(none)'}")

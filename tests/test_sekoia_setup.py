@@ -368,7 +368,7 @@ def test_unknown_role_suggests_the_closest(harness, sekoia_emulator, role, sugge
     assert isinstance(outcome.error, ConfigError) and outcome.error.exit_code == 2
     message = str(outcome.error)
     assert f"sekoia.default_role {role!r} is not a role of community Contoso SOC" in message
-    assert f"Did you mean {suggestion}" in message
+    assert f"Did you mean {suggestion}?" in message
     assert "Its roles: 'Admin', 'Analyst', 'Read only'" in message
     assert sekoia_emulator.write_requests == []
 
@@ -577,6 +577,33 @@ def test_connect_command_on_the_sandbox_with_real_terraform(tmp_path, sandbox, s
     assert document["login_url"] == login_url
     assert document["plan"]["secret"]["held_is_current"] is True
 
-    for result in (before, first, second):
+    # each failure through the command: its message and exit code
+    sekoia_emulator.missing_routes = {"read_sso", "write_sso"}
+    manual = runner.invoke(cli, ["connect", "sandbox", "--show-secret"])
+    assert manual.exit_code == 3, manual.stderr
+    assert f"Your client ID: {outputs['client_id']}" in manual.stdout
+    assert "not shown (--show-secret prints it to a terminal only" in manual.stdout
+    sekoia_emulator.missing_routes = set()
+
+    yaml_path = project / "envs" / "sandbox.yaml"
+    original = yaml_path.read_text()
+    yaml_path.write_text(original.replace("    - contoso.example\n", "    - contoso.example\n    - fabrikam.example\n"))
+    sekoia_emulator.domain_verification_delay = None
+    pending = runner.invoke(cli, ["connect", "sandbox", "--no-wait", "--json"])
+    assert pending.exit_code == 3, pending.stderr
+    assert json.loads(pending.stdout)["pending_domains"] == ["fabrikam.example"]
+    assert "Re-run `sekoia-sso connect sandbox` later" in pending.stderr
+
+    yaml_path.write_text(original.replace("default_role: Analyst", "default_role: Analysts"))
+    role = runner.invoke(cli, ["connect", "sandbox"])
+    assert role.exit_code == 2 and "Did you mean 'Analyst'?" in role.stderr
+    yaml_path.write_text(original)
+
+    sekoia_emulator.expire_api_key(sandbox.env["SEKOIA_SANDBOX_API_KEY"])
+    bad_key = runner.invoke(cli, ["connect", "sandbox"])
+    assert bad_key.exit_code == 1 and "refused the API key in SEKOIA_SANDBOX_API_KEY" in bad_key.stderr
+    assert "API key expired" in bad_key.stderr
+
+    for result in (before, first, second, bad_key, manual, pending, role):
         for text in (result.stdout, result.stderr, str(result.exception or "")):
             assert secret not in text and sandbox.env["SEKOIA_SANDBOX_API_KEY"] not in text
