@@ -54,6 +54,7 @@ __all__ = [
     "DomainState",
     "DomainsPendingError",
     "FieldChange",
+    "KNOWN_AFTER_APPLY",
     "ManualStepsRequired",
     "PollPolicy",
     "Preconditions",
@@ -76,6 +77,7 @@ PUSHED_SECRET_RESOURCE = "terraform_data.sekoia_pushed_secret"
 PUSHED_SECRET_VARIABLE = "sekoia_pushed_secret_key_id"
 REQUIRED_OUTPUTS = ("client_id", "tenant_id", "tenant_endpoint", "client_secret", "client_secret_key_id")
 DEFAULT_TIMEOUT = 15 * 60.0
+KNOWN_AFTER_APPLY = "(known after apply)"
 
 
 # --------------------------------------------------------------------------------------------
@@ -171,10 +173,30 @@ class SekoiaTarget:
     enabled: bool = True
     secret_hint: str = ""  # how a user reads the secret themselves, e.g. a terraform output command
 
+    @property
+    def applied(self) -> bool:
+        """False for a target planned before the Terraform half exists (see from_outputs)."""
+        return self.client_secret is not None and self.client_id != KNOWN_AFTER_APPLY
+
     @classmethod
-    def from_outputs(cls, env: Any, outputs: Mapping[str, Any], *, secret_hint: str = "") -> SekoiaTarget:
-        """From a loaded Environment and TerraformRunner.outputs(); TerraformNotAppliedError when empty."""
+    def from_outputs(cls, env: Any, outputs: Mapping[str, Any], *, secret_hint: str = "",
+                     allow_unapplied: bool = False) -> SekoiaTarget:
+        """From a loaded Environment and TerraformRunner.outputs(); TerraformNotAppliedError when empty.
+
+        `allow_unapplied=True` is for a plan made before the first Terraform apply: the client ID
+        and key ID read "(known after apply)", the provider URL comes from the config, and
+        `connect` refuses such a target.
+        """
         missing = [name for name in REQUIRED_OUTPUTS if _reveal(outputs.get(name)) in (None, "")]
+        if missing and allow_unapplied:
+            sekoia = env.config.sekoia
+            return cls(
+                environment=env.name, source=str(env.path), community_uuid=sekoia.community_uuid,
+                domains=tuple(sekoia.domains), tenant_id=env.config.tenant_id, provider_url=env.tenant_endpoint,
+                client_id=KNOWN_AFTER_APPLY, client_secret=None, client_secret_key_id=KNOWN_AFTER_APPLY,
+                pushed_secret_key_id=None, jit_provisioning=sekoia.jit_provisioning,
+                default_role=sekoia.default_role, app_url=sekoia.region_info.app_url, secret_hint=secret_hint,
+            )
         if missing:
             raise TerraformNotAppliedError(
                 f"The Terraform half of environment {env.name} has not been applied: the outputs "
@@ -727,6 +749,10 @@ def connect(
     re-run continues), ManualStepsRequired (exit 3: an assumed route is missing, steps printed).
     """
     reporter = reporter or Reporter()
+    if not target.applied:
+        raise TerraformNotAppliedError(
+            f"The Terraform half of environment {target.environment} has not been applied: there is no client "
+            f"ID or secret to give Sekoia.io yet. Apply it first (`sekoia-sso apply {target.environment}`).")
     pre = check_preconditions(client, target)
     reporter.note(f"Sekoia.io: API key of {pre.user_email or 'an API user'} reaches community "
                   f"{pre.community_name}" + (f"; default role {target.default_role}" if target.default_role else ""))

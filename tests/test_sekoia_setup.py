@@ -525,7 +525,20 @@ def test_target_from_outputs_needs_an_applied_terraform_half():
         "client_id": CLIENT_ID, "tenant_id": TENANT, "tenant_endpoint": PROVIDER_URL,
         "client_secret": Secret(SECRET), "client_secret_key_id": KEY_ID, "sekoia_pushed_secret_key_id": None})
     assert target.pushed_secret_key_id is None and target.default_role == "Analyst"
-    assert SECRET not in repr(target)
+    assert SECRET not in repr(target) and target.applied
+
+
+def test_a_plan_before_the_first_terraform_apply(harness, sekoia_emulator):
+    env = load_environment(Path(__file__).resolve().parent.parent, "sandbox")
+    target = SekoiaTarget.from_outputs(env, {}, allow_unapplied=True)
+    assert not target.applied and target.provider_url == PROVIDER_URL
+    with harness.client() as c:
+        plan = plan_sekoia(c, target)
+    assert "client_id: (none) -> (known after apply)" in plan.render_text()
+    assert plan.to_dict()["secret"]["push"] is True
+    outcome = harness.run(target=target)
+    assert isinstance(outcome.error, TerraformNotAppliedError)
+    assert sekoia_emulator.write_requests == []
 
 
 # ---- the command, with real Terraform on the sandbox -----------------------------------------
