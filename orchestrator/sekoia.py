@@ -140,6 +140,9 @@ class TokenBucket:
 
     With the default burst of 1 this is an even spacing of 1/rate seconds: at 3.5/s, at most
     4 requests fall in any one-second window, with 140 ms to spare against Sekoia.io's limit of 5.
+    `settle()` after each answer makes the spacing count from the END of a request, so for a
+    caller that sends one request at a time the server sees its ARRIVALS spaced too, whatever
+    the network or the server's own stalls did to earlier requests.
     """
 
     def __init__(self, rate: float, burst: int = 1, *, clock: Callable[[], float] = time.monotonic,
@@ -150,7 +153,7 @@ class TokenBucket:
         self.burst = burst
         self._clock = clock
         self._sleep = sleep
-        self._tokens = float(burst)
+        self._tokens = float(burst)  # tokens held at time _stamp (which may lie in the future)
         self._stamp = clock()
         self._lock = threading.Lock()
 
@@ -158,13 +161,22 @@ class TokenBucket:
         """Take one token, sleeping as long as needed; returns the seconds slept."""
         with self._lock:
             now = self._clock()
-            self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
-            self._stamp = now
-            self._tokens -= 1
-            wait = -self._tokens / self.rate if self._tokens < 0 else 0.0
+            tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate) - 1
+            if tokens >= 0:
+                wait, self._tokens, self._stamp = 0.0, tokens, now
+            else:  # in debt: the token is ours once the debt is paid, at now + wait, with none left
+                wait = -tokens / self.rate
+                self._tokens, self._stamp = 0.0, now + wait
         if wait > 0:
             self._sleep(wait)
         return wait
+
+    def settle(self) -> None:
+        """The request just answered: no token refills for the time it was in flight."""
+        with self._lock:
+            now = self._clock()
+            if now > self._stamp:
+                self._stamp = now
 
 
 @dataclass(frozen=True)
@@ -455,6 +467,7 @@ class SekoiaClient:
             try:
                 response = self._http.request(route.method, path.lstrip("/"), json=json, params=params)
             except httpx.HTTPError as exc:
+                self.limiter.settle()
                 retryable = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout) or route.safe
                 if retryable and isinstance(exc, httpx.TransportError) and attempt < self.retry.attempts:
                     wait = self.retry.delay(attempt, None)
@@ -463,6 +476,7 @@ class SekoiaClient:
                     self._sleep(wait)
                     continue
                 raise self._transport_error(route, path, exc, attempt, hidden) from None
+            self.limiter.settle()
             elapsed = time.monotonic() - started
             self.calls.append((operation, path, response.status_code))
             log.debug("Sekoia.io %s %s -> %d in %.0f ms", route.method, path, response.status_code,

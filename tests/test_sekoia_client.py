@@ -307,6 +307,30 @@ def test_token_bucket_bound_with_a_fake_clock():
     assert slept[-1] == pytest.approx(1 / DEFAULT_RATE)
 
 
+def test_token_bucket_spacing_counts_from_the_end_of_a_request():
+    now = [0.0]
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    bucket = TokenBucket(4.0, clock=lambda: now[0], sleep=sleep)
+    sends = []
+    for in_flight in (0.1, 0.3, 0.0, 0.05):
+        bucket.acquire()
+        sends.append(now[0])
+        now[0] += in_flight  # the answer takes this long
+        bucket.settle()
+    # each send comes a full 0.25 s after the previous answer, so arrivals are spaced whatever the latency
+    assert sends == pytest.approx([0.0, 0.35, 0.9, 1.15])
+
+    burst = TokenBucket(2.0, burst=3, clock=lambda: now[0], sleep=sleep)
+    now[0] += 100
+    start = now[0]
+    for _ in range(5):
+        burst.acquire()
+    assert now[0] - start == pytest.approx(1.0)  # 3 at once, then 2 more at 0.5 s each
+
+
 def test_parse_retry_after():
     assert parse_retry_after("3") == 3
     assert parse_retry_after(None) is None
