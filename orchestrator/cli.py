@@ -253,6 +253,184 @@ def connect(env: str, wait: bool, timeout: str, show_secret: bool, as_json: bool
                         as_json=as_json, out=sys.stdout, err=sys.stderr)
 
 
+def _console(as_json: bool, quiet: bool = False):
+    from orchestrator.sekoia_setup import Reporter
+    from orchestrator.workflow import Console
+
+    return Console(Reporter(sys.stdout, sys.stderr, results_to_err=as_json), terraform_lines=not quiet)
+
+
+def _confirm_on_terminal():
+    """A yes/no prompt when a person is there to answer; None makes the workflow refuse without --yes."""
+    if not (sys.stdin.isatty() and sys.stderr.isatty()):
+        return None
+    return lambda question: click.confirm(question, default=False, err=True)
+
+
+def _emit_json(document: dict) -> None:
+    import json
+
+    click.echo(json.dumps(document, indent=2, sort_keys=True, default=str))
+
+
+wait_options = [
+    click.option("--wait/--no-wait", default=True, show_default=True,
+                 help="Wait for Sekoia.io to verify pending domains, or exit 3 at once."),
+    click.option("--timeout", default="15m", show_default=True, metavar="DURATION",
+                 help="How long to wait for domain verification (90s, 15m, 2h, 1d); then exit 3, a re-run goes on."),
+]
+
+
+def _with(options):
+    def decorate(function):
+        for option in reversed(options):
+            function = option(function)
+        return function
+
+    return decorate
+
+
+@cli.command()
+@click.argument("env")
+@click.option("--yes", "-y", is_flag=True, help="Apply without asking (CI). Without a terminal it is required.")
+@_with(wait_options)
+@click.option("--max-problems", type=click.IntRange(min=0), default=0, show_default=True, metavar="N",
+              help="Go on while at most N users fail the preflight.")
+@click.option("--warn-only", is_flag=True, help="Report preflight problems but go on.")
+@click.option("--skip-preflight", is_flag=True, help="Do not check the users through Microsoft Graph first.")
+@click.option("--show-secret", is_flag=True, help="In manual steps, print the client secret (only to a terminal).")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout; steps go to stderr.")
+@click.option("--quiet", "-q", is_flag=True, help="Do not stream Terraform's own lines.")
+def apply(env: str, yes: bool, wait: bool, timeout: str, max_problems: int, warn_only: bool, skip_preflight: bool,
+          show_secret: bool, as_json: bool, quiet: bool) -> None:
+    """Apply ENV end to end: Entra ID through Terraform, then Sekoia.io.
+
+    Checks that terraform/envs/ENV is a fresh render, runs the preflight, shows ONE plan of
+    the Terraform changes and the Sekoia.io changes (domains to add, OIDC fields that differ,
+    whether the secret will be pushed), asks for confirmation, applies the saved Terraform
+    plan, waits until Entra ID serves the new objects, registers and waits for the domains,
+    checks the tenant's discovery document, writes the OIDC settings and checks that Sekoia.io
+    holds them. Rotates the client secret when it is inside its rotation window. A re-run
+    with nothing to do changes nothing. Exit 0 done, 1 failed, 2 bad config or not
+    confirmed, 3 waiting on Sekoia.io (re-run later to go on).
+
+    Example:
+
+    \b
+        sekoia-sso apply prod
+        sekoia-sso apply prod --yes --json > apply.json
+        make apply ENV=prod
+    """
+    from orchestrator.sekoia_setup import parse_duration
+    from orchestrator.workflow import ApplyOptions, apply_environment
+
+    options = ApplyOptions(yes=yes, wait=wait, timeout=parse_duration(timeout), max_problems=max_problems,
+                           warn_only=warn_only, skip_preflight=skip_preflight, show_secret=show_secret,
+                           confirm=_confirm_on_terminal())
+    (environment,) = _environments(env, False)
+    summary = apply_environment(_project(), environment, options, _console(as_json, quiet))
+    if as_json:
+        _emit_json(summary.to_dict())
+
+
+@cli.command()
+@click.argument("env")
+@click.option("--json", "as_json", is_flag=True, help="Print every check as JSON on stdout.")
+def status(env: str, as_json: bool) -> None:
+    """Show each part of ENV and whether it matches the config.
+
+    Rendered HCL, Terraform drift (`plan -refresh-only`) and pending changes, the Entra
+    application (redirect URI, assignment required, assignments), the client secret (key ID,
+    days left, warning inside the rotation window), the tenant's discovery document, the
+    Sekoia.io domains and OIDC settings (match the outputs, hold the current secret). Changes
+    nothing. Exit 0 all matches, 1 drift or a problem, 3 waiting on Sekoia.io. Suited to a
+    scheduled CI job.
+
+    Example:
+
+    \b
+        sekoia-sso status prod
+        sekoia-sso status prod --json
+    """
+    from orchestrator.workflow import status_environment
+
+    (environment,) = _environments(env, False)
+    code, checks = status_environment(_project(), environment, _console(as_json))
+    if as_json:
+        _emit_json({"environment": environment.name, "exit_code": code, "checks": [c.to_dict() for c in checks]})
+    if code:
+        sys.exit(code)
+
+
+@cli.command()
+@click.argument("env")
+@click.option("--yes", "-y", is_flag=True, help="Rotate without asking.")
+@_with(wait_options)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
+def rotate(env: str, yes: bool, wait: bool, timeout: str, as_json: bool) -> None:
+    """Rotate the client secret of ENV without downtime.
+
+    Adds a second secret slot beside the current one (envs/ENV.yaml and terraform/envs/ENV
+    change: commit them afterwards), applies it, checks that Entra ID accepts the new secret,
+    gives it to Sekoia.io and checks it is held, and only then removes the old slot. At no
+    moment does Sekoia.io hold a secret Entra ID has deleted. Interrupted, a re-run finishes
+    the rotation.
+
+    Example:
+
+    \b
+        sekoia-sso rotate prod
+        sekoia-sso rotate prod --yes
+    """
+    from orchestrator.sekoia_setup import parse_duration
+    from orchestrator.workflow import RotateOptions, rotate_environment
+
+    options = RotateOptions(yes=yes, wait=wait, timeout=parse_duration(timeout), confirm=_confirm_on_terminal())
+    (environment,) = _environments(env, False)
+    result = rotate_environment(_project(), environment, options, _console(as_json))
+    if as_json:
+        _emit_json(result)
+
+
+@cli.command()
+@click.argument("env")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask; needs --confirm ENV too.")
+@click.option("--confirm", "confirm_name", metavar="ENV", help="The environment's name, typed again (with --yes).")
+@click.option("--remove-domains", is_flag=True, help="Also remove the environment's domains from Sekoia.io.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
+def destroy(env: str, yes: bool, confirm_name: str | None, remove_domains: bool, as_json: bool) -> None:
+    """Tear ENV down: disable SSO in Sekoia.io, then destroy the Entra ID objects.
+
+    Asks you to type the environment's name (or pass --yes --confirm ENV). Accounts created
+    through SSO can only log in through SSO: they cannot log in once it is disabled. Verified
+    domains stay unless --remove-domains. A re-run after a partial failure finishes the job.
+
+    Example:
+
+    \b
+        sekoia-sso destroy staging
+        sekoia-sso destroy staging --yes --confirm staging --remove-domains
+    """
+    from orchestrator.workflow import DestroyOptions, destroy_environment
+
+    (environment,) = _environments(env, False)
+    if yes:
+        if confirm_name != environment.name:
+            raise click.UsageError(f"--yes needs --confirm {environment.name} (the environment's name, typed again)")
+    else:
+        if not (sys.stdin.isatty() and sys.stderr.isatty()):
+            raise click.UsageError(f"no terminal to confirm on: pass --yes --confirm {environment.name}")
+        typed = click.prompt(f"This disables Sekoia.io SSO and deletes the Entra ID application of "
+                             f"{environment.name}. Type the environment's name to go on", err=True, default="",
+                             show_default=False)
+        if typed != environment.name:
+            raise click.UsageError("the name does not match: nothing was changed")
+    result = destroy_environment(_project(), environment, DestroyOptions(remove_domains=remove_domains),
+                                 _console(as_json))
+    if as_json:
+        _emit_json(result)
+
+
 def main() -> None:
     try:
         cli.main(prog_name="sekoia-sso", standalone_mode=True)

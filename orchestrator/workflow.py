@@ -1,0 +1,634 @@
+"""What users run: apply, status, rotate and destroy of one environment.
+
+    apply:   render current? → preflight → one combined plan (Terraform + Sekoia.io) → confirm
+             → Terraform apply of the saved plan → app and service principal readable
+             → Sekoia.io (domains, verification wait, discovery check, OIDC) → final check → summary
+    rotate:  a second secret slot beside the first → Terraform apply → push it to Sekoia.io →
+             check Entra accepts it and Sekoia.io holds it → only then remove the old slot
+    destroy: disable SSO in Sekoia.io → (remove domains) → Terraform destroy
+    status:  each part read from its source of truth and compared with the config
+
+No progress file: what is done is read each time from Terraform state/outputs, Entra ID and
+Sekoia.io, so any step can be re-run and a re-run with nothing to do changes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import json
+import os
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from orchestrator.config import Environment, load_environment
+from orchestrator.errors import EXIT_FAILED, EXIT_OK, EXIT_WAITING, SekoiaSSOError, UsageError
+from orchestrator.sekoia_setup import Reporter
+from orchestrator.workspace import Workspace
+
+PASSWORD_ADDRESS = 'module.sekoia_sso.azuread_application_password.this["{slot}"]'
+APPLICATION_ADDRESS = "module.sekoia_sso.azuread_application.this"
+SLOT_NAMES = ("blue", "green")
+READABLE_TIMEOUT = 120.0
+
+
+class EnvironmentBusyError(SekoiaSSOError):
+    exit_code = EXIT_FAILED
+
+
+class RotationUnsafeError(SekoiaSSOError):
+    exit_code = EXIT_FAILED
+
+
+@contextmanager
+def environment_lock(workspace: Workspace) -> Iterator[None]:
+    """One run per environment at a time; the second fails fast (Terraform's lock covers only its half)."""
+    workspace.data_dir.mkdir(parents=True, exist_ok=True)
+    path = workspace.data_dir / "sekoia-sso.lock"
+    handle = path.open("a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "another process"
+        handle.close()
+        raise EnvironmentBusyError(
+            f"another sekoia-sso run is working on environment {workspace.env.name} ({holder}); "
+            "wait for it to finish, then re-run"
+        ) from None
+    try:
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}")
+        handle.flush()
+        yield
+    finally:
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        handle.close()
+
+
+@dataclass
+class Console:
+    """Where a workflow speaks: steps on stderr, results on stdout (or only JSON on stdout with --json)."""
+
+    reporter: Reporter
+    terraform_lines: bool = True
+
+    def step(self, text: str) -> None:
+        self.reporter.note(f"==> {text}")
+
+    def note(self, text: str) -> None:
+        self.reporter.note(f"    {text}")
+
+    def result(self, text: str) -> None:
+        self.reporter.line(text)
+
+    def terraform_line(self, line: str) -> None:
+        if self.terraform_lines:
+            self.reporter.note(f"    | {line}")
+
+
+def _outputs_or_empty(runner) -> dict[str, Any]:
+    return runner.outputs() if runner.state_list() else {}
+
+
+def _reveal(value: Any) -> Any:
+    reveal = getattr(value, "reveal", None)
+    return reveal() if callable(reveal) else value
+
+
+def days_left(end_date: str | None, *, now: dt.datetime | None = None) -> float | None:
+    if not end_date:
+        return None
+    end = dt.datetime.fromisoformat(str(end_date).replace("Z", "+00:00"))
+    return (end - (now or dt.datetime.now(dt.UTC))).total_seconds() / 86400
+
+
+# ----------------------------------------------------------------------------------------------
+# apply
+
+
+@dataclass
+class ApplyOptions:
+    yes: bool = False
+    wait: bool = True
+    timeout: float = 15 * 60.0
+    max_problems: int = 0
+    warn_only: bool = False
+    skip_preflight: bool = False
+    show_secret: bool = False
+    confirm: Callable[[str], bool] | None = None  # asks the user; None: no terminal to ask on
+    rotate_when_due: bool = True
+    poll: Any = None
+    sekoia_client_options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ApplySummary:
+    environment: str
+    terraform_applied: bool
+    terraform_changes: dict[str, int]
+    sekoia: dict[str, Any] | None
+    login_url: str | None
+    client_id: str | None
+    client_secret_key_id: str | None
+    client_secret_days_left: float | None
+    rotated: bool = False
+    preflight: dict[str, int] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "environment": self.environment,
+            "status": "done",
+            "terraform": {"applied": self.terraform_applied, "changes": self.terraform_changes},
+            "sekoia": self.sekoia,
+            "login_url": self.login_url,
+            "client_id": self.client_id,
+            "client_secret_key_id": self.client_secret_key_id,
+            "client_secret_days_left": None if self.client_secret_days_left is None
+            else round(self.client_secret_days_left, 1),
+            "rotated": self.rotated,
+            "preflight": self.preflight,
+        }
+
+
+def _secret_will_change(summary, env: Environment) -> bool:
+    active = PASSWORD_ADDRESS.format(slot=env.config.secret.active)
+    return any(c.address == active and c.action in ("create", "replace") for c in summary.resource_changes)
+
+
+def _application_will_change(summary) -> bool:
+    return any(c.address == APPLICATION_ADDRESS and c.action in ("create", "replace") for c in summary.resource_changes)
+
+
+def _run_preflight(env: Environment, project_dir: Path, options: ApplyOptions, console: Console) -> dict[str, int] | None:
+    if options.skip_preflight:
+        console.step("Preflight skipped (--skip-preflight)")
+        return None
+    from orchestrator.preflight import run_preflight
+
+    console.step("Preflight: will every user who may log in get in? (Microsoft Graph)")
+    report = run_preflight(env, project_dir)
+    counts = report.counts
+    console.note(", ".join(f"{key.replace('_', ' ')}: {value}" for key, value in counts.items()))
+    if not report.ok:
+        from orchestrator.preflight import format_table
+
+        console.result(format_table(report).rstrip())
+        if not options.warn_only:
+            report.raise_for_problems(options.max_problems)
+        console.note("continuing: --warn-only")
+    return counts
+
+
+def _wait_until_readable(env: Environment, project_dir: Path, outputs: dict[str, Any], console: Console) -> None:
+    """The real provider's known pain: a new app or service principal is not readable everywhere at once."""
+    from orchestrator.graph import open_graph
+
+    paths = [
+        f"/applications/{outputs['application_object_id']}",
+        f"/servicePrincipals/{outputs['service_principal_object_id']}",
+    ]
+    deadline = time.monotonic() + READABLE_TIMEOUT
+    with open_graph(env, project_dir) as graph:
+        for path in paths:
+            delay = 0.2
+            while True:
+                try:
+                    graph.get(path, {"$select": "id"})
+                    break
+                except SekoiaSSOError as exc:
+                    if getattr(exc, "status", None) != 404 or time.monotonic() > deadline:
+                        raise
+                    time.sleep(delay)
+                    delay = min(delay * 2, 5.0)
+    console.note("application and service principal are readable in Microsoft Graph")
+
+
+def apply_environment(project_dir: Path, env: Environment, options: ApplyOptions, console: Console) -> ApplySummary:
+    from orchestrator.discovery import check_tenant_discovery
+    from orchestrator.sekoia import SekoiaClient
+    from orchestrator.sekoia_setup import SekoiaTarget, connect, plan_sekoia, terraform_recorder
+
+    workspace = Workspace(env, project_dir)
+    console.step(f"Checking that terraform/envs/{env.name} is a fresh render of {env.path}")
+    workspace.require_current_render()
+    with environment_lock(workspace):
+        preflight = _run_preflight(env, project_dir, options, console)
+
+        console.step("Planning the Terraform changes")
+        runner = workspace.initialised_runner(on_line=console.terraform_line)
+        before = _outputs_or_empty(runner)
+        plan = runner.plan(workspace.plan_path)
+        tf_summary = runner.show_plan(plan.plan_path)
+
+        endpoints = workspace.endpoints
+        with SekoiaClient.for_environment(env, endpoints, **options.sekoia_client_options) as client:
+            console.step("Planning the Sekoia.io changes")
+            target = SekoiaTarget.from_outputs(env, before, allow_unapplied=True)
+            sekoia_plan = plan_sekoia(client, target)
+            secret_push = sekoia_plan.push_secret or _secret_will_change(tf_summary, env)
+            client_id_changes = _application_will_change(tf_summary)
+
+            console.result("Terraform:")
+            console.result("  " + tf_summary.render_text().rstrip().replace("\n", "\n  "))
+            console.result("Sekoia.io:")
+            console.result("  " + sekoia_plan.render_text().rstrip().replace("\n", "\n  "))
+            if secret_push and not sekoia_plan.push_secret:
+                console.result("  The new client secret will be pushed to Sekoia.io after the Terraform apply.")
+            if client_id_changes and target.applied:
+                console.result("  The application is (re)created: Sekoia.io will get its new client ID.")
+
+            anything = plan.has_changes or sekoia_plan.has_changes or secret_push
+            if not anything:
+                console.step("Nothing to do: the Terraform plan is empty and Sekoia.io already matches")
+                workspace.plan_path.unlink(missing_ok=True)
+            else:
+                _confirm(options, f"Apply these changes to environment {env.name}?")
+
+            if plan.has_changes:
+                console.step("Applying the saved Terraform plan")
+                runner.apply(plan.plan_path)
+            workspace.plan_path.unlink(missing_ok=True)
+            outputs = runner.outputs()
+            if plan.has_changes:
+                console.step("Waiting until Entra ID serves the new objects")
+                _wait_until_readable(env, project_dir, outputs, console)
+
+            result = None
+            if anything:
+                console.step("Configuring Sekoia.io")
+                target = SekoiaTarget.from_outputs(env, outputs)
+                result = connect(
+                    client, target,
+                    check_discovery=lambda: check_tenant_discovery(target.provider_url, target.tenant_id,
+                                                                   endpoints=endpoints),
+                    record_pushed_key_id=terraform_recorder(runner, workspace.data_dir / "record.tfplan"),
+                    reporter=console.reporter, wait=options.wait, timeout=options.timeout,
+                    show_secret=options.show_secret, **({"poll": options.poll} if options.poll else {}),
+                )
+                outputs = runner.outputs()
+                console.step("Verifying that Sekoia.io holds what Terraform made")
+                final = plan_sekoia(client, SekoiaTarget.from_outputs(env, outputs))
+                if final.has_changes:
+                    raise SekoiaSSOError(
+                        "Sekoia.io does not hold the wanted configuration after the write: "
+                        + json.dumps(final.to_dict()["sso"], sort_keys=True)
+                    )
+                login_url = result.login_url or final.login_url
+            else:
+                login_url = sekoia_plan.login_url
+
+        rotated = False
+        left = days_left(_reveal(outputs.get("client_secret_end_date")))
+        if (options.rotate_when_due and left is not None and left <= env.config.secret.rotate_before_days
+                and len(env.config.secret.slots) == 1):
+            console.step(f"The client secret expires in {left:.0f} days (window: "
+                         f"{env.config.secret.rotate_before_days}): rotating it")
+            rotated = True
+    if rotated:
+        rotate_environment(project_dir, env, RotateOptions(yes=True, wait=options.wait, timeout=options.timeout,
+                                                           sekoia_client_options=options.sekoia_client_options),
+                           console)
+        env = load_environment(project_dir, env.name)
+        outputs = Workspace(env, project_dir).initialised_runner().outputs()
+        left = days_left(_reveal(outputs.get("client_secret_end_date")))
+
+    summary = ApplySummary(
+        environment=env.name,
+        terraform_applied=plan.has_changes,
+        terraform_changes=tf_summary.counts(),
+        sekoia=result.to_dict() if result else {"status": "unchanged", "plan": sekoia_plan.to_dict()},
+        login_url=login_url,
+        client_id=_reveal(outputs.get("client_id")),
+        client_secret_key_id=_reveal(outputs.get("client_secret_key_id")),
+        client_secret_days_left=left,
+        rotated=rotated,
+        preflight=preflight,
+    )
+    console.step("Done")
+    console.result(f"Environment {env.name} is configured.")
+    if summary.client_id:
+        console.result(f"  client ID          {summary.client_id}")
+    if summary.client_secret_key_id:
+        days = f" ({left:.0f} days left)" if left is not None else ""
+        console.result(f"  client secret      key ID {summary.client_secret_key_id}{days}")
+    if login_url:
+        console.result(f"  SSO login URL      {login_url}")
+    return summary
+
+
+def _confirm(options: Any, question: str) -> None:
+    if options.yes:
+        return
+    if options.confirm is None:
+        raise UsageError("there is no terminal to confirm on: re-run with --yes to apply without asking")
+    if not options.confirm(question):
+        raise UsageError("not confirmed: nothing was changed")
+
+
+# ----------------------------------------------------------------------------------------------
+# rotate
+
+
+@dataclass
+class RotateOptions:
+    yes: bool = False
+    wait: bool = True
+    timeout: float = 15 * 60.0
+    confirm: Callable[[str], bool] | None = None
+    poll: Any = None
+    sekoia_client_options: dict[str, Any] = field(default_factory=dict)
+
+
+def _render(project_dir: Path, env_name: str) -> Environment:
+    from orchestrator.render import render_environment, write_rendered
+
+    env = load_environment(project_dir, env_name)
+    write_rendered(render_environment(env, project_dir), project_dir)
+    return env
+
+
+def _apply_terraform(workspace: Workspace, console: Console, *, forbid_destroying: set[str] = frozenset()):
+    runner = workspace.initialised_runner(on_line=console.terraform_line)
+    plan = runner.plan(workspace.plan_path)
+    if plan.has_changes:
+        summary = runner.show_plan(plan.plan_path)
+        doomed = [c.address for c in summary.resource_changes
+                  if c.address in forbid_destroying and c.action in ("delete", "replace")]
+        if doomed:
+            workspace.plan_path.unlink(missing_ok=True)
+            raise RotationUnsafeError(
+                f"the plan would delete {', '.join(doomed)}, the secret Sekoia.io still holds; nothing was applied"
+            )
+        console.result("  " + summary.render_text().rstrip().replace("\n", "\n  "))
+        runner.apply(plan.plan_path)
+    workspace.plan_path.unlink(missing_ok=True)
+    return runner
+
+
+def verify_secret_accepted(env: Environment, workspace: Workspace, client_id: str, secret: Any) -> None:
+    """Ask Entra ID for a token with the new secret: it must work before the old one goes."""
+    import httpx
+
+    from orchestrator.endpoints import require_https
+
+    endpoints = workspace.endpoints
+    url = require_https(endpoints.resolve(f"{endpoints.login_url}/{env.config.tenant_id}/oauth2/v2.0/token"),
+                        what="the Entra ID token endpoint")
+    form = {"grant_type": "client_credentials", "client_id": client_id, "client_secret": _reveal(secret),
+            "scope": f"{endpoints.graph_url}/.default"}
+    deadline = time.monotonic() + READABLE_TIMEOUT
+    delay = 0.5
+    with httpx.Client(timeout=15.0, follow_redirects=False) as http:
+        while True:
+            try:
+                response = http.post(url, data=form)
+                if response.status_code == 200:
+                    return
+                status = f"HTTP {response.status_code}"
+            except httpx.TransportError as exc:
+                status = type(exc).__name__
+            if time.monotonic() > deadline:
+                raise RotationUnsafeError(
+                    f"Entra ID does not accept the new client secret yet ({status}); the old secret is kept. "
+                    "Re-run `sekoia-sso rotate` later to finish the rotation."
+                )
+            time.sleep(delay)  # a new secret takes a few seconds to replicate
+            delay = min(delay * 2, 10.0)
+
+
+def rotate_environment(project_dir: Path, env: Environment, options: RotateOptions, console: Console) -> dict[str, Any]:
+    """Zero-downtime rotation; each phase is decided from the config, the state and Sekoia.io, so a re-run resumes."""
+    from orchestrator.discovery import check_tenant_discovery
+    from orchestrator.sekoia import SekoiaClient
+    from orchestrator.sekoia_setup import SekoiaTarget, connect, plan_sekoia, terraform_recorder
+    from orchestrator.yamledit import set_secret_slots
+
+    workspace = Workspace(env, project_dir)
+    with environment_lock(workspace):
+        slots = list(env.config.secret.slots)
+        if len(slots) == 1:
+            old = slots[0]
+            new = next(name for name in (*SLOT_NAMES, f"{old}-next") if name != old)
+            _confirm(options, f"Rotate the client secret of {env.name} (slot {old} → {new})?")
+            console.step(f"Adding secret slot {new} beside {old} in {env.path}")
+            set_secret_slots(project_dir / env.path, [old, new], new)
+            env = _render(project_dir, env.name)
+        else:
+            new = env.config.secret.active
+            old = next(slot for slot in slots if slot != new)
+            console.step(f"Resuming the rotation from slot {old} to {new}")
+            env = _render(project_dir, env.name)
+        workspace = Workspace(env, project_dir)
+
+        console.step(f"Creating the secret of slot {new} (the old one stays)")
+        runner = _apply_terraform(workspace, console, forbid_destroying={PASSWORD_ADDRESS.format(slot=old)})
+        outputs = runner.outputs()
+
+        console.step("Checking that Entra ID accepts the new secret")
+        verify_secret_accepted(env, workspace, str(outputs["client_id"]), outputs["client_secret"])
+
+        endpoints = workspace.endpoints
+        with SekoiaClient.for_environment(env, endpoints, **options.sekoia_client_options) as client:
+            console.step("Giving Sekoia.io the new secret")
+            target = SekoiaTarget.from_outputs(env, outputs)
+            connect(
+                client, target,
+                check_discovery=lambda: check_tenant_discovery(target.provider_url, target.tenant_id,
+                                                               endpoints=endpoints),
+                record_pushed_key_id=terraform_recorder(runner, workspace.data_dir / "record.tfplan"),
+                reporter=console.reporter, wait=options.wait, timeout=options.timeout,
+                **({"poll": options.poll} if options.poll else {}),
+            )
+            outputs = runner.outputs()
+            check = plan_sekoia(client, SekoiaTarget.from_outputs(env, outputs))
+        new_key = outputs["secrets"][new]["key_id"] if isinstance(outputs.get("secrets"), dict) else None
+        if check.has_changes or _reveal(outputs.get("sekoia_pushed_secret_key_id")) != new_key:
+            raise RotationUnsafeError(
+                "Sekoia.io does not hold the new secret as recorded; the old secret is kept. Re-run `sekoia-sso "
+                f"rotate {env.name}` to finish"
+            )
+
+        console.step(f"Sekoia.io holds the new secret: removing the old slot {old}")
+        set_secret_slots(project_dir / env.path, [new], new)
+        env = _render(project_dir, env.name)
+        workspace = Workspace(env, project_dir)
+        _apply_terraform(workspace, console, forbid_destroying={PASSWORD_ADDRESS.format(slot=new)})
+    console.result(f"Rotated: Sekoia.io now uses the secret of slot {new} (key ID {new_key}).")
+    console.result(f"Commit the change: git add {env.path} terraform/envs/{env.name} && "
+                   f"git commit -m 'Rotate the Sekoia.io client secret of {env.name}'")
+    return {"environment": env.name, "status": "rotated", "slot": new, "client_secret_key_id": new_key,
+            "commit": [str(env.path), f"terraform/envs/{env.name}"]}
+
+
+# ----------------------------------------------------------------------------------------------
+# destroy
+
+
+@dataclass
+class DestroyOptions:
+    remove_domains: bool = False
+    sekoia_client_options: dict[str, Any] = field(default_factory=dict)
+
+
+def destroy_environment(project_dir: Path, env: Environment, options: DestroyOptions, console: Console) -> dict:
+    from orchestrator.sekoia import SekoiaClient, SekoiaRouteMissingError
+
+    workspace = Workspace(env, project_dir)
+    community = env.config.sekoia.community_uuid
+    with environment_lock(workspace):
+        with SekoiaClient.for_environment(env, workspace.endpoints, **options.sekoia_client_options) as client:
+            console.step("Disabling SSO in Sekoia.io")
+            console.note("accounts created through SSO can only log in through SSO: they cannot log in until it "
+                         "is enabled again")
+            try:
+                disabled = client.disable_sso(community)
+                console.note("SSO disabled" if disabled else "SSO was not configured")
+            except SekoiaRouteMissingError:
+                raise SekoiaSSOError(
+                    "Sekoia.io's API has no route to disable SSO (the assumed route answered as missing): disable it "
+                    "in Settings > Community > SSO first, then re-run destroy. Nothing was destroyed."
+                ) from None
+            removed = []
+            if options.remove_domains:
+                for item in client.domains(community):
+                    if item.get("name") in env.config.sekoia.domains:
+                        client.remove_domain(community, item["uuid"])
+                        removed.append(item["name"])
+                        console.note(f"domain {item['name']} removed")
+            else:
+                console.note("domains are left registered (--remove-domains removes them)")
+        console.step("Destroying the Terraform resources")
+        runner = workspace.initialised_runner(on_line=console.terraform_line)
+        runner.destroy()
+    console.result(f"Environment {env.name} is destroyed: Entra ID application, secret and assignments removed.")
+    return {"environment": env.name, "status": "destroyed", "domains_removed": removed}
+
+
+# ----------------------------------------------------------------------------------------------
+# status
+
+
+@dataclass
+class Check:
+    part: str
+    state: str  # ok | drift | problem | waiting | warning
+    detail: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"part": self.part, "state": self.state, "detail": self.detail}
+
+
+def status_environment(project_dir: Path, env: Environment, console: Console) -> tuple[int, list[Check]]:
+    from orchestrator.discovery import check_tenant_discovery
+    from orchestrator.graph import open_graph
+    from orchestrator.sekoia import SekoiaClient
+    from orchestrator.sekoia_setup import SekoiaTarget, plan_sekoia
+
+    workspace = Workspace(env, project_dir)
+    checks: list[Check] = []
+
+    def add(part: str, state: str, detail: str) -> None:
+        checks.append(Check(part, state, detail))
+        console.note(f"{part:<22} {state.upper():<8} {detail}")
+
+    console.step(f"Status of environment {env.name}")
+    try:
+        workspace.require_current_render()
+        add("rendered HCL", "ok", f"terraform/envs/{env.name} matches {env.path}")
+    except SekoiaSSOError as exc:
+        add("rendered HCL", "drift", str(exc))
+
+    runner = workspace.initialised_runner(on_line=None)
+    outputs = _outputs_or_empty(runner)
+    if not outputs:
+        add("terraform", "problem", f"nothing applied yet: run `sekoia-sso apply {env.name}`")
+        return _status_code(checks), checks
+
+    refresh = runner.plan(workspace.data_dir / "refresh.tfplan", refresh_only=True)
+    if refresh.has_changes:
+        changed = [c.address for c in runner.show_plan(refresh.plan_path).drift]
+        add("terraform drift", "drift", "changed outside Terraform: " + (", ".join(changed) or "outputs"))
+    else:
+        add("terraform drift", "ok", "Entra ID objects match the state")
+    normal = runner.plan(workspace.data_dir / "status.tfplan")
+    if normal.has_changes:
+        counts = runner.show_plan(normal.plan_path).counts()
+        add("terraform plan", "drift", "pending changes: " + ", ".join(f"{k} {v}" for k, v in counts.items() if v))
+    else:
+        add("terraform plan", "ok", "no changes")
+    for path in (refresh.plan_path, normal.plan_path):
+        Path(path).unlink(missing_ok=True)
+
+    with open_graph(env, project_dir) as graph:
+        app = graph.get(f"/applications/{outputs['application_object_id']}",
+                        {"$select": "id,appId,web,displayName"})
+        uris = set((app.get("web") or {}).get("redirectUris") or [])
+        wanted = set(env.config.sekoia.redirect_uris)
+        if wanted <= uris:
+            add("entra application", "ok", f"{app.get('displayName')}: redirect URI {', '.join(sorted(wanted))}")
+        else:
+            add("entra application", "drift", f"redirect URIs {sorted(uris)} lack {sorted(wanted - uris)}")
+        sp = graph.get(f"/servicePrincipals/{outputs['service_principal_object_id']}",
+                       {"$select": "id,appRoleAssignmentRequired"})
+        required = bool(sp.get("appRoleAssignmentRequired"))
+        if required == env.config.access.assignment_required:
+            add("assignment required", "ok", str(required).lower())
+        else:
+            add("assignment required", "drift", f"{str(required).lower()}, config wants "
+                f"{str(env.config.access.assignment_required).lower()}")
+        assigned = sum(1 for _ in graph.iter_pages(
+            f"/servicePrincipals/{outputs['service_principal_object_id']}/appRoleAssignedTo", {"$top": 999}))
+        add("assignments", "ok", f"{assigned} group(s)/user(s) assigned")
+
+    left = days_left(_reveal(outputs.get("client_secret_end_date")))
+    key_id = _reveal(outputs.get("client_secret_key_id"))
+    if left is None:
+        add("client secret", "problem", "no end date in the outputs")
+    elif left <= 0:
+        add("client secret", "problem", f"key ID {key_id} EXPIRED {-left:.0f} days ago: run `sekoia-sso rotate {env.name}`")
+    elif left <= env.config.secret.rotate_before_days:
+        add("client secret", "warning", f"key ID {key_id}: {left:.0f} days left, inside the rotation window "
+            f"({env.config.secret.rotate_before_days}): run `sekoia-sso rotate {env.name}`")
+    else:
+        add("client secret", "ok", f"key ID {key_id}: {left:.0f} days left")
+
+    endpoints = workspace.endpoints
+    target = SekoiaTarget.from_outputs(env, outputs)
+    try:
+        discovery = check_tenant_discovery(target.provider_url, target.tenant_id, endpoints=endpoints)
+        add("discovery document", "ok", f"issuer {discovery.issuer}")
+    except SekoiaSSOError as exc:
+        add("discovery document", "problem", str(exc))
+
+    with SekoiaClient.for_environment(env, endpoints) as client:
+        plan = plan_sekoia(client, target)
+    for domain in plan.domains:
+        state = {"verified": "ok", "pending": "waiting"}.get(domain.status, "problem")
+        add(f"domain {domain.name}", state, domain.describe())
+    if plan.missing_routes:
+        add("sekoia oidc", "problem", "the API does not offer the assumed route: check it in the UI")
+    elif not plan.sso_configured:
+        add("sekoia oidc", "drift", f"SSO is not configured: run `sekoia-sso apply {env.name}`")
+    elif plan.sso_changes:
+        add("sekoia oidc", "drift", "differs: " + ", ".join(f"{c.name} is {c.current!r}, wants {c.wanted!r}"
+                                                             for c in plan.sso_changes))
+    elif not plan.secret_current:
+        add("sekoia oidc", "drift", plan.secret_reason)
+    else:
+        add("sekoia oidc", "ok", f"matches the outputs; holds secret {key_id}; login URL {plan.login_url}")
+    return _status_code(checks), checks
+
+
+def _status_code(checks: list[Check]) -> int:
+    states = {c.state for c in checks}
+    if states & {"drift", "problem"}:
+        return EXIT_FAILED
+    if "waiting" in states:
+        return EXIT_WAITING
+    return EXIT_OK
