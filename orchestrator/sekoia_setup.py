@@ -685,7 +685,7 @@ def _pending_error(target: SekoiaTarget, states: tuple[DomainState, ...], *, wai
     return DomainsPendingError(
         f"Waiting for Sekoia.io to verify {', '.join(pending)}" + (f" ({since})" if since else "") + ". "
         f"{waited_text}: verification is done by Sekoia.io's team and can take hours to days. "
-        f"Re-run `sekoia-sso connect {target.environment}` later: it continues from here (nothing is "
+        f"Re-run `sekoia-sso apply {target.environment}` (or `connect`) later: it continues from here (nothing is "
         "registered twice) and configures OIDC once every domain is verified.",
         pending=pending, report={**report, "status": "waiting", "pending_domains": list(pending)})
 
@@ -898,23 +898,20 @@ def connect_environment(
 ) -> ConnectResult:
     """`sekoia-sso connect ENV`: Terraform outputs of terraform/envs/ENV, then the Sekoia.io half."""
     from orchestrator.discovery import check_tenant_discovery
-    from orchestrator.endpoints import endpoints_for
-    from orchestrator.terraform import TerraformRunner
+    from orchestrator.workspace import Workspace
 
     out = out if out is not None else sys.stdout
     reporter = Reporter(out, err, results_to_err=as_json)
     try:
-        endpoints = endpoints_for(env, project_dir)
-        root = project_dir / "terraform" / "envs" / env.name
-        if not root.is_dir():
+        workspace = Workspace(env, project_dir)
+        endpoints = workspace.endpoints
+        if not workspace.root_dir.is_dir():
             raise UsageError(f"terraform/envs/{env.name} does not exist: run `sekoia-sso render {env.name}`, "
                              f"then apply it")
-        data_dir = project_dir / ".sekoia-sso" / env.name
-        environ = endpoints.environ()
-        runner = TerraformRunner(root, data_dir=data_dir, env=endpoints.sandbox_env)
-        with SekoiaClient.for_environment(env, endpoints, environ=environ, **dict(client_options or {})) as client:
+        data_dir = workspace.data_dir
+        with SekoiaClient.for_environment(env, endpoints, **dict(client_options or {})) as client:
             reporter.note(f"Reading the Terraform outputs of terraform/envs/{env.name}")
-            runner.init()
+            runner = workspace.initialised_runner()
             outputs = runner.outputs()
             hint = f"terraform -chdir=terraform/envs/{env.name} output -raw client_secret (with TF_DATA_DIR={data_dir})"
             target = SekoiaTarget.from_outputs(env, outputs, secret_hint=hint)

@@ -68,6 +68,10 @@ class Workspace:
         )
 
     def initialised_runner(self, *, on_line: Callable[[str], None] | None = None):
+        if self.env.config.sandbox:
+            # The emulated provider's checksum covers its wrapper script, which names this checkout's
+            # paths: a lock file from another checkout or copy would fail init for no security gain.
+            (self.root_dir / ".terraform.lock.hcl").unlink(missing_ok=True)
         runner = self.runner(on_line=on_line)
         runner.init(self.backend_config)
         return runner

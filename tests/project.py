@@ -14,7 +14,8 @@ def copy_project(target: Path, *, envs: tuple[str, ...] = ("sandbox", "example-p
         shutil.copy(REPO / "envs" / f"{name}.yaml", target / "envs" / f"{name}.yaml")
         rendered = REPO / "terraform" / "envs" / name
         if rendered.is_dir():
-            shutil.copytree(rendered, target / "terraform" / "envs" / name)
+            shutil.copytree(rendered, target / "terraform" / "envs" / name,
+                            ignore=shutil.ignore_patterns(".terraform*", "*.tfstate*"))
     shutil.copytree(REPO / "templates", target / "templates")
     shutil.copytree(REPO / "terraform" / "modules", target / "terraform" / "modules")
     return target

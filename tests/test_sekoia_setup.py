@@ -39,7 +39,7 @@ from orchestrator.sekoia_setup import (
     parse_duration,
     plan_sekoia,
 )
-from orchestrator.terraform import Secret, TerraformRunner
+from orchestrator.terraform import Secret
 from sandbox.sekoia import DEMO_COMMUNITY_UUID, FOREIGN_COMMUNITY_UUID, SekoiaEmulator
 from tests.project import copy_project
 
@@ -261,7 +261,7 @@ def test_timeout_exits_3_and_a_rerun_finishes_without_registering_twice(harness,
     assert isinstance(waiting.error, DomainsPendingError) and waiting.error.exit_code == 3
     message = str(waiting.error)
     assert "contoso.example" in message and "Gave up waiting after 0s" in message
-    assert "Re-run `sekoia-sso connect sandbox` later: it continues" in message
+    assert "Re-run `sekoia-sso apply sandbox` (or `connect`) later: it continues" in message
     assert waiting.error.pending == ("contoso.example",)
     assert sekoia_emulator.sso_configuration(DEMO_COMMUNITY_UUID) is None
     assert harness.recorded == []
@@ -564,9 +564,10 @@ def test_connect_command_on_the_sandbox_with_real_terraform(tmp_path, sandbox, s
     assert sekoia_emulator.requests == []
 
     # the Terraform half, as the workflow applies it
-    root = project / "terraform" / "envs" / "sandbox"
-    terraform = TerraformRunner(root, data_dir=project / ".sekoia-sso" / "sandbox", env=sandbox.env)
-    terraform.init()
+    from orchestrator.config import load_environment
+    from orchestrator.workspace import Workspace
+
+    terraform = Workspace(load_environment(project, "sandbox"), project).initialised_runner()
     terraform.apply(terraform.plan(tmp_path / "tf.plan").plan_path)
     outputs = terraform.outputs()
     secret = outputs["client_secret"].reveal()
@@ -605,7 +606,7 @@ def test_connect_command_on_the_sandbox_with_real_terraform(tmp_path, sandbox, s
     pending = runner.invoke(cli, ["connect", "sandbox", "--no-wait", "--json"])
     assert pending.exit_code == 3, pending.stderr
     assert json.loads(pending.stdout)["pending_domains"] == ["fabrikam.example"]
-    assert "Re-run `sekoia-sso connect sandbox` later" in pending.stderr
+    assert "Re-run `sekoia-sso apply sandbox` (or `connect`) later" in pending.stderr
 
     yaml_path.write_text(original.replace("default_role: Analyst", "default_role: Analysts"))
     role = runner.invoke(cli, ["connect", "sandbox"])
