@@ -284,6 +284,16 @@ class _Tally:
                         finding.via.append(via)
                     continue
                 seen.add(user_id)
+                # The common case first, inline: on a 100,000-user tenant this loop is the client's hot spot.
+                mail, given, surname, display = (user.get("mail"), user.get("givenName"), user.get("surname"),
+                                                 user.get("displayName"))
+                if (type(mail) is str and type(given) is str and type(surname) is str and type(display) is str
+                        and given and surname and display
+                        and not given.isspace() and not surname.isspace() and not display.isspace()
+                        and user.get("accountEnabled") is not False):
+                    _, at, domain = mail.rpartition("@")
+                    if at and domain.lower() in domains:
+                        continue
                 problems = user_problems(user, domains)
                 if problems:
                     findings[user_id] = _Finding(
