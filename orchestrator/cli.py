@@ -245,12 +245,13 @@ def connect(env: str, wait: bool, timeout: str, show_secret: bool, as_json: bool
         sekoia-sso connect prod --timeout 2h
     """
     from orchestrator.sekoia_setup import connect_environment, parse_duration
+    from orchestrator.workflow import poll_policy
 
     seconds = parse_duration(timeout)
     project = _project()
     environment = _environments(env, False)[0]
     connect_environment(project, environment, wait=wait, timeout=seconds, show_secret=show_secret,
-                        as_json=as_json, out=sys.stdout, err=sys.stderr)
+                        as_json=as_json, out=sys.stdout, err=sys.stderr, poll=poll_policy(environment))
 
 
 def _console(as_json: bool, quiet: bool = False):

@@ -101,6 +101,15 @@ def _reveal(value: Any) -> Any:
     return reveal() if callable(reveal) else value
 
 
+def poll_policy(env: Environment, given: Any = None):
+    """How often to poll pending domains: a human verifies them in Sekoia.io; the sandbox's emulator in seconds."""
+    from orchestrator.sekoia_setup import PollPolicy
+
+    if given is not None:
+        return given
+    return PollPolicy(first=0.2, factor=1.5, maximum=1.0, tick=0.5) if env.config.sandbox else PollPolicy()
+
+
 def days_left(end_date: str | None, *, now: dt.datetime | None = None) -> float | None:
     if not end_date:
         return None
@@ -269,7 +278,7 @@ def apply_environment(project_dir: Path, env: Environment, options: ApplyOptions
                                                                    endpoints=endpoints),
                     record_pushed_key_id=terraform_recorder(runner, workspace.data_dir / "record.tfplan"),
                     reporter=console.reporter, wait=options.wait, timeout=options.timeout,
-                    show_secret=options.show_secret, **({"poll": options.poll} if options.poll else {}),
+                    show_secret=options.show_secret, poll=poll_policy(env, options.poll),
                 )
                 outputs = runner.outputs()
                 console.step("Verifying that Sekoia.io holds what Terraform made")
@@ -443,7 +452,7 @@ def rotate_environment(project_dir: Path, env: Environment, options: RotateOptio
                                                                endpoints=endpoints),
                 record_pushed_key_id=terraform_recorder(runner, workspace.data_dir / "record.tfplan"),
                 reporter=console.reporter, wait=options.wait, timeout=options.timeout,
-                **({"poll": options.poll} if options.poll else {}),
+                poll=poll_policy(env, options.poll),
             )
             outputs = runner.outputs()
             check = plan_sekoia(client, SekoiaTarget.from_outputs(env, outputs))
@@ -551,9 +560,9 @@ def status_environment(project_dir: Path, env: Environment, console: Console) ->
         return _status_code(checks), checks
 
     refresh = runner.plan(workspace.data_dir / "refresh.tfplan", refresh_only=True)
-    if refresh.has_changes:
-        changed = [c.address for c in runner.show_plan(refresh.plan_path).drift]
-        add("terraform drift", "drift", "changed outside Terraform: " + (", ".join(changed) or "outputs"))
+    changed = [c.address for c in runner.show_plan(refresh.plan_path).drift] if refresh.has_changes else []
+    if changed:
+        add("terraform drift", "drift", "changed outside Terraform: " + ", ".join(changed))
     else:
         add("terraform drift", "ok", "Entra ID objects match the state")
     normal = runner.plan(workspace.data_dir / "status.tfplan")
@@ -582,9 +591,14 @@ def status_environment(project_dir: Path, env: Environment, console: Console) ->
         else:
             add("assignment required", "drift", f"{str(required).lower()}, config wants "
                 f"{str(env.config.access.assignment_required).lower()}")
-        assigned = sum(1 for _ in graph.iter_pages(
-            f"/servicePrincipals/{outputs['service_principal_object_id']}/appRoleAssignedTo", {"$top": 999}))
-        add("assignments", "ok", f"{assigned} group(s)/user(s) assigned")
+        assigned = [item for page in graph.iter_pages(
+            f"/servicePrincipals/{outputs['service_principal_object_id']}/appRoleAssignedTo", {"$top": 999})
+            for item in page]
+        missing = _missing_assignments(graph, env, assigned)
+        if missing:
+            add("assignments", "drift", f"{len(assigned)} assigned; not assigned: {', '.join(missing)}")
+        else:
+            add("assignments", "ok", f"{len(assigned)} group(s)/user(s) assigned, as configured")
 
     left = days_left(_reveal(outputs.get("client_secret_end_date")))
     key_id = _reveal(outputs.get("client_secret_key_id"))
@@ -613,6 +627,8 @@ def status_environment(project_dir: Path, env: Environment, console: Console) ->
         add(f"domain {domain.name}", state, domain.describe())
     if plan.missing_routes:
         add("sekoia oidc", "problem", "the API does not offer the assumed route: check it in the UI")
+    elif not plan.sso_configured and plan.domains_not_verified:
+        add("sekoia oidc", "waiting", "SSO will be configured once the domains are verified: re-run apply then")
     elif not plan.sso_configured:
         add("sekoia oidc", "drift", f"SSO is not configured: run `sekoia-sso apply {env.name}`")
     elif plan.sso_changes:
@@ -623,6 +639,22 @@ def status_environment(project_dir: Path, env: Environment, console: Console) ->
     else:
         add("sekoia oidc", "ok", f"matches the outputs; holds secret {key_id}; login URL {plan.login_url}")
     return _status_code(checks), checks
+
+
+def _missing_assignments(graph, env: Environment, assigned: list[dict[str, Any]]) -> list[str]:
+    """The configured groups and users that hold no assignment on the service principal."""
+    from orchestrator.graph import path_segment
+
+    ids = {str(a.get("principalId", "")).lower() for a in assigned}
+    group_names = {str(a.get("principalDisplayName")) for a in assigned if a.get("principalType") == "Group"}
+    access = env.config.access
+    missing = [name for name in access.group_names if name not in group_names]
+    missing += [object_id for object_id in (*access.group_ids, *access.user_ids) if object_id not in ids]
+    for upn in access.user_principal_names:
+        user = graph.get(f"/users/{path_segment(upn)}", {"$select": "id"})
+        if str(user.get("id", "")).lower() not in ids:
+            missing.append(upn)
+    return missing
 
 
 def _status_code(checks: list[Check]) -> int:

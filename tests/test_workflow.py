@@ -1,0 +1,255 @@
+"""End to end: `sekoia-sso apply/status/rotate/destroy` as processes, real Terraform, both emulators.
+
+Every byte the runs print is kept and scanned for the client secret and the API key at the end
+of each test (plain, base64 and URL-encoded).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+import sys
+import urllib.parse
+from pathlib import Path
+
+import pytest
+
+from orchestrator.config import load_environment
+from orchestrator.workflow import environment_lock
+from orchestrator.workspace import Workspace
+from sandbox.sekoia import DEMO_COMMUNITY_UUID
+from tests.project import copy_project
+
+pytestmark = pytest.mark.timeout(600)
+
+
+class Runs:
+    """Runs the CLI as a process in a throwaway project on the test session's sandbox."""
+
+    def __init__(self, project: Path, sandbox_dir: Path):
+        self.project = project
+        self.sandbox_dir = sandbox_dir
+        self.printed: list[bytes] = []
+
+    def env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("TF_", "ARM_", "SEKOIA_"))}
+        env.update(SEKOIA_SSO_PROJECT_DIR=str(self.project), SEKOIA_SSO_SANDBOX_DIR=str(self.sandbox_dir))
+        return env
+
+    def __call__(self, *args: str, input: str | None = None) -> subprocess.CompletedProcess:
+        done = subprocess.run([sys.executable, "-m", "orchestrator", *args], cwd=self.project, env=self.env(),
+                              capture_output=True, input=(input or "").encode(), timeout=300)
+        self.printed += [done.stdout, done.stderr]
+        done.out, done.err = done.stdout.decode(), done.stderr.decode()
+        return done
+
+    def outputs(self) -> dict:
+        env = load_environment(self.project, "sandbox")
+        os.environ["SEKOIA_SSO_SANDBOX_DIR"] = str(self.sandbox_dir)
+        try:
+            return Workspace(env, self.project).initialised_runner().outputs()
+        finally:
+            del os.environ["SEKOIA_SSO_SANDBOX_DIR"]
+
+
+@pytest.fixture
+def runs(tmp_path, sandbox, graph_emulator, sekoia_emulator):
+    project = copy_project(tmp_path / "project", envs=("sandbox",))
+    sandbox_dir = tmp_path / "sandbox"
+    sandbox_dir.mkdir()
+    (sandbox_dir / "endpoints.json").write_text(json.dumps(sandbox.endpoints()))
+    sekoia_emulator.domain_verification_delay = 0
+    runner = Runs(project, sandbox_dir)
+    yield runner
+    leaks(runner.printed, [sandbox.sekoia.demo_api_key, *sekoia_emulator.sso_secret_history(DEMO_COMMUNITY_UUID),
+                           *graph_emulator.state.password_secrets.values()])
+
+
+def encodings(secret: str) -> list[bytes]:
+    raw = secret.encode()
+    return [raw, base64.b64encode(raw), base64.urlsafe_b64encode(raw), urllib.parse.quote(secret, safe="").encode(),
+            urllib.parse.quote_plus(secret).encode()]
+
+
+def leaks(printed: list[bytes], secrets: list[str]) -> None:
+    hits = [(s[:3] + "…") for s in secrets if s for blob in printed for form in encodings(s) if form in blob]
+    assert hits == [], f"secrets printed: {hits}"
+
+
+def tenant_counts(graph) -> dict[str, int]:
+    state = graph.state
+    apps = [a for a in state.applications.values() if "sekoia-sso" in (a.get("tags") or [])]
+    sps = {sp["id"] for sp in state.service_principals.values() if "sekoia-sso" in (sp.get("tags") or [])}
+    return {
+        "applications": len(apps),
+        "service_principals": len(sps),
+        "passwords": sum(len(a.get("passwordCredentials") or []) for a in apps),
+        "assignments": sum(1 for a in state.app_role_assignments.values() if a.get("resourceId") in sps),
+    }
+
+
+def apply(runs: Runs, *extra: str) -> subprocess.CompletedProcess:
+    return runs("apply", "sandbox", "--yes", "--warn-only", "--timeout", "30s", *extra)
+
+
+def test_first_apply_configures_entra_and_sekoia_then_a_rerun_changes_nothing(runs, graph_emulator, sekoia_emulator):
+    first = apply(runs)
+    assert first.returncode == 0, first.err
+    assert "Preflight" in first.err and "Planning the Sekoia.io changes" in first.err
+    assert "SSO login URL" in first.out
+    assert tenant_counts(graph_emulator) == {"applications": 1, "service_principals": 1, "passwords": 1,
+                                             "assignments": 3}
+    outputs = runs.outputs()
+    assert sekoia_emulator.sso_secret(DEMO_COMMUNITY_UUID) == outputs["client_secret"].reveal()
+    assert outputs["sekoia_pushed_secret_key_id"] == outputs["client_secret_key_id"]
+    sso = sekoia_emulator.sso_configuration(DEMO_COMMUNITY_UUID)
+    assert sso["client_id"] == outputs["client_id"] and sso["enabled"] is True
+    assert sso["provider_url"] == "https://login.microsoftonline.com/8f0c2b7e-4d1a-4c55-9e3b-2a6f1d9c7e10/"
+
+    graph_emulator.clear_requests()
+    sekoia_emulator.clear_requests()
+    second = apply(runs, "--json")
+    assert second.returncode == 0, second.err
+    assert "Nothing to do" in second.err
+    summary = json.loads(second.out)
+    assert summary["terraform"]["applied"] is False
+    assert sekoia_emulator.write_requests == []
+    # $batch carries GETs (each sub-request is logged on its own); the token endpoint is no write either
+    writes = [r for r in graph_emulator.requests if r.method != "GET" and r.path != "/v1.0/$batch"
+              and "/oauth2/" not in r.path]
+    assert writes == []
+    assert tenant_counts(graph_emulator)["applications"] == 1
+
+
+def test_status_is_clean_then_reports_drift_in_entra_and_in_sekoia(runs, graph_emulator, sekoia_emulator):
+    assert apply(runs).returncode == 0
+    clean = runs("status", "sandbox", "--json")
+    assert clean.returncode == 0, clean.err
+    checks = {c["part"]: c["state"] for c in json.loads(clean.out)["checks"]}
+    assert set(checks.values()) == {"ok"}, checks
+
+    app = next(a for a in graph_emulator.state.applications.values() if "sekoia-sso" in (a.get("tags") or []))
+    app["web"]["redirectUris"] = ["https://evil.example/callback"]
+    drifted = runs("status", "sandbox", "--json")
+    assert drifted.returncode == 1
+    checks = {c["part"]: c["state"] for c in json.loads(drifted.out)["checks"]}
+    assert checks["entra application"] == "drift" and checks["terraform drift"] == "drift"
+
+    assert apply(runs).returncode == 0  # puts the redirect URI back
+    import httpx
+
+    httpx.delete(f"{sekoia_emulator.url}/v1/communities/{DEMO_COMMUNITY_UUID}/sso",
+                 headers={"Authorization": f"Bearer {sekoia_emulator.demo_api_key}"}).raise_for_status()
+    disabled = runs("status", "sandbox")
+    assert disabled.returncode == 1
+    assert "sekoia oidc" in disabled.err and "DRIFT" in disabled.err
+
+
+def test_pending_domain_exits_3_then_a_rerun_completes(runs, sekoia_emulator):
+    sekoia_emulator.domain_verification_delay = None  # Sekoia.io's team has not looked yet
+    waiting = apply(runs, "--no-wait")
+    assert waiting.returncode == 3, waiting.err
+    assert "contoso.example" in waiting.err and "later" in waiting.err
+    assert sekoia_emulator.sso_configuration(DEMO_COMMUNITY_UUID) is None
+    assert runs("status", "sandbox").returncode == 3
+
+    sekoia_emulator.verify_domain("contoso.example")
+    done = apply(runs)
+    assert done.returncode == 0, done.err
+    assert len(sekoia_emulator.domains(DEMO_COMMUNITY_UUID)) == 1
+    assert sekoia_emulator.sso_configuration(DEMO_COMMUNITY_UUID)["enabled"] is True
+
+
+def test_rotate_never_leaves_sekoia_with_a_deleted_secret(runs, graph_emulator, sekoia_emulator):
+    assert apply(runs).returncode == 0
+    before = runs.outputs()
+    state = graph_emulator.state
+    removed: list[str] = []
+    original_remove = state.remove_password
+
+    def guarded_remove(owner, body):
+        secret = state.password_secrets.get(body.get("keyId"))
+        assert secret != sekoia_emulator.sso_secret(DEMO_COMMUNITY_UUID), "Entra deleted the secret Sekoia holds"
+        removed.append(body.get("keyId"))
+        return original_remove(owner, body)
+
+    state.remove_password = guarded_remove
+    rotated = runs("rotate", "sandbox", "--yes", "--json")
+    assert rotated.returncode == 0, rotated.err
+    result = json.loads(rotated.out)
+    after = runs.outputs()
+    assert removed == [before["client_secret_key_id"]]
+    assert after["client_secret_key_id"] == result["client_secret_key_id"] != before["client_secret_key_id"]
+    assert sekoia_emulator.sso_secret(DEMO_COMMUNITY_UUID) == after["client_secret"].reveal()
+    assert tenant_counts(graph_emulator)["passwords"] == 1
+    assert "slots: [green]" in (runs.project / "envs/sandbox.yaml").read_text()
+    assert "git add envs/sandbox.yaml terraform/envs/sandbox" in rotated.err
+    assert runs("check", "sandbox").returncode == 0
+    assert apply(runs).returncode == 0 and sekoia_emulator.sso_secret(DEMO_COMMUNITY_UUID) == after[
+        "client_secret"].reveal()
+
+
+def test_rotate_interrupted_at_the_push_keeps_the_working_secret_and_a_rerun_finishes(
+        runs, graph_emulator, sekoia_emulator):
+    assert apply(runs).returncode == 0
+    old_secret = runs.outputs()["client_secret"].reveal()
+    sekoia_emulator.fail_next(503, operation="write_sso", times=1)
+    broken = runs("rotate", "sandbox", "--yes")
+    assert broken.returncode == 1, broken.err
+    assert sekoia_emulator.sso_secret(DEMO_COMMUNITY_UUID) == old_secret
+    assert old_secret in graph_emulator.state.password_secrets.values()  # Entra still accepts it
+    assert tenant_counts(graph_emulator)["passwords"] == 2
+    resumed = runs("rotate", "sandbox", "--yes")
+    assert resumed.returncode == 0, resumed.err
+    assert "Resuming the rotation" in resumed.err
+    assert tenant_counts(graph_emulator)["passwords"] == 1
+    assert sekoia_emulator.sso_secret(DEMO_COMMUNITY_UUID) == runs.outputs()["client_secret"].reveal()
+
+
+def test_destroy_disables_sso_first_then_reapply_works(runs, graph_emulator, sekoia_emulator):
+    assert apply(runs).returncode == 0
+    refused = runs("destroy", "sandbox", "--yes")
+    assert refused.returncode == 2 and "--confirm sandbox" in refused.err
+    gone = runs("destroy", "sandbox", "--yes", "--confirm", "sandbox")
+    assert gone.returncode == 0, gone.err
+    assert "can only log in through SSO" in gone.err
+    assert sekoia_emulator.sso_configuration(DEMO_COMMUNITY_UUID) is None
+    assert tenant_counts(graph_emulator) == {"applications": 0, "service_principals": 0, "passwords": 0,
+                                             "assignments": 0}
+    assert [d["name"] for d in sekoia_emulator.domains(DEMO_COMMUNITY_UUID)] == ["contoso.example"]
+    again = runs("destroy", "sandbox", "--yes", "--confirm", "sandbox")
+    assert again.returncode == 0, again.err
+    assert apply(runs).returncode == 0
+    assert tenant_counts(graph_emulator)["applications"] == 1
+
+
+def test_apply_without_terminal_or_yes_refuses_and_changes_nothing(runs, graph_emulator, sekoia_emulator):
+    refused = runs("apply", "sandbox", "--warn-only")
+    assert refused.returncode == 2
+    assert "--yes" in refused.err
+    assert tenant_counts(graph_emulator)["applications"] == 0
+    assert sekoia_emulator.write_requests == []
+
+
+def test_a_second_run_on_the_same_environment_fails_fast(runs, graph_emulator):
+    env = load_environment(runs.project, "sandbox")
+    os.environ["SEKOIA_SSO_SANDBOX_DIR"] = str(runs.sandbox_dir)
+    try:
+        with environment_lock(Workspace(env, runs.project)):
+            busy = apply(runs)
+    finally:
+        del os.environ["SEKOIA_SSO_SANDBOX_DIR"]
+    assert busy.returncode == 1
+    assert "another sekoia-sso run is working on environment sandbox" in busy.err
+    assert tenant_counts(graph_emulator)["applications"] == 0
+
+
+def test_apply_refuses_a_stale_render(runs, graph_emulator):
+    main_tf = runs.project / "terraform/envs/sandbox/main.tf"
+    main_tf.write_text(main_tf.read_text().replace("secret_validity_days = 180", "secret_validity_days = 90"))
+    stale = apply(runs)
+    assert stale.returncode == 1
+    assert "sekoia-sso render sandbox" in stale.err
+    assert tenant_counts(graph_emulator)["applications"] == 0
