@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SSO := $(BIN)/sekoia-sso
 
-.PHONY: setup test lint render check docs
+.PHONY: setup test test-slow lint render check docs demo plan apply status preflight rotate destroy connect sandbox
 
 setup: $(VENV)/.installed
 
@@ -29,6 +29,38 @@ render: setup
 
 check: setup
 	$(SSO) check $(ENV)
+
+# The whole flow on envs/sandbox.yaml against the local emulators: sandbox up, apply, status, sandbox down.
+demo: setup
+	$(BIN)/python scripts/demo.py
+
+# The emulators on 127.0.0.1 until Ctrl-C; `make apply ENV=sandbox` in another terminal uses them.
+sandbox: setup
+	$(BIN)/python -m sandbox up
+
+plan: setup
+	$(SSO) plan $(ENV)
+
+apply: setup
+	$(SSO) apply $(ENV)
+
+status: setup
+	$(SSO) status $(ENV)
+
+preflight: setup
+	$(SSO) preflight $(ENV)
+
+connect: setup
+	$(SSO) connect $(ENV)
+
+rotate: setup
+	$(SSO) rotate $(ENV)
+
+destroy: setup
+	$(SSO) destroy $(ENV)
+
+test-slow: setup
+	$(BIN)/pytest -q -m slow
 
 # Regenerate the module README's inputs/outputs tables from its variables and outputs.
 docs: setup
