@@ -1,0 +1,134 @@
+"""`python -m sandbox up` as a real process: it starts, says where things are, serves, and stops cleanly."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from sandbox.up import start_sandbox
+
+pytestmark = pytest.mark.timeout(120)
+
+ENV_KEYS = {"TF_CLI_CONFIG_FILE", "AZUREAD_SANDBOX_GRAPH_URL", "ARM_TENANT_ID", "ARM_CLIENT_ID", "ARM_CLIENT_SECRET",
+            "SEKOIA_SANDBOX_API_KEY"}
+
+
+def start_up(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    environ = {k: v for k, v in os.environ.items() if k != "SEKOIA_SSO_SANDBOX_DIR"}
+    environ.update(env or {})
+    return subprocess.Popen([sys.executable, "-m", "sandbox", "up", *args], cwd=cwd, env=environ,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for(path: Path, process: subprocess.Popen[str], timeout: float = 20) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if path.exists():
+            return json.loads(path.read_text())
+        if process.poll() is not None:
+            pytest.fail(f"sandbox up exited {process.returncode}:\n{process.stdout.read()}\n{process.stderr.read()}")
+        time.sleep(0.02)
+    process.kill()
+    pytest.fail(f"{path} did not appear within {timeout} s")
+
+
+def stop(process: subprocess.Popen[str], sig: int = signal.SIGTERM) -> tuple[str, str]:
+    process.send_signal(sig)
+    try:
+        out, err = process.communicate(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        out, err = process.communicate()
+        pytest.fail(f"sandbox up did not stop on signal {sig}:\n{out}\n{err}")
+    return out, err
+
+
+def test_up_writes_endpoints_serves_and_stops_on_sigterm(tmp_path):
+    directory = tmp_path / "sb"
+    process = start_up(["--dir", str(directory)], cwd=tmp_path)
+    endpoints_file = directory / "endpoints.json"
+    try:
+        endpoints = wait_for(endpoints_file, process)
+        assert stat.S_IMODE(endpoints_file.stat().st_mode) == 0o600
+        assert set(endpoints) == {"graph_url", "login_url", "sekoia_url", "terraform_cli_config", "env"}
+        env = endpoints["env"]
+        assert set(env) == ENV_KEYS
+        assert env["AZUREAD_SANDBOX_GRAPH_URL"] == endpoints["graph_url"] == endpoints["login_url"]
+        assert env["TF_CLI_CONFIG_FILE"] == endpoints["terraform_cli_config"]
+        assert Path(env["TF_CLI_CONFIG_FILE"]).read_text().count(str(directory.resolve() / "providers")) == 1
+        provider = (directory / "providers/registry.terraform.io/hashicorp/azuread/3.7.0/linux_amd64"
+                    / "terraform-provider-azuread_v3.7.0")
+        assert os.access(provider, os.X_OK)
+
+        # The Graph emulator logs the Terraform principal in with the credentials written down...
+        token = httpx.post(f"{endpoints['login_url']}/{env['ARM_TENANT_ID']}/oauth2/v2.0/token", data={
+            "grant_type": "client_credentials", "client_id": env["ARM_CLIENT_ID"],
+            "client_secret": env["ARM_CLIENT_SECRET"], "scope": "https://graph.microsoft.com/.default"})
+        assert token.status_code == 200, token.text
+        users = httpx.get(f"{endpoints['graph_url']}/v1.0/users",
+                          headers={"Authorization": f"Bearer {token.json()['access_token']}"})
+        assert users.status_code == 200 and users.json()["value"]
+        # ... and the Sekoia.io emulator knows the API key.
+        me = httpx.get(f"{endpoints['sekoia_url']}/v1/me",
+                       headers={"Authorization": f"Bearer {env['SEKOIA_SANDBOX_API_KEY']}"})
+        assert me.status_code == 200, me.text
+    finally:
+        out, err = stop(process)
+    assert process.returncode == 0, err
+    assert endpoints["graph_url"] in out and endpoints["sekoia_url"] in out
+    for secret in (env["ARM_CLIENT_SECRET"], env["SEKOIA_SANDBOX_API_KEY"]):
+        assert secret not in out + err
+    assert not endpoints_file.exists()
+    with pytest.raises(httpx.TransportError):
+        httpx.get(endpoints["graph_url"], timeout=2)
+
+
+def test_up_defaults_to_the_sandbox_dir_variable_and_stops_on_sigint(tmp_path):
+    directory = tmp_path / "from-env"
+    process = start_up([], cwd=tmp_path, env={"SEKOIA_SSO_SANDBOX_DIR": str(directory)})
+    try:
+        wait_for(directory / "endpoints.json", process)
+    finally:
+        stop(process, signal.SIGINT)
+    assert process.returncode == 0
+    assert not (directory / "endpoints.json").exists()
+    assert not (tmp_path / ".sandbox").exists()
+
+
+def test_up_defaults_to_dot_sandbox_in_the_current_directory(tmp_path):
+    process = start_up([], cwd=tmp_path)
+    try:
+        wait_for(tmp_path / ".sandbox" / "endpoints.json", process)
+    finally:
+        stop(process)
+    assert process.returncode == 0
+
+
+def test_start_sandbox_in_process(tmp_path):
+    with start_sandbox(tmp_path) as running:
+        sekoia_url = running.sekoia.url
+        endpoints = json.loads((tmp_path / "endpoints.json").read_text())
+        assert endpoints["env"] == running.env
+        assert endpoints["graph_url"] == running.graph.url
+        assert httpx.get(f"{running.graph.url}/{running.graph.tenant_id}/v2.0/.well-known/openid-configuration"
+                         ).status_code == 200
+    assert not (tmp_path / "endpoints.json").exists()
+    with pytest.raises(httpx.TransportError):
+        httpx.get(sekoia_url, timeout=2)
+
+
+def test_a_restarted_sandbox_keeps_the_provider_package_byte_identical(tmp_path):
+    # Terraform's lock file holds the package hash: a sandbox restarted elsewhere must keep matching it.
+    with start_sandbox(tmp_path / "a") as first:
+        content = first.mirror.executable.read_bytes()
+    with start_sandbox(tmp_path / "b") as second:
+        assert second.mirror.executable.read_bytes() == content
