@@ -7,6 +7,7 @@ provider installed from the sandbox's filesystem mirror: what is checked is what
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import stat
@@ -15,8 +16,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from tf.gen import tfplugin_pb2 as pb
 
 from sandbox.graph import GraphEmulator
+from sandbox.provider.provider import AzureADProvider
 from sandbox.provider.schema import (
     DATA_SOURCE_TYPES,
     RESOURCE_TYPES,
@@ -24,6 +27,7 @@ from sandbox.provider.schema import (
     parse_type,
     schema_data,
 )
+from sandbox.provider.server import CERT_CACHE_FILE, MAGIC_COOKIE_VALUE, Servicer
 from sandbox.up import Sandbox
 from tests.fixtures_sandbox import run_terraform
 
@@ -461,6 +465,25 @@ def test_apply_drift_and_destroy(sandbox, graph_emulator, graph_client: httpx.Cl
         (analysts, DEFAULT_ACCESS), (ivan, DEFAULT_ACCESS)}
     run_terraform(sandbox, workdir, "plan", "-detailed-exitcode", ok=(0,))
 
+    # In-place updates: a second redirect URI, assignment no longer required, one more consented scope.
+    updated_hcl = (ROOT.replace("PASSWORD_NAME", "sekoia-sso")
+                   .replace('["https://app.sekoia.io/user/callback"]',
+                            '["https://app.sekoia.io/user/callback", "https://app.fra2.sekoia.io/user/callback"]')
+                   .replace("app_role_assignment_required = true", "app_role_assignment_required = false")
+                   .replace('claim_values                         = ["openid", "email"]',
+                            'claim_values                         = ["openid", "email", "profile"]'))
+    (workdir / "main.tf").write_text(updated_hcl)
+    updated = run_terraform(sandbox, workdir, "apply", "-auto-approve")
+    assert "Resources: 0 added, 3 changed, 0 destroyed." in updated.stdout
+    app = state.applications[recreated["application_object_id"]]
+    assert sorted(app["web"]["redirectUris"]) == ["https://app.fra2.sekoia.io/user/callback",
+                                                   "https://app.sekoia.io/user/callback"]
+    assert state.service_principals[recreated["service_principal_object_id"]]["appRoleAssignmentRequired"] is False
+    [grant] = [g for g in state.oauth2_permission_grants.values()
+               if g["clientId"] == recreated["service_principal_object_id"]]
+    assert set(grant["scope"].split()) == {"openid", "email", "profile"}
+    run_terraform(sandbox, workdir, "plan", "-detailed-exitcode", ok=(0,))
+
     # Destroy leaves the tenant as it was.
     run_terraform(sandbox, workdir, "destroy", "-auto-approve")
     assert tenant_snapshot(graph_emulator) == before
@@ -542,3 +565,30 @@ def test_the_provider_binary_refuses_to_run_outside_terraform(sandbox):
     assert result.stdout == ""
     assert "This binary is a plugin" in result.stderr
     assert sandbox.mirror.executable.stat().st_mode & stat.S_IXUSR
+
+
+def test_the_handshake_is_the_first_line_on_stdout_and_the_cert_cache_stays_out_of_home(sandbox, tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "HOME"}
+    env.update({"TF_PLUGIN_MAGIC_COOKIE": MAGIC_COOKIE_VALUE, "TMPDIR": str(tmp_path), "HOME": str(tmp_path / "home")})
+    process = subprocess.Popen([str(sandbox.mirror.executable)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               env=env, text=True)
+    try:
+        line = process.stdout.readline()
+    finally:
+        process.terminate()
+        process.communicate(timeout=10)
+    version, protocol, network, address, kind, certificate = line.rstrip("\n").split("|")
+    assert (version, protocol, network, kind) == ("1", "6", "unix", "grpc")
+    assert address.endswith(".sock")
+    assert base64.b64decode(certificate + "=" * (-len(certificate) % 4))[:1] == b"\x30"  # DER
+    cache = tmp_path / f"sekoia-sso-azuread-provider-{os.getuid()}" / ".cache" / CERT_CACHE_FILE
+    assert stat.S_IMODE(cache.stat().st_mode) == 0o600
+    assert not (tmp_path / "home").exists()
+
+
+def test_a_python_exception_becomes_an_error_diagnostic():
+    response = Servicer(AzureADProvider()).ReadResource(pb.ReadResource.Request(type_name="azuread_nope"), None)
+    [diagnostic] = response.diagnostics
+    assert diagnostic.severity == pb.Diagnostic.ERROR
+    assert diagnostic.summary == "Emulated azuread provider: ReadResource failed"
+    assert diagnostic.detail.startswith("KeyError")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any, ClassVar
 
 from tf.schema import Schema
@@ -103,15 +102,15 @@ class User(GraphDataSource):
             raise ProviderError("One of `object_id`, `user_principal_name`, `mail_nickname` or `employee_id` must be "
                                 "supplied")
         try:
-            user = self._get_user(object_id)
+            user = client.get_or_none(f"/users/{object_id}", params={"$select": USER_SELECT})
         except GraphAPIError as exc:
             raise ProviderError(f"Retrieving user with object ID: {object_id!r}", str(exc)) from None
         if user is None:
             raise ProviderError(f"User not found with object ID: {object_id!r}", attribute="object_id")
         try:
-            manager = client.get_or_none(f"/users/{object_id}/manager")
-        except GraphAPIError:
-            manager = None  # the manager relationship is optional in the emulated tenant
+            manager = client.get_or_none(f"/users/{object_id}/manager")  # 404: no manager
+        except GraphAPIError as exc:
+            raise ProviderError(f"Could not retrieve manager for User (User: {object_id!r})", str(exc)) from None
         org = user.get("employeeOrgData") or {}
 
         def text(field: str) -> str:
@@ -166,31 +165,6 @@ class User(GraphDataSource):
         }
 
 
-    def _get_user(self, object_id: str) -> dict[str, Any] | None:
-        """GET the user with the provider's $select. Workaround: when the Graph emulator does not know a
-        property real Graph has (400 "Could not find a property named 'x'"), select without it."""
-        fields = USER_SELECT.split(",")
-        while True:
-            try:
-                return self.client.get_or_none(f"/users/{object_id}", params={"$select": ",".join(fields)})
-            except GraphAPIError as exc:
-                match = re.search(r"Could not find a property named '([^']+)'", exc.graph_message or "")
-                if exc.status != 400 or match is None or match.group(1) not in fields:
-                    raise
-                fields.remove(match.group(1))
-
-
-def _list_ids_or_empty_if_unrouted(client: GraphClient, path: str) -> list[str]:
-    """IDs of a relationship collection. Workaround: the Graph emulator has no route for some relationships
-    real Graph has (/groups/{id}/owners): its 400 "Resource not found for the segment" counts as empty."""
-    try:
-        return [o["id"] for o in client.list_all(path) if o.get("id")]
-    except GraphAPIError as exc:
-        if exc.status == 400 and "Resource not found for the segment" in (exc.graph_message or ""):
-            return []
-        raise
-
-
 class Group(GraphDataSource):
     type_name = "azuread_group"
 
@@ -238,7 +212,7 @@ class Group(GraphDataSource):
         members_path = "transitiveMembers" if config.get("include_transitive_members") else "members"
         try:
             members = [m["id"] for m in client.list_all(f"/groups/{group_id}/{members_path}") if m.get("id")]
-            owners = _list_ids_or_empty_if_unrouted(client, f"/groups/{group_id}/owners")
+            owners = [o["id"] for o in client.list_all(f"/groups/{group_id}/owners") if o.get("id")]
         except GraphAPIError as exc:
             raise ProviderError(f"Could not retrieve group members for group with object ID: {group_id!r}",
                                 str(exc)) from None
