@@ -503,6 +503,22 @@ def test_replication_delay_is_waited_out(sandbox, graph_emulator, tmp_path):
     run_terraform(sandbox, workdir, "plan", "-detailed-exitcode", ok=(0,))
 
 
+def test_throttling_5xx_and_connection_resets_are_retried(sandbox, graph_emulator, tmp_path):
+    before = tenant_snapshot(graph_emulator)
+    graph_emulator.configure(throttle_every=4, retry_after=0.1, error_rate=0.05, reset_rate=0.05)
+    workdir = write_root(tmp_path, ROOT.replace("PASSWORD_NAME", "sekoia-sso"))
+    run_terraform(sandbox, workdir, "init")
+    run_terraform(sandbox, workdir, "apply", "-auto-approve")
+    # Retried writes made nothing twice.
+    assert [a["displayName"] for a in graph_emulator.state.applications.values()].count("Sekoia.io SSO") == 1
+    run_terraform(sandbox, workdir, "plan", "-detailed-exitcode", ok=(0,))
+    run_terraform(sandbox, workdir, "destroy", "-auto-approve")
+    statuses = [r.status for r in graph_emulator.requests]
+    assert 429 in statuses and 0 in statuses, "the faults were never hit: the test proves nothing"
+    graph_emulator.configure(throttle_every=0, error_rate=0, reset_rate=0)
+    assert tenant_snapshot(graph_emulator) == before
+
+
 def test_import_of_an_existing_application(sandbox, graph_emulator, graph_client: httpx.Client, tmp_path):
     response = graph_client.post("/v1.0/applications", json={"displayName": "Made by hand"})
     assert response.status_code == 201, response.text
