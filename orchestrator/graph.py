@@ -22,6 +22,7 @@ so the sandbox's loopback emulator serves them unchanged.
 from __future__ import annotations
 
 import email.utils
+import functools
 import json
 import random
 import threading
@@ -352,6 +353,12 @@ def _json_or_none(response: httpx.Response) -> Any:
         return None
 
 
+@functools.cache
+def _tls_context():
+    # Loading the CA bundle costs tens of milliseconds of CPU: once per process, not once per client.
+    return httpx.create_ssl_context()
+
+
 def open_graph(env, project_dir: Path, *, environ: Mapping[str, str] | None = None, concurrency: int = 16,
                timeout: httpx.Timeout = DEFAULT_TIMEOUT, transport: httpx.BaseTransport | None = None,
                **client_options: Any) -> GraphClient:
@@ -364,7 +371,7 @@ def open_graph(env, project_dir: Path, *, environ: Mapping[str, str] | None = No
     merged = endpoints.environ(environ)
     limits = httpx.Limits(max_connections=concurrency + 4, max_keepalive_connections=concurrency + 4)
     http = httpx.Client(timeout=timeout, limits=limits, transport=transport, follow_redirects=False,
-                        headers={"User-Agent": "sekoia-sso"})
+                        verify=_tls_context(), headers={"User-Agent": "sekoia-sso"})
     try:
         hosts = CloudHosts(login_url=endpoints.login_url, graph_url=endpoints.graph_url, resolve=endpoints.resolve)
         credential = graph_token_source(merged, tenant_id=env.config.tenant_id, hosts=hosts, http=http)

@@ -1,0 +1,236 @@
+"""Benchmark of `sekoia-sso preflight`: 100,000 users in 10 groups, 20 ms of latency per request.
+
+    .venv/bin/python bench/bench_preflight.py [--users N] [--groups N] [--latency-ms MS] [--runs N]
+
+    from bench.bench_preflight import run_benchmark     # for a combined `make bench` table
+    measures = run_benchmark()                           # a dict, see `run_benchmark`
+
+The Graph emulator (sandbox/bigtenant.py's tenant) runs in a child process, so neither its CPU nor
+its memory counts as the client's. What is measured, and the targets of issue 5:
+
+- wall time of `run_preflight` (the median of `runs` runs after one warm-up run, which pays the
+  one-off imports), against the lower bound: the longest chain of requests that must follow one
+  another (token → the $batch resolving the groups → every page of the largest group, since each
+  page's nextLink comes with the previous page) × the latency. Target: ratio ≤ 1.5.
+- peak memory of the preflight's own allocations (tracemalloc, in a separate run so tracing does
+  not slow the timed ones). Target: < 150 MB. The process's peak RSS is printed too.
+- per-user requests (GET /users/{id or upn}, in or out of a $batch) seen by the emulator: must be 0.
+- the answer itself: every user checked, and exactly the generated incomplete ones found.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import re
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+RATIO_TARGET = 1.5
+MEMORY_TARGET_MB = 150.0
+
+# The emulator's process: builds the tenant, serves it, answers "log" with a summary of the
+# requests since the last "log", and stops on "stop" or end of input.
+_EMULATOR_PROCESS = r"""
+import json, re, sys
+from sandbox.bigtenant import generate_tenant
+from sandbox.graph import GraphEmulator
+
+users, groups, latency_ms = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
+tenant = generate_tenant(users=users, groups=groups, seed=0)
+group_sizes = {g["displayName"]: len(g["members"]) for g in tenant["groups"]}
+incomplete = len(tenant["generated"]["incompleteUserIds"])
+emulator = GraphEmulator(tenant).start()
+emulator.configure(latency_ms=latency_ms)
+print(json.dumps({"url": emulator.url, "tenant_id": emulator.tenant_id, "client_id": emulator.principal_client_id,
+                  "client_secret": emulator.principal_client_secret, "group_sizes": group_sizes,
+                  "incomplete": incomplete}), flush=True)
+per_user = re.compile(r"^/v1\.0/users/[^/]+$|^/v1\.0/users\('.*'\)$")
+for line in sys.stdin:
+    if line.strip() == "log":
+        records = emulator.requests
+        emulator.clear_requests()
+        print(json.dumps({"requests": len(records),
+                          "per_user": sum(1 for r in records if per_user.match(r.path)),
+                          "statuses": sorted({r.status for r in records})}), flush=True)
+    elif line.strip() == "stop":
+        break
+emulator.stop()
+"""
+
+
+class _EmulatorProcess:
+    def __init__(self, users: int, groups: int, latency_ms: float):
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", _EMULATOR_PROCESS, str(users), str(groups), str(latency_ms)],
+            cwd=PROJECT_DIR, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        )
+        line = self.process.stdout.readline()
+        if not line:
+            self.process.wait()
+            raise RuntimeError(f"the Graph emulator process failed to start (exit {self.process.returncode})")
+        self.info = json.loads(line)
+
+    def log(self) -> dict:
+        self.process.stdin.write("log\n")
+        self.process.stdin.flush()
+        return json.loads(self.process.stdout.readline())
+
+    def stop(self) -> None:
+        try:
+            self.process.stdin.write("stop\n")
+            self.process.stdin.close()
+        except OSError:
+            pass
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def _environment(project_dir: Path, group_names: list[str]):
+    """envs/sandbox.yaml with `access` naming the generated groups (and no single users)."""
+    from orchestrator.config import parse_environment
+
+    text = (project_dir / "envs" / "sandbox.yaml").read_text(encoding="utf-8")
+    groups = "".join(f"    - {name}\n" for name in group_names)
+    text, count = re.subn(r"(?ms)^access:\n.*?(?=^\S)", f"access:\n  assignment_required: true\n  groups:\n{groups}\n",
+                          text)
+    if count != 1:
+        raise RuntimeError("envs/sandbox.yaml has no `access:` block to replace")
+    return parse_environment("sandbox", Path("envs/sandbox.yaml"), text)
+
+
+def run_benchmark(*, users: int = 100_000, groups: int = 10, latency_ms: float = 20.0, runs: int = 3,
+                  page_size: int = 999, concurrency: int = 16) -> dict:
+    """Run the preflight against an emulated tenant and return the measures (see the module docstring).
+
+    Keys: name, users, groups, latency_ms, runs, seconds (median), seconds_all, lower_bound_seconds,
+    chain_requests, ratio, ratio_target, peak_memory_mb, memory_target_mb, peak_rss_mb, requests,
+    per_user_requests, users_checked, problems_found, problems_expected, correct, ok.
+    """
+    from orchestrator.preflight import run_preflight
+
+    emulator = _EmulatorProcess(users, groups, latency_ms)
+    saved = {name: os.environ.get(name) for name in ("SEKOIA_SSO_SANDBOX_DIR",)}
+    try:
+        info = emulator.info
+        with tempfile.TemporaryDirectory(prefix="bench-preflight-") as sandbox_dir:
+            endpoints = {"graph_url": info["url"], "login_url": info["url"], "sekoia_url": "http://127.0.0.1:9",
+                         "env": {"ARM_TENANT_ID": info["tenant_id"], "ARM_CLIENT_ID": info["client_id"],
+                                 "ARM_CLIENT_SECRET": info["client_secret"], "ARM_USE_CLI": "false"}}
+            path = Path(sandbox_dir) / "endpoints.json"
+            path.write_text(json.dumps(endpoints), encoding="utf-8")
+            path.chmod(0o600)
+            os.environ["SEKOIA_SSO_SANDBOX_DIR"] = sandbox_dir
+            env = _environment(PROJECT_DIR, sorted(info["group_sizes"]))
+            # The sandbox's credentials must win over any ARM_* of the shell running the benchmark.
+            environ = {k: v for k, v in os.environ.items() if not k.startswith(("ARM_", "AZURE_", "ACTIONS_ID_"))}
+
+            def once():
+                return run_preflight(env, PROJECT_DIR, environ=environ, page_size=page_size, concurrency=concurrency)
+
+            once()  # warm-up: imports and the TLS context, paid once per process
+            emulator.log()
+            times, cpu_times, reports, logs = [], [], [], []
+            for _ in range(runs):
+                cpu_started, started = time.process_time(), time.perf_counter()
+                reports.append(once())
+                times.append(time.perf_counter() - started)
+                cpu_times.append(time.process_time() - cpu_started)
+                logs.append(emulator.log())
+            tracemalloc.start()
+            try:
+                once()
+                _, peak = tracemalloc.get_traced_memory()
+            finally:
+                tracemalloc.stop()
+            emulator.log()
+    finally:
+        emulator.stop()
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+    largest = max(info["group_sizes"].values())
+    chain = 1 + 1 + max(1, math.ceil(largest / page_size))  # token, resolving $batch, pages of the largest group
+    lower_bound = chain * latency_ms / 1000
+    seconds = statistics.median(times)
+    report = reports[-1]
+    correct = all(r.users_checked == users and len(r.problems) == info["incomplete"] and not r.refused
+                  for r in reports)
+    per_user = max(log["per_user"] for log in logs)
+    ratio = seconds / lower_bound if lower_bound else float("inf")
+    peak_mb = peak / 1e6
+    return {
+        "name": "preflight",
+        "users": users,
+        "groups": groups,
+        "latency_ms": latency_ms,
+        "runs": runs,
+        "seconds": round(seconds, 4),
+        "seconds_all": [round(t, 4) for t in times],
+        "client_cpu_seconds": round(statistics.median(cpu_times), 4),
+        "lower_bound_seconds": round(lower_bound, 4),
+        "chain_requests": chain,
+        "ratio": round(ratio, 3),
+        "ratio_target": RATIO_TARGET,
+        "peak_memory_mb": round(peak_mb, 1),
+        "memory_target_mb": MEMORY_TARGET_MB,
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "requests": logs[-1]["requests"],
+        "per_user_requests": per_user,
+        "users_checked": report.users_checked,
+        "problems_found": len(report.problems),
+        "problems_expected": info["incomplete"],
+        "correct": correct,
+        "ok": correct and ratio <= RATIO_TARGET and peak_mb < MEMORY_TARGET_MB and per_user == 0,
+    }
+
+
+def format_measures(m: dict) -> str:
+    return "\n".join([
+        f"preflight benchmark: {m['users']:,} users in {m['groups']} groups, {m['latency_ms']:g} ms latency per request",
+        f"  measured time      {m['seconds']:.3f} s  (median of {m['runs']}: "
+        f"{', '.join(f'{t:.3f}' for t in m['seconds_all'])})",
+        f"  client CPU         {m['client_cpu_seconds']:.3f} s  (the preflight's own process, median)",
+        f"  lower bound        {m['lower_bound_seconds']:.3f} s  ({m['chain_requests']} sequential requests: token, "
+        f"group $batch, {m['chain_requests'] - 2} pages of the largest group × {m['latency_ms']:g} ms)",
+        f"  ratio              {m['ratio']:.2f}  (target ≤ {m['ratio_target']})",
+        f"  peak memory        {m['peak_memory_mb']:.1f} MB traced  (target < {m['memory_target_mb']:g} MB); "
+        f"process peak RSS {m['peak_rss_mb']:.0f} MB",
+        f"  per-user requests  {m['per_user_requests']}  (target 0); {m['requests']} requests in all",
+        f"  answer             {m['users_checked']:,} users checked, {m['problems_found']:,} problems found, "
+        f"{m['problems_expected']:,} expected: {'right' if m['correct'] else 'WRONG'}",
+        f"  {'OK' if m['ok'] else 'FAILED'}",
+    ])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=100_000)
+    parser.add_argument("--groups", type=int, default=10)
+    parser.add_argument("--latency-ms", type=float, default=20.0)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--json", action="store_true", help="print the measures as JSON")
+    args = parser.parse_args(argv)
+    measures = run_benchmark(users=args.users, groups=args.groups, latency_ms=args.latency_ms, runs=args.runs)
+    print(json.dumps(measures, indent=2, sort_keys=True) if args.json else format_measures(measures))
+    return 0 if measures["ok"] else 1
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(PROJECT_DIR))
+    sys.exit(main())
