@@ -28,6 +28,7 @@ import csv
 import difflib
 import io
 import json
+import operator
 import threading
 import time
 from collections import Counter
@@ -258,6 +259,9 @@ Progress = Callable[[int, int], None]
 """Called with (users checked so far, pages read so far) after each page; from worker threads."""
 
 
+_HOT_FIELDS = operator.itemgetter("id", "mail", "givenName", "surname", "displayName", "accountEnabled")
+
+
 class _Tally:
     """Everything kept while pages stream by: seen IDs, findings, refusal candidates, counts."""
 
@@ -270,27 +274,26 @@ class _Tally:
         self.pages = 0
         self.progress = progress
 
-    def add_users(self, users: Iterable[dict[str, Any]], via: str) -> int:
+    def add_users(self, users: list[dict[str, Any]], via: str) -> int:
         """Check the users not seen yet; returns how many user objects the page held."""
         seen, findings, domains = self.seen, self.findings, self.domains
-        count = 0
         with self.lock:
             for user in users:
-                count += 1
-                user_id = user.get("id")
+                # The common case first, inline: on a 100,000-user tenant this loop is the client's hot spot.
+                # Graph answers every selected property (null when unset); a user lacking one takes the slow path.
+                try:
+                    user_id, mail, given, surname, display, enabled = _HOT_FIELDS(user)
+                except KeyError:
+                    user_id, mail, given, surname, display, enabled = user.get("id"), None, None, None, None, None
                 if user_id in seen:
                     finding = findings.get(user_id)
                     if finding is not None and via not in finding.via:
                         finding.via.append(via)
                     continue
                 seen.add(user_id)
-                # The common case first, inline: on a 100,000-user tenant this loop is the client's hot spot.
-                mail, given, surname, display = (user.get("mail"), user.get("givenName"), user.get("surname"),
-                                                 user.get("displayName"))
                 if (type(mail) is str and type(given) is str and type(surname) is str and type(display) is str
-                        and given and surname and display
-                        and not given.isspace() and not surname.isspace() and not display.isspace()
-                        and user.get("accountEnabled") is not False):
+                        and given and surname and display and enabled is not False
+                        and not given.isspace() and not surname.isspace() and not display.isspace()):
                     _, at, domain = mail.rpartition("@")
                     if at and domain.lower() in domains:
                         continue
@@ -302,7 +305,7 @@ class _Tally:
             checked, pages = len(seen), self.pages
         if self.progress is not None:
             self.progress(checked, pages)
-        return count
+        return len(users)
 
     def add_candidates(self, users: Iterable[dict[str, Any]], via: str) -> None:
         with self.lock:
