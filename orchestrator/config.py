@@ -28,6 +28,9 @@ ENV_VAR_RE = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 DOMAIN_RE = re.compile(r"^(?=.{1,253}$)(?!-)([a-z0-9-]{1,63}(?<!-)\.)+[a-z]{2,63}$")
 SLOT_RE = re.compile(r"^[a-z][a-z0-9-]{0,15}$")
 UPN_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# An environment file is a few kB; the bound keeps a wrong file (a log, a dump) from being parsed for minutes.
+MAX_ENVIRONMENT_BYTES = 1024 * 1024
+MAX_YAML_DEPTH = 32
 
 # Keys whose value must never sit in YAML: the tool reads them from the environment.
 SECRET_KEY_RE = re.compile(r"(secret|password|api_?key|token|access_key|sas)", re.IGNORECASE)
@@ -60,6 +63,14 @@ class Application(Strict):
 class Secret(Strict):
     validity_days: int = Field(default=180, ge=1, le=730)
     rotate_before_days: int = Field(default=30, ge=1, le=365)
+
+    @field_validator("validity_days", "rotate_before_days", mode="before")
+    @classmethod
+    def _days_not_bool(cls, value: Any) -> Any:
+        # Lax validation reads `true` as 1: `validity_days: yes` would make a secret that expires tomorrow.
+        if isinstance(value, bool):
+            raise ValueError(f"must be a number of days, not {str(value).lower()}")
+        return value
     # Named slots make zero-downtime rotation possible: a new slot's secret lives beside the
     # old one until Sekoia.io holds it, then the old slot is removed.
     slots: tuple[str, ...] = Field(default=("blue",), min_length=1, max_length=2)
@@ -69,7 +80,7 @@ class Secret(Strict):
     @classmethod
     def _slot_names(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         for slot in value:
-            if not SLOT_RE.match(slot):
+            if not SLOT_RE.fullmatch(slot):
                 raise ValueError(f"slot name {slot!r} must be lowercase letters, digits or '-' (at most 16)")
         if len(set(value)) != len(value):
             raise ValueError("slot names must be unique")
@@ -102,6 +113,8 @@ class Access(Strict):
         for item in value:
             if not item.strip():
                 raise ValueError("entries must not be blank")
+            if any(ord(char) < 32 or ord(char) == 127 for char in item):
+                raise ValueError(f"{item!r} contains a control character (a newline or a tab?)")
             if item.lower() in seen:
                 raise ValueError(f"{item!r} is listed twice")
             seen.add(item.lower())
@@ -111,7 +124,7 @@ class Access(Strict):
     @classmethod
     def _user_refs(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         for item in value:
-            if not (GUID_RE.match(item) or UPN_RE.match(item)):
+            if not (GUID_RE.fullmatch(item) or UPN_RE.fullmatch(item)):
                 raise ValueError(f"{item!r} is neither a user principal name (name@domain) nor an object ID (GUID)")
         return value
 
@@ -123,19 +136,19 @@ class Access(Strict):
 
     @property
     def group_names(self) -> tuple[str, ...]:
-        return tuple(g for g in self.groups if not GUID_RE.match(g))
+        return tuple(g for g in self.groups if not GUID_RE.fullmatch(g))
 
     @property
     def group_ids(self) -> tuple[str, ...]:
-        return tuple(g.lower() for g in self.groups if GUID_RE.match(g))
+        return tuple(g.lower() for g in self.groups if GUID_RE.fullmatch(g))
 
     @property
     def user_principal_names(self) -> tuple[str, ...]:
-        return tuple(u for u in self.users if not GUID_RE.match(u))
+        return tuple(u for u in self.users if not GUID_RE.fullmatch(u))
 
     @property
     def user_ids(self) -> tuple[str, ...]:
-        return tuple(u.lower() for u in self.users if GUID_RE.match(u))
+        return tuple(u.lower() for u in self.users if GUID_RE.fullmatch(u))
 
 
 def _https_url(value: str, *, field: str) -> str:
@@ -168,7 +181,7 @@ class Sekoia(Strict):
     @classmethod
     def _domains(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         for domain in value:
-            if not DOMAIN_RE.match(domain):
+            if not DOMAIN_RE.fullmatch(domain):
                 raise ValueError(f"{domain!r} is not a lowercase DNS domain like example.com")
         if len(set(value)) != len(value):
             raise ValueError("a domain is listed twice")
@@ -177,7 +190,7 @@ class Sekoia(Strict):
     @field_validator("api_key_env")
     @classmethod
     def _env_name(cls, value: str) -> str:
-        if not ENV_VAR_RE.match(value):
+        if not ENV_VAR_RE.fullmatch(value):
             raise ValueError(
                 "must be the NAME of an environment variable (UPPER_CASE), not the key itself"
             )
@@ -326,16 +339,67 @@ def _find_secret_values(node: Any, path: str = "") -> list[str]:
     return found
 
 
-def parse_environment(name: str, path: Path, text: str) -> Environment:
-    if not ENV_NAME_RE.match(name):
-        raise ConfigError(f"{path}: environment name {name!r} must be lowercase letters, digits, '-' or '_'")
+class _NotAccepted(yaml.MarkedYAMLError):
+    """Valid YAML that an environment file must not use."""
+
+
+class _EnvironmentLoader(yaml.SafeLoader):
+    """safe_load, minus what makes a config ambiguous or dangerous to read.
+
+    Aliases (`*name`) are refused: nested ones expand exponentially (the "billion laughs"), and an
+    environment file is short enough to write each value out. Duplicate keys are refused: PyYAML
+    keeps the last one silently, so a reviewer could read one tenant_id and the tool use another.
+    Nesting is bounded, so a pathological file fails with a message instead of a RecursionError.
+    """
+
+    def __init__(self, stream: str):
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise _NotAccepted(None, None, f"YAML aliases (*{event.anchor}) are not accepted in an environment "
+                               "file: write the value out", event.start_mark)
+        self._depth += 1
+        try:
+            if self._depth > MAX_YAML_DEPTH:
+                raise _NotAccepted(None, None, f"nested more than {MAX_YAML_DEPTH} levels deep",
+                                   self.peek_event().start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        first_line: dict[tuple[str, str], int] = {}
+        for key_node, _ in node.value:
+            if isinstance(key_node, yaml.ScalarNode):
+                key = (key_node.tag, key_node.value)
+                if key in first_line:
+                    raise _NotAccepted(None, None, f"duplicate key {key_node.value!r} (first at line "
+                                       f"{first_line[key]}): YAML keeps only the last one; remove one of them",
+                                       key_node.start_mark)
+                first_line[key] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep=deep)
+
+
+def _load_yaml(path: Path, text: str) -> Any:
     try:
-        data = yaml.safe_load(text)
+        return yaml.load(text, Loader=_EnvironmentLoader)  # noqa: S506 - a SafeLoader subclass
+    except _NotAccepted as exc:
+        mark = exc.problem_mark
+        raise ConfigError(f"{path}: line {mark.line + 1}, column {mark.column + 1}: {exc.problem}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ConfigError(f"{path}:{where}: not valid YAML: {problem}") from None
+
+
+def parse_environment(name: str, path: Path, text: str) -> Environment:
+    if not ENV_NAME_RE.fullmatch(name):
+        raise ConfigError(f"{path}: environment name {name!r} must be lowercase letters, digits, '-' or '_'")
+    data = _load_yaml(path, text)
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: must be a YAML mapping of settings (tenant_id, application, ...), got {type(data).__name__}")
 
@@ -380,7 +444,27 @@ def environment_names(project_dir: Path) -> list[str]:
     return sorted(p.stem for p in (project_dir / "envs").glob("*.yaml"))
 
 
+def _read_text(path: Path, shown: Path) -> str:
+    """The file as UTF-8 text; ConfigError for a file too big, binary or in another encoding."""
+    with path.open("rb") as handle:
+        raw = handle.read(MAX_ENVIRONMENT_BYTES + 1)
+    if len(raw) > MAX_ENVIRONMENT_BYTES:
+        raise ConfigError(f"{shown}: larger than {MAX_ENVIRONMENT_BYTES // 1024} kB; an environment file is a few "
+                          "kB of settings: is it the right file?")
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ConfigError(f"{shown}: is UTF-16 text; save it as UTF-8")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{shown}: is not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}): "
+                          "is it a binary file? Save it as UTF-8") from None
+
+
 def load_environment(project_dir: Path, name: str) -> Environment:
+    if not ENV_NAME_RE.fullmatch(name):
+        # Checked before the name becomes a path: "../x" or "/etc/x" must not reach the filesystem.
+        raise ConfigError(f"environment name {name!r} must be lowercase letters, digits, '-' or '_' (it names "
+                          "envs/<name>.yaml)")
     path = project_dir / "envs" / f"{name}.yaml"
     if not path.is_file():
         known = environment_names(project_dir)
@@ -392,4 +476,5 @@ def load_environment(project_dir: Path, name: str) -> Environment:
             f"no environment {name!r}: {path.relative_to(project_dir)} does not exist. "
             f"Known environments: {', '.join(known) or '(none)'}.{hint}"
         )
-    return parse_environment(name, path.relative_to(project_dir), path.read_text(encoding="utf-8"))
+    shown = path.relative_to(project_dir)
+    return parse_environment(name, shown, _read_text(path, shown))
