@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import math
 import re
 import sys
 import time
@@ -133,6 +134,9 @@ def parse_duration(text: str) -> float:
         if not parts or "".join(n + u for n, u in parts) != value:
             raise UsageError(f"{text!r} is not a duration: use e.g. 90s, 15m, 2h, 1d or 1h30m") from None
         seconds = sum(float(n) * _UNITS[u] for n, u in parts)
+    if not math.isfinite(seconds):
+        # float() reads "nan" and "inf": a NaN deadline is never reached, so the wait would never end.
+        raise UsageError(f"{text!r} is not a duration: use e.g. 90s, 15m, 2h, 1d or 1h30m")
     if seconds < 0:
         raise UsageError(f"{text!r}: a duration cannot be negative")
     return seconds
