@@ -94,7 +94,7 @@ def endpoints_for(env: Environment, project_dir: Path) -> Endpoints:
             f"{env.path} is a sandbox environment but the sandbox is not running ({path} is missing). "
             "Start it with `python -m sandbox up` in another terminal, or run `make demo`."
         ) from None
-    except (ValueError, KeyError, AttributeError) as exc:
+    except (ValueError, KeyError, AttributeError, TypeError) as exc:
         raise SandboxNotRunningError(f"{path} is not a valid sandbox endpoints file ({exc}); restart the sandbox") from None
     return Endpoints(
         login_url=cloud.login_url, graph_url=cloud.graph_url, sekoia_api_base=sekoia_api,
