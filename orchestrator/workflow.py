@@ -20,13 +20,15 @@ import json
 import os
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from orchestrator.config import Environment, load_environment
-from orchestrator.errors import EXIT_FAILED, EXIT_OK, EXIT_WAITING, SekoiaSSOError, UsageError
+from orchestrator.errors import EXIT_FAILED, EXIT_OK, EXIT_WAITING, ConfigError, SekoiaSSOError, UsageError
+from orchestrator.planview import PlanSummary
 from orchestrator.sekoia_setup import Reporter
 from orchestrator.workspace import Workspace
 
@@ -90,10 +92,6 @@ class Console:
     def terraform_line(self, line: str) -> None:
         if self.terraform_lines:
             self.reporter.note(f"    | {line}")
-
-
-def _outputs_or_empty(runner) -> dict[str, Any]:
-    return runner.outputs() if runner.state_list() else {}
 
 
 def _reveal(value: Any) -> Any:
@@ -174,14 +172,28 @@ def _application_will_change(summary) -> bool:
     return any(c.address == APPLICATION_ADDRESS and c.action in ("create", "replace") for c in summary.resource_changes)
 
 
-def _run_preflight(env: Environment, project_dir: Path, options: ApplyOptions, console: Console) -> dict[str, int] | None:
+def _read_sekoia(client, env: Environment, outputs_future):
+    """Sekoia.io's reads for the combined plan; the checks that need no Terraform output go first."""
+    from orchestrator.sekoia_setup import SekoiaTarget, check_preconditions, plan_sekoia
+
+    preconditions = check_preconditions(client, SekoiaTarget.from_outputs(env, {}, allow_unapplied=True))
+    target = SekoiaTarget.from_outputs(env, outputs_future.result(), allow_unapplied=True)
+    return target, plan_sekoia(client, target, preconditions=preconditions)
+
+
+def _preflight_report(env: Environment, project_dir: Path, options: ApplyOptions):
     if options.skip_preflight:
-        console.step("Preflight skipped (--skip-preflight)")
         return None
     from orchestrator.preflight import run_preflight
 
+    return run_preflight(env, project_dir)
+
+
+def _show_preflight(report, options: ApplyOptions, console: Console) -> dict[str, int] | None:
+    if report is None:
+        console.step("Preflight skipped (--skip-preflight)")
+        return None
     console.step("Preflight: will every user who may log in get in? (Microsoft Graph)")
-    report = run_preflight(env, project_dir)
     counts = report.counts
     console.note(", ".join(f"{key.replace('_', ' ')}: {value}" for key, value in counts.items()))
     if not report.ok:
@@ -226,20 +238,32 @@ def apply_environment(project_dir: Path, env: Environment, options: ApplyOptions
     workspace = Workspace(env, project_dir)
     console.step(f"Checking that terraform/envs/{env.name} is a fresh render of {env.path}")
     workspace.require_current_render()
-    with environment_lock(workspace):
-        preflight = _run_preflight(env, project_dir, options, console)
-
-        console.step("Planning the Terraform changes")
-        runner = workspace.initialised_runner(on_line=console.terraform_line)
-        before = _outputs_or_empty(runner)
-        plan = runner.plan(workspace.plan_path)
-        tf_summary = runner.show_plan(plan.plan_path)
-
+    with environment_lock(workspace), ThreadPoolExecutor(max_workers=3) as pool:
         endpoints = workspace.endpoints
-        with SekoiaClient.for_environment(env, endpoints, **options.sekoia_client_options) as client:
-            console.step("Planning the Sekoia.io changes")
-            target = SekoiaTarget.from_outputs(env, before, allow_unapplied=True)
-            sekoia_plan = plan_sekoia(client, target)
+        client = SekoiaClient.for_environment(env, endpoints, **options.sekoia_client_options)
+        with client:
+            # Independent reads at once: Graph (preflight), Sekoia.io, the outputs, and Terraform's plan.
+            console.step("Planning the Terraform changes, reading Entra ID and Sekoia.io")
+            preflight_future = pool.submit(_preflight_report, env, project_dir, options)
+            runner = workspace.initialised_runner(on_line=console.terraform_line)
+            outputs_future = pool.submit(workspace.runner().outputs)  # its own runner: no state shared
+            sekoia_future = pool.submit(_read_sekoia, client, env, outputs_future)
+            try:
+                plan = runner.plan(workspace.plan_path)
+                tf_summary = runner.show_plan(plan.plan_path) if plan.has_changes else PlanSummary()
+            except BaseException:
+                wait([preflight_future, sekoia_future, outputs_future])
+                # A bad name in `access` fails the plan too; the preflight's message says it better.
+                if isinstance(preflight_future.exception(), ConfigError):
+                    raise preflight_future.exception() from None
+                raise
+            try:
+                preflight_report = preflight_future.result()
+                target, sekoia_plan = sekoia_future.result()
+                preflight = _show_preflight(preflight_report, options, console)
+            except BaseException:
+                workspace.plan_path.unlink(missing_ok=True)
+                raise
             secret_push = sekoia_plan.push_secret or _secret_will_change(tf_summary, env)
             client_id_changes = _application_will_change(tf_summary)
 
@@ -554,7 +578,7 @@ def status_environment(project_dir: Path, env: Environment, console: Console) ->
         add("rendered HCL", "drift", str(exc))
 
     runner = workspace.initialised_runner(on_line=None)
-    outputs = _outputs_or_empty(runner)
+    outputs = runner.outputs()
     if not outputs:
         add("terraform", "problem", f"nothing applied yet: run `sekoia-sso apply {env.name}`")
         return _status_code(checks), checks

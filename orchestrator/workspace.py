@@ -68,10 +68,44 @@ class Workspace:
         )
 
     def initialised_runner(self, *, on_line: Callable[[str], None] | None = None):
-        if self.env.config.sandbox:
-            # The emulated provider's checksum covers its wrapper script, which names this checkout's
-            # paths: a lock file from another checkout or copy would fail init for no security gain.
-            (self.root_dir / ".terraform.lock.hcl").unlink(missing_ok=True)
+        from orchestrator.errors import TerraformError
+
         runner = self.runner(on_line=on_line)
-        runner.init(self.backend_config)
+        fingerprint = self._init_fingerprint(runner)
+        marker = self.data_dir / "init.fingerprint"
+        if marker.is_file() and marker.read_text() == fingerprint:
+            return runner  # nothing init depends on has changed since the last successful init
+        marker.unlink(missing_ok=True)
+        try:
+            runner.init(self.backend_config)
+        except TerraformError as exc:
+            # The emulated provider's checksum covers its wrapper script, which names the checkout's
+            # paths: a sandbox lock file made from another checkout or copy is dropped and re-made.
+            lock_file = self.root_dir / ".terraform.lock.hcl"
+            if not (self.env.config.sandbox and "checksum" in str(exc) and lock_file.exists()):
+                raise
+            lock_file.unlink()
+            runner.init(self.backend_config)
+        marker.write_text(self._init_fingerprint(runner))
         return runner
+
+    def _init_fingerprint(self, runner) -> str:
+        """What `terraform init` depends on: the root and module HCL, the lock file, the backend
+        settings, the binary, and the CLI config that says where providers come from."""
+        import hashlib
+        import json
+        import os
+
+        digest = hashlib.sha256()
+        cli_config = self.endpoints.environ().get("TF_CLI_CONFIG_FILE", "")
+        parts = {
+            "binary": [runner.binary, str(runner.terraform.version)],
+            "backend": self.backend_config,
+            "cli_config": [cli_config, Path(cli_config).read_text() if os.path.isfile(cli_config) else ""],
+        }
+        digest.update(json.dumps(parts, sort_keys=True).encode())
+        modules = self.project_dir / "terraform" / "modules"
+        for path in sorted([*self.root_dir.glob("*.tf"), *self.root_dir.glob(".terraform.lock.hcl"),
+                            *modules.rglob("*.tf")]):
+            digest.update(str(path).encode() + b"\0" + path.read_bytes() + b"\0")
+        return digest.hexdigest()

@@ -1,0 +1,111 @@
+"""Benchmarks of issue 7: a no-op re-apply against a bare `terraform plan`, and `--help`'s start-up.
+
+    .venv/bin/python bench/bench_workflow.py [--rounds N] [--latency-ms MS]
+
+    from bench.bench_workflow import run_noop_apply_benchmark, run_help_benchmark   # for `make bench`
+
+Both sides of each ratio run as processes in the same loop, alternating, on the same sandbox:
+
+- no-op re-apply: `sekoia-sso apply sandbox --yes` once everything is applied (so it finds
+  nothing to do: preflight, the Terraform plan and Sekoia.io's reads, no write), against
+  `terraform plan` of the same root with the same data dir. Target: ratio ≤ 1.3.
+- `sekoia-sso --help` against `python -c "import click"`. Target: ratio ≤ 1.5, and the help
+  imports none of httpx, jinja2, azure.identity, python_terraform.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+NOOP_RATIO_TARGET = 1.3
+HELP_RATIO_TARGET = 1.5
+HEAVY_MODULES = ("httpx", "jinja2", "azure.identity", "python_terraform")
+
+
+def _timed(argv: list[str], *, env: dict[str, str], cwd: Path) -> float:
+    started = time.perf_counter()
+    done = subprocess.run(argv, env=env, cwd=cwd, capture_output=True)
+    elapsed = time.perf_counter() - started
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv)} exited {done.returncode}: {done.stderr.decode()[-2000:]}")
+    return elapsed
+
+
+def run_noop_apply_benchmark(*, rounds: int = 5, latency_ms: float = 0.0) -> dict:
+    from orchestrator.config import load_environment
+    from orchestrator.workspace import Workspace
+    from sandbox.up import start_sandbox
+
+    with tempfile.TemporaryDirectory(prefix="sekoia-sso-bench-") as directory, start_sandbox(directory) as sandbox:
+        sandbox.sekoia.domain_verification_delay = 0
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("TF_", "ARM_"))}
+        env.update(SEKOIA_SSO_SANDBOX_DIR=directory, SEKOIA_SSO_PROJECT_DIR=str(PROJECT_DIR))
+        apply = [sys.executable, "-m", "orchestrator", "apply", "sandbox", "--yes", "--warn-only", "--quiet"]
+        _timed(apply, env=env, cwd=PROJECT_DIR)  # the first apply creates everything
+        sandbox.graph.configure(latency_ms=latency_ms)
+        sandbox.sekoia.latency = latency_ms / 1000.0
+
+        os.environ["SEKOIA_SSO_SANDBOX_DIR"] = directory
+        workspace = Workspace(load_environment(PROJECT_DIR, "sandbox"), PROJECT_DIR)
+        plan_env = {**env, **workspace.endpoints.sandbox_env, "TF_DATA_DIR": str(workspace.data_dir),
+                    "TF_IN_AUTOMATION": "1", "CHECKPOINT_DISABLE": "1"}
+        plan = ["terraform", f"-chdir={workspace.root_dir}", "plan", "-input=false", "-no-color", "-lock-timeout=30s"]
+        sekoia_writes = len(sandbox.sekoia.write_requests)
+        applies, plans = [], []
+        for _ in range(rounds):
+            applies.append(_timed(apply, env=env, cwd=PROJECT_DIR))
+            plans.append(_timed(plan, env=plan_env, cwd=PROJECT_DIR))
+        writes = len(sandbox.sekoia.write_requests) - sekoia_writes
+    apply_s, plan_s = statistics.median(applies), statistics.median(plans)
+    return {
+        "measure": "no-op re-apply vs bare terraform plan",
+        "value_s": apply_s, "bound_s": plan_s, "ratio": apply_s / plan_s, "target": NOOP_RATIO_TARGET,
+        "ok": apply_s / plan_s <= NOOP_RATIO_TARGET and writes == 0, "sekoia_writes": writes,
+        "rounds": rounds, "latency_ms": latency_ms,
+    }
+
+
+def run_help_benchmark(*, rounds: int = 15) -> dict:
+    env = dict(os.environ)
+    helps, clicks = [], []
+    help_argv = [sys.executable, "-m", "orchestrator", "--help"]
+    click_argv = [sys.executable, "-c", "import click"]
+    for _ in range(rounds):
+        helps.append(_timed(help_argv, env=env, cwd=PROJECT_DIR))
+        clicks.append(_timed(click_argv, env=env, cwd=PROJECT_DIR))
+    probe = ("import sys, runpy; sys.argv = ['sekoia-sso', '--help']\n"
+             "try:\n    runpy.run_module('orchestrator', run_name='__main__')\nexcept SystemExit:\n    pass\n"
+             f"print('HEAVY:' + ','.join(m for m in {HEAVY_MODULES!r} if m in sys.modules))")
+    printed = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=PROJECT_DIR,
+                             env=env).stdout
+    marker = printed[printed.rindex("HEAVY:") + len("HEAVY:"):].strip()
+    heavy = [m for m in marker.split(",") if m]
+    help_s, click_s = statistics.median(helps), statistics.median(clicks)
+    return {
+        "measure": "sekoia-sso --help vs python -c 'import click'",
+        "value_s": help_s, "bound_s": click_s, "ratio": help_s / click_s, "target": HELP_RATIO_TARGET,
+        "ok": help_s / click_s <= HELP_RATIO_TARGET and not heavy, "heavy_imports": heavy, "rounds": rounds,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--latency-ms", type=float, default=0.0)
+    args = parser.parse_args(argv)
+    for measures in (run_noop_apply_benchmark(rounds=args.rounds, latency_ms=args.latency_ms), run_help_benchmark()):
+        print(f"{measures['measure']}: {measures['value_s']:.3f}s vs {measures['bound_s']:.3f}s, "
+              f"ratio {measures['ratio']:.2f} (target ≤ {measures['target']}) {'PASS' if measures['ok'] else 'FAIL'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
