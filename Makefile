@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SSO := $(BIN)/sekoia-sso
 
-.PHONY: setup test test-slow lint render check docs demo plan apply status preflight rotate destroy connect sandbox
+.PHONY: setup test test-slow bench lint render check docs demo plan apply status preflight rotate destroy connect sandbox
 
 setup: $(VENV)/.installed
 
@@ -58,6 +58,10 @@ rotate: setup
 
 destroy: setup
 	$(SSO) destroy $(ENV)
+
+# Benchmarks (preflight of 100,000 users, no-op re-apply, --help start-up): one table of ratios.
+bench: setup
+	$(BIN)/python -m bench.run
 
 test-slow: setup
 	$(BIN)/pytest -q -m slow

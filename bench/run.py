@@ -1,0 +1,44 @@
+"""`make bench`: every benchmark of the project in one run, then one table.
+
+Each row: the measure, the bound it is compared with, the ratio (or value) and pass/fail.
+Both sides of each ratio are measured in this same run, side by side.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from bench.bench_preflight import format_measures, run_benchmark
+from bench.bench_workflow import run_help_benchmark, run_noop_apply_benchmark
+
+
+def main() -> int:
+    rows = []
+    preflight = run_benchmark()
+    print(format_measures(preflight), flush=True)
+    rows += [
+        ("preflight 100k users wall time", f"{preflight['seconds']:.2f} s",
+         f"{preflight['lower_bound_seconds']:.2f} s × {preflight['ratio_target']}",
+         f"{preflight['ratio']:.2f}", preflight["ratio"] <= preflight["ratio_target"]),
+        ("preflight peak memory", f"{preflight['peak_memory_mb']:.0f} MB", f"{preflight['memory_target_mb']:g} MB",
+         f"{preflight['peak_memory_mb'] / preflight['memory_target_mb']:.2f}",
+         preflight["peak_memory_mb"] < preflight["memory_target_mb"]),
+        ("preflight per-user requests", str(preflight["per_user_requests"]), "0", "-", preflight["per_user_requests"] == 0),
+    ]
+    for measures in (run_noop_apply_benchmark(latency_ms=20.0), run_help_benchmark()):
+        print(f"{measures['measure']}: {measures['value_s']:.3f} s vs {measures['bound_s']:.3f} s", flush=True)
+        rows.append((measures["measure"], f"{measures['value_s']:.3f} s",
+                     f"{measures['bound_s']:.3f} s × {measures['target']}", f"{measures['ratio']:.2f}", measures["ok"]))
+    headers = ("measure", "measured", "bound", "ratio", "result")
+    table = [headers, *[(m, v, b, r, "pass" if ok else "FAIL") for m, v, b, r, ok in rows]]
+    widths = [max(len(row[i]) for row in table) for i in range(len(headers))]
+    print()
+    for index, row in enumerate(table):
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+        if index == 0:
+            print("  ".join("-" * width for width in widths))
+    return 0 if all(ok for *_, ok in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
