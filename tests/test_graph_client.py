@@ -248,6 +248,31 @@ def test_next_link_to_another_host_is_refused_before_sending_the_token():
     assert asked == ["https://graph.microsoft.com/v1.0/users"]
 
 
+def test_a_next_link_written_after_the_value_is_still_followed():
+    # Graph writes @odata.nextLink before `value`, which lets the next page be requested early;
+    # a server that writes it last must still be paged through, each page once.
+    asked: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        asked.append(request.url.params.get("page", "1"))
+        page = int(request.url.params.get("page", "1"))
+        link = f', "@odata.nextLink": "https://graph.microsoft.com/v1.0/users?page={page + 1}"' if page < 3 else ""
+        body = '{"value": [{"id": "' + str(page) + '"}]' + link + "}"
+        return httpx.Response(200, content=body.encode(), headers={"Content-Type": "application/json"})
+
+    class Fixed:
+        description = "fixed"
+
+        def token(self, *, force_refresh: bool = False) -> str:
+            return "token-value"
+
+    client = GraphClient(graph_url="https://graph.microsoft.com", credential=Fixed(),
+                         http=httpx.Client(transport=httpx.MockTransport(answer)))
+    assert [page[0]["id"] for page in client.iter_pages("/users")] == ["1", "2", "3"]
+    assert asked == ["1", "2", "3"]
+    client.close()
+
+
 def test_plain_http_is_refused_outside_loopback(http):
     class Fixed:
         description = "fixed"
