@@ -6,13 +6,8 @@ of each test (plain, base64 and URL-encoded).
 
 from __future__ import annotations
 
-import base64
 import json
 import os
-import subprocess
-import sys
-import urllib.parse
-from pathlib import Path
 
 import pytest
 
@@ -20,84 +15,15 @@ from orchestrator.config import load_environment
 from orchestrator.workflow import environment_lock
 from orchestrator.workspace import Workspace
 from sandbox.sekoia import DEMO_COMMUNITY_UUID
-from tests.project import copy_project
+from tests.e2e import apply, runs_fixture, tenant_counts  # noqa: F401 - runs_fixture: the fixture `runs`
 
 pytestmark = pytest.mark.timeout(600)
-
-
-class Runs:
-    """Runs the CLI as a process in a throwaway project on the test session's sandbox."""
-
-    def __init__(self, project: Path, sandbox_dir: Path):
-        self.project = project
-        self.sandbox_dir = sandbox_dir
-        self.printed: list[bytes] = []
-
-    def env(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("TF_", "ARM_", "SEKOIA_"))}
-        env.update(SEKOIA_SSO_PROJECT_DIR=str(self.project), SEKOIA_SSO_SANDBOX_DIR=str(self.sandbox_dir))
-        return env
-
-    def __call__(self, *args: str, input: str | None = None) -> subprocess.CompletedProcess:
-        done = subprocess.run([sys.executable, "-m", "orchestrator", *args], cwd=self.project, env=self.env(),
-                              capture_output=True, input=(input or "").encode(), timeout=300)
-        self.printed += [done.stdout, done.stderr]
-        done.out, done.err = done.stdout.decode(), done.stderr.decode()
-        return done
-
-    def outputs(self) -> dict:
-        env = load_environment(self.project, "sandbox")
-        os.environ["SEKOIA_SSO_SANDBOX_DIR"] = str(self.sandbox_dir)
-        try:
-            return Workspace(env, self.project).initialised_runner().outputs()
-        finally:
-            del os.environ["SEKOIA_SSO_SANDBOX_DIR"]
-
-
-@pytest.fixture
-def runs(tmp_path, sandbox, graph_emulator, sekoia_emulator):
-    project = copy_project(tmp_path / "project", envs=("sandbox",))
-    sandbox_dir = tmp_path / "sandbox"
-    sandbox_dir.mkdir()
-    (sandbox_dir / "endpoints.json").write_text(json.dumps(sandbox.endpoints()))
-    sekoia_emulator.domain_verification_delay = 0
-    runner = Runs(project, sandbox_dir)
-    yield runner
-    leaks(runner.printed, [sandbox.sekoia.demo_api_key, *sekoia_emulator.sso_secret_history(DEMO_COMMUNITY_UUID),
-                           *graph_emulator.state.password_secrets.values()])
-
-
-def encodings(secret: str) -> list[bytes]:
-    raw = secret.encode()
-    return [raw, base64.b64encode(raw), base64.urlsafe_b64encode(raw), urllib.parse.quote(secret, safe="").encode(),
-            urllib.parse.quote_plus(secret).encode()]
-
-
-def leaks(printed: list[bytes], secrets: list[str]) -> None:
-    hits = [(s[:3] + "…") for s in secrets if s for blob in printed for form in encodings(s) if form in blob]
-    assert hits == [], f"secrets printed: {hits}"
-
-
-def tenant_counts(graph) -> dict[str, int]:
-    state = graph.state
-    apps = [a for a in state.applications.values() if "sekoia-sso" in (a.get("tags") or [])]
-    sps = {sp["id"] for sp in state.service_principals.values() if "sekoia-sso" in (sp.get("tags") or [])}
-    return {
-        "applications": len(apps),
-        "service_principals": len(sps),
-        "passwords": sum(len(a.get("passwordCredentials") or []) for a in apps),
-        "assignments": sum(1 for a in state.app_role_assignments.values() if a.get("resourceId") in sps),
-    }
-
-
-def apply(runs: Runs, *extra: str) -> subprocess.CompletedProcess:
-    return runs("apply", "sandbox", "--yes", "--warn-only", "--timeout", "30s", *extra)
 
 
 def test_first_apply_configures_entra_and_sekoia_then_a_rerun_changes_nothing(runs, graph_emulator, sekoia_emulator):
     first = apply(runs)
     assert first.returncode == 0, first.err
-    assert "Preflight" in first.err and "Planning the Sekoia.io changes" in first.err
+    assert "Preflight" in first.err and "reading Entra ID and Sekoia.io" in first.err
     assert "SSO login URL" in first.out
     assert tenant_counts(graph_emulator) == {"applications": 1, "service_principals": 1, "passwords": 1,
                                              "assignments": 3}

@@ -1,0 +1,453 @@
+"""End-to-end machinery shared by the suites that run `sekoia-sso` as processes on the sandbox.
+
+    from tests.e2e import apply, runs_fixture, tenant_counts  # noqa: F401 - the fixture `runs`
+
+    def test_something(runs, graph_emulator):
+        done = apply(runs)                      # `sekoia-sso apply sandbox --yes ...` as a process
+        assert done.returncode == 0, done.err
+        running = runs.start("rotate", "sandbox", "--yes")   # a process to interrupt
+        running.wait_for_line("==> Giving Sekoia.io the new secret")
+
+`runs` copies the project to a temporary directory with its own sandbox dir (an endpoints.json
+naming the session's emulators), so every test starts from an empty Terraform state. Every byte
+the processes print is kept, and at the end of the test scanned for the client secrets and the
+API key (plain, base64 and URL-encoded).
+
+`evidence` (a session fixture) keeps the figures of the seeded suites (runs, faults injected,
+runs converged, duplicates found) and prints them at the end of the pytest run, in the terminal
+summary, whatever the capture mode.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from orchestrator.config import load_environment
+from orchestrator.workspace import Workspace
+from sandbox.sekoia import DEMO_COMMUNITY_UUID
+from tests.project import copy_project
+
+# What envs/sandbox.yaml asks for: two groups and one user assigned.
+SANDBOX_ASSIGNMENTS = 3
+CLI_TIMEOUT = 300.0
+
+
+class Runs:
+    """Runs the CLI as a process in a throwaway project on the test session's sandbox."""
+
+    def __init__(self, project: Path, sandbox_dir: Path):
+        self.project = project
+        self.sandbox_dir = sandbox_dir
+        self.printed: list[bytes] = []
+        self.started: list[Started] = []
+
+    def env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("TF_", "ARM_", "SEKOIA_"))}
+        env.update(SEKOIA_SSO_PROJECT_DIR=str(self.project), SEKOIA_SSO_SANDBOX_DIR=str(self.sandbox_dir))
+        return env
+
+    def __call__(self, *args: str, input: str | None = None) -> subprocess.CompletedProcess:
+        done = subprocess.run([sys.executable, "-m", "orchestrator", *args], cwd=self.project, env=self.env(),
+                              capture_output=True, input=(input or "").encode(), timeout=CLI_TIMEOUT)
+        self.printed += [done.stdout, done.stderr]
+        done.out, done.err = done.stdout.decode(), done.stderr.decode()
+        return done
+
+    def start(self, *args: str) -> Started:
+        """The CLI started in its own process group (as a shell starts a job), to be signalled mid-run."""
+        started = Started(self, args)
+        self.started.append(started)
+        return started
+
+    def outputs(self) -> dict:
+        env = load_environment(self.project, "sandbox")
+        os.environ["SEKOIA_SSO_SANDBOX_DIR"] = str(self.sandbox_dir)
+        try:
+            return Workspace(env, self.project).initialised_runner().outputs()
+        finally:
+            del os.environ["SEKOIA_SSO_SANDBOX_DIR"]
+
+    @property
+    def state_path(self) -> Path:
+        """The local Terraform state of environment sandbox (where Workspace puts it in sandbox mode)."""
+        return self.sandbox_dir / "terraform" / "sandbox.tfstate"
+
+    @property
+    def lock_info_path(self) -> Path:
+        """Where Terraform's local backend writes who holds the state lock, while it holds it."""
+        return self.state_path.with_name(f".{self.state_path.name}.lock.info")
+
+    def state_resources(self) -> dict[str, set[str]]:
+        """Object IDs the Terraform state knows, per resource type (read from the state file itself)."""
+        known: dict[str, set[str]] = {}
+        if not self.state_path.exists():
+            return known
+        state = json.loads(self.state_path.read_text() or "{}")
+        for resource in state.get("resources", ()):
+            if resource.get("mode") != "managed":
+                continue
+            for instance in resource.get("instances", ()):
+                attributes = instance.get("attributes") or {}
+                object_id = attributes.get("object_id") or attributes.get("id")
+                if object_id:
+                    known.setdefault(resource["type"], set()).add(str(object_id).rsplit("/", 1)[-1])
+        return known
+
+    def stop_strays(self) -> list[int]:
+        """Kill what a SIGKILL left behind (Terraform and its provider run in their own process group)."""
+        strays = []
+        for started in self.started:
+            strays += started.kill_descendants()
+        return strays
+
+
+class Started:
+    """A CLI process started by `Runs.start`: its stderr lines as they come, signals, and its end."""
+
+    def __init__(self, runs: Runs, args: Iterable[str]):
+        self.runs = runs
+        self.args = tuple(args)
+        self.process = subprocess.Popen([sys.executable, "-m", "orchestrator", *self.args], cwd=runs.project,
+                                        env=runs.env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE, start_new_session=True)
+        self.started_at = time.monotonic()
+        self._stdout: list[bytes] = []
+        self._stderr: list[bytes] = []
+        self._new_line = threading.Condition()
+        self._descendants: set[int] = set()
+        self._readers = [threading.Thread(target=self._drain, args=(pipe, sink), daemon=True)
+                         for pipe, sink in ((self.process.stdout, self._stdout), (self.process.stderr, self._stderr))]
+        for reader in self._readers:
+            reader.start()
+
+    def _drain(self, pipe: Any, sink: list[bytes]) -> None:
+        for raw in iter(pipe.readline, b""):
+            with self._new_line:
+                sink.append(raw)
+                self._new_line.notify_all()
+        with self._new_line:
+            self._new_line.notify_all()
+
+    @property
+    def err(self) -> str:
+        with self._new_line:
+            return b"".join(self._stderr).decode(errors="replace")
+
+    def wait_for_line(self, text: str, timeout: float = 120.0) -> bool:
+        """True once a line containing `text` is on stderr; False when the process ended or time ran out."""
+        deadline = time.monotonic() + timeout
+        with self._new_line:
+            while True:
+                if any(text.encode() in line for line in self._stderr):
+                    return True
+                if self.process.poll() is not None and not any(r.is_alive() for r in self._readers):
+                    return False
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._new_line.wait(min(left, 0.1))
+
+    def signal(self, signum: int, *, whole_tree: bool = False) -> None:
+        """`signum` to the CLI's process group (a terminal's Ctrl-C, `kill -9 -PGID`); with whole_tree,
+        also to every descendant in other groups (Terraform, its provider), as when a machine dies."""
+        self._descendants |= set(descendants(self.process.pid))
+        targets = sorted(self._descendants) if whole_tree else []
+        try:
+            os.killpg(self.process.pid, signum)
+        except ProcessLookupError:
+            pass
+        for pid in targets:
+            try:
+                os.kill(pid, signum)
+            except ProcessLookupError:
+                pass
+
+    def finish(self, timeout: float = CLI_TIMEOUT) -> subprocess.CompletedProcess:
+        try:
+            self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.signal(signal.SIGKILL, whole_tree=True)
+            self.process.wait(timeout=10)
+            raise
+        for reader in self._readers:
+            reader.join(timeout=5)
+        done = subprocess.CompletedProcess(self.process.args, self.process.returncode,
+                                           b"".join(self._stdout), b"".join(self._stderr))
+        self.runs.printed += [done.stdout, done.stderr]
+        done.out, done.err = done.stdout.decode(errors="replace"), done.stderr.decode(errors="replace")
+        return done
+
+    def kill_descendants(self) -> list[int]:
+        """SIGKILL the processes this run started that still live; their pids."""
+        alive = [pid for pid in sorted(self._descendants | set(descendants(self.process.pid))) if _alive(pid)]
+        for pid in alive:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        return alive
+
+    def wait_descendants_gone(self, timeout: float = 30.0) -> list[int]:
+        """Wait until the processes seen under this run have exited; those still alive at the timeout."""
+        deadline = time.monotonic() + timeout
+        while True:
+            alive = [pid for pid in self._descendants if _alive(pid)]
+            if not alive or time.monotonic() > deadline:
+                return alive
+            time.sleep(0.1)
+
+
+def descendants(pid: int) -> list[int]:
+    """Every live process below `pid` (children, grandchildren...), from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # "pid (comm) state ppid ...": comm may hold spaces and parentheses, so split after the last ')'
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(ppid, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), ()):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+@pytest.fixture(name="runs")
+def runs_fixture(tmp_path, sandbox, graph_emulator, sekoia_emulator) -> Iterator[Runs]:
+    """A `Runs` on a fresh copy of the project; what it printed is scanned for secrets at the end."""
+    project = copy_project(tmp_path / "project", envs=("sandbox",))
+    sandbox_dir = tmp_path / "sandbox"
+    sandbox_dir.mkdir()
+    (sandbox_dir / "endpoints.json").write_text(json.dumps(sandbox.endpoints()))
+    sekoia_emulator.domain_verification_delay = 0
+    runner = Runs(project, sandbox_dir)
+    yield runner
+    runner.stop_strays()
+    leaks(runner.printed, [sandbox.sekoia.demo_api_key, *sekoia_emulator.sso_secret_history(DEMO_COMMUNITY_UUID),
+                           *graph_emulator.state.password_secrets.values()])
+
+
+def encodings(secret: str) -> list[bytes]:
+    raw = secret.encode()
+    return [raw, base64.b64encode(raw), base64.urlsafe_b64encode(raw), urllib.parse.quote(secret, safe="").encode(),
+            urllib.parse.quote_plus(secret).encode()]
+
+
+def leaks(printed: list[bytes], secrets: list[str]) -> None:
+    hits = [(s[:3] + "…") for s in secrets if s for blob in printed for form in encodings(s) if form in blob]
+    assert hits == [], f"secrets printed: {hits}"
+
+
+def tenant_counts(graph) -> dict[str, int]:
+    state = graph.state
+    apps = [a for a in state.applications.values() if "sekoia-sso" in (a.get("tags") or [])]
+    sps = {sp["id"] for sp in state.service_principals.values() if "sekoia-sso" in (sp.get("tags") or [])}
+    return {
+        "applications": len(apps),
+        "service_principals": len(sps),
+        "passwords": sum(len(a.get("passwordCredentials") or []) for a in apps),
+        "assignments": sum(1 for a in state.app_role_assignments.values() if a.get("resourceId") in sps),
+    }
+
+
+def apply(runs: Runs, *extra: str) -> subprocess.CompletedProcess:
+    return runs("apply", "sandbox", "--yes", "--warn-only", "--timeout", "30s", *extra)
+
+
+# ----------------------------------------------------------------------------------------------
+# what a failed run must look like
+
+
+def clean_failure(done: subprocess.CompletedProcess) -> str | None:
+    """None when a failed run ended the way the CLI promises: exit 1 or 3, one `Error:` paragraph as the
+    last thing on stderr, no traceback; else what is wrong with it."""
+    if done.returncode not in (1, 3):
+        return f"exit {done.returncode}"
+    if "Traceback (most recent call last)" in done.err:
+        return "a traceback on stderr"
+    lines = done.err.rstrip("\n").split("\n")
+    starts = [i for i, line in enumerate(lines) if line.startswith("Error: ")]
+    if len(starts) != 1:
+        return f"{len(starts)} 'Error:' lines on stderr"
+    message = lines[starts[0]:]
+    if any(not line.strip() for line in message):
+        return "the error message is more than one paragraph"
+    if len(message[0]) < len("Error: ") + 20:
+        return "the error message says too little"
+    return None
+
+
+def error_message(done: subprocess.CompletedProcess) -> str:
+    return next((line for line in done.err.splitlines() if line.startswith("Error: ")), done.err[-300:])
+
+
+# ----------------------------------------------------------------------------------------------
+# what the tenant and Sekoia.io must hold once a run converged
+
+
+def fault_answers(graph, sekoia) -> Counter:
+    """Faults the emulators served, from their request logs: 429, 5xx and resets (status 0)."""
+    counted: Counter = Counter()
+    for record in [*graph.requests, *sekoia.requests]:
+        if record.status == 429:
+            counted["429"] += 1
+        elif record.status >= 500:
+            counted["5xx"] += 1
+        elif record.status == 0:
+            counted["reset"] += 1
+    return counted
+
+
+@dataclass
+class Baseline:
+    """The objects of the fixture tenant, so that anything else in it was made by the runs under test."""
+
+    applications: frozenset[str]
+    service_principals: frozenset[str]
+
+    @classmethod
+    def of(cls, graph) -> Baseline:
+        return cls(frozenset(graph.state.applications), frozenset(graph.state.service_principals))
+
+    def made(self, graph) -> dict[str, list[dict]]:
+        state = graph.state
+        return {
+            "applications": [a for i, a in state.applications.items() if i not in self.applications],
+            "service_principals": [sp for i, sp in state.service_principals.items()
+                                   if i not in self.service_principals],
+        }
+
+
+def converged_problems(runs: Runs, graph, sekoia, baseline: Baseline) -> tuple[list[str], int]:
+    """What is wrong with the tenant and Sekoia.io after a converged apply, and how many duplicates.
+
+    Wanted: exactly one application and one service principal (and nothing else new in the tenant), the
+    configured assignments, one live secret, each domain once in Sekoia.io, Sekoia.io holding that secret.
+    """
+    problems: list[str] = []
+    made = baseline.made(graph)
+    apps, sps = made["applications"], made["service_principals"]
+    app_ids = {a["appId"] for a in apps}
+    sp_ids = {sp["id"] for sp in sps}
+    passwords = [c for a in apps for c in a.get("passwordCredentials") or []]
+    assignments = [a for a in graph.state.app_role_assignments.values() if a.get("resourceId") in sp_ids]
+    assigned = Counter(a.get("principalId") for a in assignments)
+    domains = Counter(d["name"] for d in sekoia.domains(DEMO_COMMUNITY_UUID))
+    duplicates = (max(0, len(apps) - 1) + max(0, len(sps) - 1) + max(0, len(passwords) - 1)
+                  + sum(n - 1 for n in assigned.values()) + sum(n - 1 for n in domains.values()))
+    if len(apps) != 1:
+        problems.append(f"{len(apps)} applications made")
+    if len(sps) != 1 or {sp.get("appId") for sp in sps} != app_ids:
+        problems.append(f"{len(sps)} service principals made")
+    if len(passwords) != 1:
+        problems.append(f"{len(passwords)} secrets on the application")
+    if len(assignments) != SANDBOX_ASSIGNMENTS or len(assigned) != SANDBOX_ASSIGNMENTS:
+        problems.append(f"{len(assignments)} assignments to {len(assigned)} principals, "
+                        f"wanted {SANDBOX_ASSIGNMENTS}")
+    if set(domains) != {"contoso.example"} or max(domains.values(), default=0) != 1:
+        problems.append(f"Sekoia.io domains {dict(domains)}")
+    outputs = runs.outputs()
+    held = sekoia.sso_secret(DEMO_COMMUNITY_UUID)
+    if held is None or held != outputs["client_secret"].reveal():
+        problems.append("Sekoia.io does not hold the client secret of the Terraform outputs")
+    live = [graph.state.password_secrets.get(c.get("keyId")) for c in passwords]
+    if held not in live:
+        problems.append("Sekoia.io holds a secret the application does not have")
+    orphans = orphaned_objects(runs, graph, baseline)
+    if orphans:
+        problems.append("objects the Terraform state does not know: " + ", ".join(orphans))
+    return problems, duplicates
+
+
+def orphaned_objects(runs: Runs, graph, baseline: Baseline) -> list[str]:
+    """Applications and service principals in the tenant, made by the runs, that the Terraform state lacks."""
+    made = baseline.made(graph)
+    known = runs.state_resources()
+    orphans = [f"application {a['id']} ({a.get('displayName')})" for a in made["applications"]
+               if a["id"] not in known.get("azuread_application", set())]
+    orphans += [f"service principal {sp['id']}" for sp in made["service_principals"]
+                if sp["id"] not in known.get("azuread_service_principal", set())]
+    return orphans
+
+
+# ----------------------------------------------------------------------------------------------
+# the figures the seeded suites print
+
+
+@dataclass
+class Tally:
+    """One suite's figures."""
+
+    title: str
+    runs: int = 0
+    converged: int = 0
+    duplicates: int = 0
+    faults: Counter = field(default_factory=Counter)
+    notes: Counter = field(default_factory=Counter)
+
+    def line(self) -> str:
+        kinds = ", ".join(f"{kind} {count}" for kind, count in sorted(self.faults.items()))
+        total = sum(self.faults.values())
+        text = (f"{self.title}: runs {self.runs}, faults injected {total}" + (f" ({kinds})" if kinds else "")
+                + f", runs converged {self.converged}/{self.runs}, duplicates found {self.duplicates}")
+        if self.notes:
+            text += "; " + ", ".join(f"{name} {count}" for name, count in sorted(self.notes.items()))
+        return text
+
+
+class Evidence:
+    """A pytest plugin registered by the `evidence` fixture: prints every tally in the terminal summary."""
+
+    name = "sekoia-sso-evidence"
+
+    def __init__(self) -> None:
+        self.tallies: dict[str, Tally] = {}
+
+    def tally(self, title: str) -> Tally:
+        return self.tallies.setdefault(title, Tally(title))
+
+    def pytest_terminal_summary(self, terminalreporter) -> None:
+        if not self.tallies:
+            return
+        terminalreporter.write_sep("-", "reliability figures")
+        for tally in self.tallies.values():
+            terminalreporter.write_line(tally.line())
+
+
+@pytest.fixture(scope="session", name="evidence")
+def evidence_fixture(pytestconfig) -> Evidence:
+    plugins = pytestconfig.pluginmanager
+    found = plugins.get_plugin(Evidence.name)
+    if found is None:
+        found = Evidence()
+        plugins.register(found, Evidence.name)
+    return found
