@@ -392,13 +392,14 @@ class SekoiaClient:
     # ---- operations ------------------------------------------------------------------------
 
     def me(self) -> dict[str, Any]:
-        return self.request("me")
+        return self._object("me", self.request("me"))
 
     def my_communities(self) -> list[dict[str, Any]]:
         return self.list_all("my_communities")
 
     def community(self, community_uuid: str) -> dict[str, Any]:
-        return self.request("community", community_uuid=community_uuid)
+        return self._object("community", self.request("community", community_uuid=community_uuid),
+                            community_uuid=community_uuid)
 
     def roles(self, community_uuid: str) -> list[dict[str, Any]]:
         return self.list_all("community_roles", community_uuid=community_uuid)
@@ -406,8 +407,9 @@ class SekoiaClient:
     def domains(self, community_uuid: str) -> list[dict[str, Any]]:
         return self.list_all("list_domains", community_uuid=community_uuid)
 
-    def add_domain(self, community_uuid: str, name: str) -> dict[str, Any]:
-        return self.request("add_domain", json={"name": name}, community_uuid=community_uuid)
+    def add_domain(self, community_uuid: str, name: str) -> dict[str, Any] | None:
+        return self._object("add_domain", self.request("add_domain", json={"name": name}, community_uuid=community_uuid),
+                            optional=True, community_uuid=community_uuid)
 
     def remove_domain(self, community_uuid: str, domain_uuid: str) -> None:
         self.request("remove_domain", community_uuid=community_uuid, domain_uuid=domain_uuid)
@@ -415,9 +417,10 @@ class SekoiaClient:
     def read_sso(self, community_uuid: str) -> dict[str, Any] | None:
         """The OIDC settings (never the secret), or None when the community has none."""
         try:
-            return self.request("read_sso", community_uuid=community_uuid)
+            answer = self.request("read_sso", community_uuid=community_uuid)
         except SekoiaNotFoundError:
             return None
+        return self._object("read_sso", answer, community_uuid=community_uuid)
 
     def write_sso(self, community_uuid: str, settings: SsoSettings, *, client_secret: Any) -> dict[str, Any]:
         """Set every OIDC setting; `client_secret` (str or Secret) is masked out of any error."""
@@ -425,7 +428,8 @@ class SekoiaClient:
         if not secret.strip():
             raise ValueError("client_secret is empty")
         body = {**settings.to_dict(), "client_secret": secret}
-        return self.request("write_sso", json=body, secrets=(secret,), community_uuid=community_uuid)
+        answer = self.request("write_sso", json=body, secrets=(secret,), community_uuid=community_uuid)
+        return self._object("write_sso", answer, optional=True, community_uuid=community_uuid)
 
     def disable_sso(self, community_uuid: str) -> bool:
         """Remove the OIDC settings; False when there were none."""
@@ -447,11 +451,30 @@ class SekoiaClient:
                     f"Sekoia.io {ROUTES[operation].method} {ROUTES[operation].format(**path_params)} answered "
                     "a list without `items`", status=200)
             batch = page["items"]
+            if not all(isinstance(item, dict) for item in batch):
+                raise SekoiaProtocolError(
+                    f"Sekoia.io {ROUTES[operation].method} {ROUTES[operation].format(**path_params)} answered "
+                    "a list whose items are not objects", status=200)
             items.extend(batch)
             total = page.get("total")
             if not batch or (isinstance(total, int) and len(items) >= total):
                 return items
         raise SekoiaProtocolError(f"Sekoia.io {operation}: more than {_MAX_PAGES} pages", status=200)
+
+    @staticmethod
+    def _object(operation: str, answer: Any, *, optional: bool = False, **path_params: str) -> Any:
+        """`answer` when it is a JSON object (or nothing, if `optional`); else SekoiaProtocolError.
+
+        Callers read fields with .get(): a list, a string or an empty 200 must stop here, named, not
+        as an AttributeError further on.
+        """
+        if isinstance(answer, dict) or (optional and answer is None):
+            return answer
+        route = ROUTES[operation]
+        kind = {list: "a JSON list", str: "a JSON string", type(None): "an empty body"}.get(
+            type(answer), f"a JSON {type(answer).__name__}")
+        raise SekoiaProtocolError(f"Sekoia.io {route.method} {route.format(**path_params)} answered {kind}, not an "
+                                  "object: is the API base right, or is a proxy answering?", status=200)
 
     def request(self, operation: str, *, json: Any = None, params: Mapping[str, Any] | None = None,
                 secrets: Iterable[str] = (), **path_params: str) -> Any:
