@@ -13,10 +13,12 @@ Layers: HTTP (`_Handler`) → faults and auth (`GraphEmulator._handle`) → rout
 
 Fault knobs (`emulator.faults`, a `Faults`): latency per request; 429 + Retry-After every N Graph
 calls or at a rate; 5xx at a rate; connection resets at a rate; replication delay (a new object answers
-404 for N ms, and cannot be referenced yet); the discovery document wrong or missing. Periodic and
-random faults hit Graph calls (each $batch sub-request counts on its own; the $batch envelope itself is
-never throttled) and, with `include_login`, the login routes. Every random choice comes from `seed`.
-Secrets (client secrets, access tokens) are made with `secrets`, never from the seed.
+404 for N ms, and cannot be referenced yet); the discovery document wrong or missing; and, for
+benchmarks of a client, `cache_reads` (a repeated user or member-list read answered with the bytes of
+its first answer). Periodic and random faults hit Graph calls (each $batch sub-request counts on its
+own; the $batch envelope itself is never throttled) and, with `include_login`, the login routes. Every
+random choice comes from `seed`. Secrets (client secrets, access tokens) are made with `secrets`, never
+from the seed.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import functools
 import hashlib
 import json
 import random
+import re
 import secrets
 import socket
 import struct
@@ -52,6 +55,9 @@ GRAPH_PREFIX = "/v1.0"
 BATCH_PATH = "/v1.0/$batch"
 JSON_CONTENT_TYPE = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;" \
                     "charset=utf-8"
+# What `cache_reads` may cache: reads of objects the API cannot change (users, group memberships).
+_CACHEABLE_READ = re.compile(r"^/v1\.0/(users(/[^/]+)?|groups/[^/]+/(members|transitiveMembers)(/[^/]+)?)$",
+                             re.IGNORECASE)
 _ERROR_CODES = {500: "UnknownError", 502: "BadGateway", 503: "ServiceUnavailable", 504: "GatewayTimeout"}
 
 
@@ -80,6 +86,10 @@ class Faults:
     replication_delay_writes: bool = True   # also PATCH/DELETE/actions on it (the real provider's #611 404s)
     include_login: bool = False             # periodic/random faults also hit the login routes
     discovery_mode: str = "ok"              # "ok" | "wrong_issuer" | "missing" (404)
+    # Benchmarks of a client: answer a repeated user or member-list GET (same query, same caller) with
+    # the bytes of its first answer, so the emulator's own rendering stops being what is measured.
+    # Users and memberships cannot change through the API; any write or reset() empties the cache.
+    cache_reads: bool = False
 
 
 @dataclass
@@ -139,6 +149,8 @@ class GraphEmulator:
         self.internal_errors: list[str] = []
         self._fault_rng = random.Random(f"graph-faults:{seed}")
         self._graph_calls = 0
+        self._read_cache: dict[tuple, Answer] = {}
+        self._read_payloads: dict[int, tuple[Answer, bytes]] = {}
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.host = "127.0.0.1"
@@ -219,6 +231,8 @@ class GraphEmulator:
             self.internal_errors.clear()
             self._fault_rng = random.Random(f"graph-faults:{self.seed}")
             self._graph_calls = 0
+            self._read_cache.clear()
+            self._read_payloads.clear()
 
     # ------------------------------------------------------------------ knobs
 
@@ -447,15 +461,39 @@ class GraphEmulator:
         fault = self._periodic_fault(path)
         if fault is not None:
             return fault
+        cache_key = None
+        with self._lock:
+            if method != "GET":
+                self._read_cache.clear()
+                self._read_payloads.clear()
+            elif self.faults.cache_reads and _CACHEABLE_READ.match(path):
+                cache_key = (path, tuple(sorted(query.items())), headers.get("consistencylevel", "").lower(),
+                             base_url, caller.roles)
+                cached = self._read_cache.get(cache_key)
+                if cached is not None:
+                    return cached
         call = Call(method=method, path=path[len(GRAPH_PREFIX):], query=query, headers=headers, body=payload,
                     base_url=base_url, caller=caller)
         try:
             with self._lock:
                 self._knobs.replication_delay_s = self.faults.replication_delay_ms / 1000
                 self._knobs.replication_delay_writes = self.faults.replication_delay_writes
-                return self._api.dispatch(call)
+                answer = self._api.dispatch(call)
         except GraphError as error:
             return self._error_answer(error)
+        if cache_key is not None and answer.status == 200:
+            payload_bytes = json.dumps(answer.body, separators=(",", ":")).encode()
+            with self._lock:
+                self._read_cache[cache_key] = answer
+                self._read_payloads[id(answer)] = (answer, payload_bytes)
+        return answer
+
+    def _payload(self, answer: Answer) -> bytes:
+        """The JSON bytes of an answer, serialized once for the answers `cache_reads` keeps."""
+        cached = self._read_payloads.get(id(answer))
+        if cached is not None and cached[0] is answer:
+            return cached[1]
+        return b"" if answer.body is None else json.dumps(answer.body, separators=(",", ":")).encode()
 
     # ------------------------------------------------------------------ $batch
 
@@ -600,7 +638,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._reset_connection()
             return
         assert isinstance(outcome, Answer)
-        payload = b"" if outcome.body is None else json.dumps(outcome.body, separators=(",", ":")).encode()
+        payload = emulator._payload(outcome)
         self.send_response(outcome.status)
         if outcome.body is not None:
             self.send_header("Content-Type", JSON_CONTENT_TYPE)
