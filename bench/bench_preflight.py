@@ -6,10 +6,14 @@
     measures = run_benchmark()                           # a dict, see `run_benchmark`
 
 The Graph emulator (sandbox/bigtenant.py's tenant) runs in a child process, so neither its CPU nor
-its memory counts as the client's. What is measured, and the targets of issue 5:
+its memory counts as the client's. What is measured is the client: a real Graph renders pages on
+many servers at once, but the emulator is one Python process that renders 999 users in about as
+much CPU time as the client takes to check them. So the emulator runs with `cache_reads`: the
+first run gets every page rendered (and is reported, not measured), the timed runs get the same
+bytes again, with the same latency, throttling and faults as ever. What is measured, and the targets of issue 5:
 
-- wall time of `run_preflight` (the median of `runs` runs after one warm-up run, which pays the
-  one-off imports), against the lower bound: the longest chain of requests that must follow one
+- wall time of `run_preflight` (the median of `runs` runs after a first run that pays the one-off
+  imports), against the lower bound: the longest chain of requests that must follow one
   another (token → the $batch resolving the groups → every page of the largest group, since each
   page's nextLink comes with the previous page) × the latency. Target: ratio ≤ 1.5.
 - peak memory of the preflight's own allocations (tracemalloc, in a separate run so tracing does
@@ -50,7 +54,7 @@ tenant = generate_tenant(users=users, groups=groups, seed=0)
 group_sizes = {g["displayName"]: len(g["members"]) for g in tenant["groups"]}
 incomplete = len(tenant["generated"]["incompleteUserIds"])
 emulator = GraphEmulator(tenant).start()
-emulator.configure(latency_ms=latency_ms)
+emulator.configure(latency_ms=latency_ms, cache_reads=True)
 print(json.dumps({"url": emulator.url, "tenant_id": emulator.tenant_id, "client_id": emulator.principal_client_id,
                   "client_secret": emulator.principal_client_secret, "group_sizes": group_sizes,
                   "incomplete": incomplete}), flush=True)
@@ -117,7 +121,7 @@ def run_benchmark(*, users: int = 100_000, groups: int = 10, latency_ms: float =
                   page_size: int = 999, concurrency: int = 16) -> dict:
     """Run the preflight against an emulated tenant and return the measures (see the module docstring).
 
-    Keys: name, users, groups, latency_ms, runs, seconds (median), seconds_all, client_cpu_seconds,
+    Keys: name, users, groups, latency_ms, runs, seconds (median), seconds_all, cold_seconds, client_cpu_seconds,
     emulator_cpu_seconds, lower_bound_seconds,
     chain_requests, ratio, ratio_target, peak_memory_mb, memory_target_mb, peak_rss_mb, requests,
     per_user_requests, users_checked, problems_found, problems_expected, correct, ok.
@@ -143,7 +147,11 @@ def run_benchmark(*, users: int = 100_000, groups: int = 10, latency_ms: float =
             def once():
                 return run_preflight(env, PROJECT_DIR, environ=environ, page_size=page_size, concurrency=concurrency)
 
-            once()  # warm-up: imports and the TLS context, paid once per process
+            # The first run pays the one-off imports and TLS context here, and the emulator's rendering of
+            # every page; the timed runs get the same bytes back from its read cache (`cache_reads`).
+            cold_started = time.perf_counter()
+            cold_report = once()
+            cold_seconds = time.perf_counter() - cold_started
             emulator.log()
             times, cpu_times, reports, logs = [], [], [], []
             for _ in range(runs):
@@ -173,7 +181,7 @@ def run_benchmark(*, users: int = 100_000, groups: int = 10, latency_ms: float =
     seconds = statistics.median(times)
     report = reports[-1]
     correct = all(r.users_checked == users and len(r.problems) == info["incomplete"] and not r.refused
-                  for r in reports)
+                  for r in [cold_report, *reports])
     per_user = max(log["per_user"] for log in logs)
     ratio = seconds / lower_bound if lower_bound else float("inf")
     peak_mb = peak / 1e6
@@ -185,6 +193,7 @@ def run_benchmark(*, users: int = 100_000, groups: int = 10, latency_ms: float =
         "runs": runs,
         "seconds": round(seconds, 4),
         "seconds_all": [round(t, 4) for t in times],
+        "cold_seconds": round(cold_seconds, 4),
         "client_cpu_seconds": round(statistics.median(cpu_times), 4),
         "emulator_cpu_seconds": round(statistics.median(log["cpu"] for log in logs), 4),
         "lower_bound_seconds": round(lower_bound, 4),
@@ -209,6 +218,8 @@ def format_measures(m: dict) -> str:
         f"preflight benchmark: {m['users']:,} users in {m['groups']} groups, {m['latency_ms']:g} ms latency per request",
         f"  measured time      {m['seconds']:.3f} s  (median of {m['runs']}: "
         f"{', '.join(f'{t:.3f}' for t in m['seconds_all'])})",
+        f"  first run          {m['cold_seconds']:.3f} s  (imports, TLS set-up and the emulator rendering every "
+        f"page; not the measure)",
         f"  CPU                client {m['client_cpu_seconds']:.3f} s, Graph emulator {m['emulator_cpu_seconds']:.3f} s "
         "(medians; each process runs on one core at a time)",
         f"  lower bound        {m['lower_bound_seconds']:.3f} s  ({m['chain_requests']} sequential requests: token, "

@@ -417,6 +417,29 @@ def test_one_client_serves_many_threads(graph, graph_emulator):
     assert len([r for r in graph_emulator.requests if r.path.endswith("/token")]) == 1
 
 
+def test_the_emulators_read_cache_the_benchmark_uses_keeps_answers_and_faults(graph, graph_emulator, http):
+    graph_emulator.configure(cache_reads=True)
+    soc = graph.get("/groups", {"$filter": "displayName eq 'SOC Analysts'"})["value"][0]["id"]
+    path = f"/groups/{soc}/members/microsoft.graph.user"
+    params = {"$select": "id,mail", "$top": 3}
+    first = [page for page in graph.iter_pages(path, params)]
+    assert [page for page in graph.iter_pages(path, params)] == first
+    # Faults still come first: a throttled read is throttled, cached or not.
+    graph_emulator.queue_fault(429, path_prefix=f"/v1.0{path}", retry_after=0.01)
+    assert [page for page in graph.iter_pages(path, params)] == first
+    assert [r.status for r in graph_emulator.requests if r.path == f"/v1.0{path}"].count(429) == 1
+    # Another caller (other roles) is not served from someone else's answer.
+    class NoRoles:
+        description = "no roles"
+
+        def token(self, *, force_refresh: bool = False) -> str:
+            return graph_emulator.issue_token(roles=[])
+
+    with pytest.raises(GraphError) as caught:
+        GraphClient(graph_url=graph_emulator.url, credential=NoRoles(), http=http).get(path, params)
+    assert caught.value.status == 403
+
+
 def test_token_request_goes_to_the_configured_clouds_login_host(graph_emulator, http):
     source = graph_token_source(secret_env(graph_emulator), tenant_id=graph_emulator.tenant_id,
                                 hosts=hosts_for(graph_emulator), http=http)
