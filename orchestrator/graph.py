@@ -210,8 +210,12 @@ class GraphClient:
                     pending = self._prefetch(link, headers)
                 body = _json_or_none(raw)
                 if not isinstance(body, dict) or not isinstance(body.get("value"), list):
-                    raise GraphError(f"Microsoft Graph answered a page without a `value` list to GET "
-                                     f"{urlsplit(url).path}")
+                    what = "a page without a `value` list" if body is not None else _describe_body(raw)
+                    raise GraphError(f"Microsoft Graph answered {what} to GET {urlsplit(url).path}")
+                # Graph's entities are objects with a string id; anything else would be a TypeError further on.
+                if not all(isinstance(item, dict) and isinstance(item.get("id", ""), str) for item in body["value"]):
+                    raise GraphError(f"Microsoft Graph answered a page to GET {urlsplit(url).path} whose `value` "
+                                     "items are not objects with a string id")
                 declared = body.get("@odata.nextLink")
                 if declared != link:
                     # The link was not where Graph puts it (before `value`): follow the parsed one.
@@ -275,7 +279,11 @@ class GraphClient:
 
     def _send(self, method: str, url: str, *, headers: Mapping[str, str] | None = None,
               json_body: Any = None) -> Any:
-        return _json_or_none(self._send_raw(method, url, headers=headers, json_body=json_body))
+        raw = self._send_raw(method, url, headers=headers, json_body=json_body)
+        body = _json_or_none(raw)
+        if body is None:
+            raise GraphError(f"Microsoft Graph answered {_describe_body(raw)} to {method} {urlsplit(url).path}")
+        return body
 
     def _send_raw(self, method: str, url: str, *, headers: Mapping[str, str] | None = None,
                   json_body: Any = None) -> bytes:
@@ -328,6 +336,10 @@ class GraphClient:
                 refreshed = True
                 self._count(retries=1)
                 continue
+            if 300 <= status < 400:
+                location = urlsplit(response.headers.get("Location", "")).netloc or "the same host"
+                raise GraphError(f"Microsoft Graph answered a redirect ({status}) to {location} for {what}; not "
+                                 "followed: the access token is only ever sent to Graph", status=status)
             if status >= 400:
                 raise _error_from_body(status, _json_or_none(response), what)
             return response.content
@@ -350,10 +362,13 @@ class GraphClient:
             retry_after: float | None = None
             throttled = failed = False
             for answer in answers:
+                if not isinstance(answer, dict):
+                    raise GraphError("Microsoft Graph answered a $batch whose `responses` hold an item that is not "
+                                     f"an object ({type(answer).__name__})")
                 key = str(answer.get("id"))
                 if key not in pending:
                     continue
-                status = int(answer.get("status", 0))
+                status = _batch_status(answer)
                 answer_headers = answer.get("headers") or {}
                 if status == 429:
                     throttled = True
@@ -382,6 +397,24 @@ class GraphClient:
                 missing = ", ".join(pending[key].url for key in pending)
                 raise GraphError(f"Microsoft Graph answered a $batch without answers for {missing}")
             self._count(retries=len(pending))
+
+
+def _batch_status(answer: Mapping[str, Any]) -> int:
+    raw = answer.get("status", 0)
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        return raw
+    if isinstance(raw, str) and raw.isdigit():
+        return int(raw)
+    raise GraphError(f"Microsoft Graph answered a $batch response with status {raw!r}, not a number")
+
+
+def _describe_body(content: bytes) -> str:
+    """What a body that is not JSON looks like, for messages (never the body itself: it may be huge)."""
+    if not content:
+        return "an empty body"
+    if content.lstrip()[:15].lower().startswith((b"<!doctype", b"<html")):
+        return "an HTML page, not JSON (a proxy or gateway answered?)"
+    return f"a body that is not JSON ({len(content):,} bytes, truncated?)"
 
 
 def _json_or_none(content: bytes | httpx.Response) -> Any:
