@@ -196,17 +196,26 @@ class ClientCredentialsToken:
 
     def _parse(self, response: httpx.Response) -> tuple[str, float]:
         try:
-            body = response.json()
+            answer = response.json()
         except ValueError:
-            body = {}
-        if not isinstance(body, dict):
-            body = {}
+            answer = None
+        body = answer if isinstance(answer, dict) else {}
         if response.status_code == 200 and isinstance(body.get("access_token"), str):
             try:
                 expires_in = float(body.get("expires_in", 3599))
             except (TypeError, ValueError):
                 expires_in = 3599.0
             return body["access_token"], max(expires_in, 1.0)
+        status = response.status_code
+        if 300 <= status < 400:
+            target = urlsplit(response.headers.get("Location", "")).netloc or "the same host"
+            raise GraphError(f"the Entra ID token endpoint {self.token_url} answered a redirect ({status}) to {target} "
+                             f"for the {self.description}; not followed: credentials are only ever sent to Entra ID",
+                             status=status)
+        if 200 <= status < 300:
+            raise GraphError(f"the Entra ID token endpoint {self.token_url} answered {status} with no access token "
+                             f"for the {self.description}: {_describe_token_answer(response, answer)}. Is a proxy "
+                             "answering in its place?", status=status)
         code = str(body.get("error") or f"HTTP {response.status_code}")
         description = str(body.get("error_description") or "").strip().splitlines()
         detail = _scrub(description[0] if description else response.reason_phrase, self._sent)
@@ -215,6 +224,19 @@ class ClientCredentialsToken:
             # Wrong id, secret, tenant or federation: the configuration is what needs fixing.
             raise ConfigError(message + ". Check ARM_TENANT_ID, ARM_CLIENT_ID and the secret or OIDC token.")
         raise GraphError(message, status=response.status_code, code=code)
+
+
+def _describe_token_answer(response: httpx.Response, answer: object) -> str:
+    """What came instead of a token, never the body itself (it may be huge, or hold what we sent)."""
+    if not response.content:
+        return "an empty body"
+    if answer is None:
+        if response.content.lstrip()[:15].lower().startswith((b"<!doctype", b"<html")):
+            return "an HTML page, not JSON"
+        return f"a body that is not JSON ({len(response.content):,} bytes, truncated?)"
+    if not isinstance(answer, dict):
+        return {list: "a JSON list", str: "a JSON string"}.get(type(answer), f"a JSON {type(answer).__name__}")
+    return "access_token is missing or not a string"
 
 
 def _retry_after_seconds(response: httpx.Response) -> float | None:
