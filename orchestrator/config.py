@@ -393,7 +393,8 @@ def _load_yaml(path: Path, text: str) -> Any:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(f"{path}:{where}: not valid YAML: {problem}") from None
+        context = getattr(exc, "context", None)  # e.g. "expected a single document in the stream"
+        raise ConfigError(f"{path}:{where}: not valid YAML: {f'{context}, ' if context else ''}{problem}") from None
 
 
 def parse_environment(name: str, path: Path, text: str) -> Environment:
