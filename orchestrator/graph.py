@@ -24,12 +24,13 @@ from __future__ import annotations
 import email.utils
 import functools
 import json
+import queue
 import random
 import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,7 @@ from orchestrator.errors import GraphError
 
 API_VERSION = "v1.0"
 BATCH_LIMIT = 20  # Graph's hard limit of requests in one JSON $batch
+READ_AHEAD = 2  # pages a walk may fetch before its caller has taken them: memory stays a few pages per walk
 DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=60.0, write=30.0, pool=120.0)
 # Graph query options keep their `$`, quotes and parentheses readable; everything else is escaped.
 _QUERY_SAFE = "$,'()"
@@ -190,52 +192,67 @@ class GraphClient:
         """Each page's `value` list, following @odata.nextLink to the end.
 
         `path` is relative to /v1.0, or an absolute nextLink met elsewhere (e.g. inside a $batch answer).
-        The next page is requested as soon as its link is read from the head of the current one, so
-        the caller's work on a page overlaps the wait for the next: a walk of N pages costs about N
-        round trips, not N round trips plus N times the caller's work.
+        A fetcher thread walks the pages and asks for the next one as soon as it reads the link from
+        the head of the current one (Graph writes it before `value`), at most `READ_AHEAD` pages ahead
+        of the caller: the walk costs one round trip per page, and the caller's work on a page
+        overlaps the wait for the next instead of adding to it.
         """
         if path.startswith(("https://", "http://")):
             self._check_origin(path)
             url = path
         else:
             url = self.base_url + path + encode_query(params)
-        pending: Future[bytes] | None = self._prefetch(url, headers)
+        pages: queue.Queue[tuple[bytes | None, str | None, BaseException | None]] = queue.Queue(maxsize=READ_AHEAD)
+        stop = threading.Event()
+        self._pager_pool().submit(self._fetch_pages, url, headers, pages, stop)
         try:
-            while pending is not None:
-                raw = pending.result()
-                link = _peek_next_link(raw)
-                pending = None
-                if link is not None:
-                    self._check_origin(link)
-                    pending = self._prefetch(link, headers)
+            while True:
+                raw, link, error = pages.get()
+                if error is not None:
+                    raise error
+                if raw is None:
+                    return
                 body = _json_or_none(raw)
                 if not isinstance(body, dict) or not isinstance(body.get("value"), list):
-                    what = "a page without a `value` list" if body is not None else _describe_body(raw)
-                    raise GraphError(f"Microsoft Graph answered {what} to GET {urlsplit(url).path}")
-                # Graph's entities are objects with a string id; anything else would be a TypeError further on.
-                if not all(isinstance(item, dict) and isinstance(item.get("id", ""), str) for item in body["value"]):
-                    raise GraphError(f"Microsoft Graph answered a page to GET {urlsplit(url).path} whose `value` "
-                                     "items are not objects with a string id")
-                declared = body.get("@odata.nextLink")
-                if declared != link:
-                    # The link was not where Graph puts it (before `value`): follow the parsed one.
-                    if pending is not None:
-                        pending.cancel()
-                        pending = None
-                    if declared is not None:
-                        self._check_origin(declared)
-                        pending = self._prefetch(declared, headers)
-                url = declared or url
+                    raise GraphError(f"Microsoft Graph answered a page without a `value` list to GET "
+                                     f"{urlsplit(url).path}")
+                if body.get("@odata.nextLink") != link:
+                    raise GraphError(f"Microsoft Graph answered a page with two different nextLinks to GET "
+                                     f"{urlsplit(url).path}")
                 yield body["value"]
         finally:
-            if pending is not None:
-                pending.cancel()
+            stop.set()
+            while not pages.empty():  # unblock a fetcher waiting to hand over a page nobody will read
+                pages.get_nowait()
 
-    def _prefetch(self, url: str, headers: Mapping[str, str] | None) -> Future[bytes]:
+    def _fetch_pages(self, url: str | None, headers: Mapping[str, str] | None, pages: queue.Queue,
+                     stop: threading.Event) -> None:
+        try:
+            while url is not None and not stop.is_set():
+                raw = self._send_raw("GET", url, headers=headers)
+                link = _peek_next_link(raw)
+                if link is None and b'"@odata.nextLink"' in raw:
+                    # Not before `value`: find it the slow way (a key in a value's text is escaped).
+                    body = _json_or_none(raw)
+                    link = body.get("@odata.nextLink") if isinstance(body, dict) else None
+                if link is not None:
+                    self._check_origin(link)
+                while not stop.is_set():
+                    try:
+                        pages.put((raw, link, None), timeout=0.5)
+                        break
+                    except queue.Full:
+                        continue
+                url = link
+            pages.put((None, None, None))
+        except BaseException as error:  # handed to the caller, who raises it
+            pages.put((None, None, error))
+
+    def _pager_pool(self) -> ThreadPoolExecutor:
         with self._stats_lock:
             if self._pager is None:
                 self._pager = ThreadPoolExecutor(max_workers=self._page_workers, thread_name_prefix="graph-page")
-        return self._pager.submit(self._send_raw, "GET", url, headers=headers)
+            return self._pager
 
     def batch(self, requests: Sequence[BatchRequest]) -> list[BatchResponse]:
         """The answers to `requests` (GETs), in order, sent as JSON $batch posts of at most 20.

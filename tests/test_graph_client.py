@@ -403,7 +403,7 @@ def test_batch_returns_other_errors_for_the_caller_to_judge(graph):
 
 def test_one_client_serves_many_threads(graph, graph_emulator):
     graph.get("/users/alice@contoso.example")  # the token, fetched once
-    graph_emulator.configure(latency_ms=100)
+    graph_emulator.configure(latency_ms=300)
     results: list[str] = []
     threads = [threading.Thread(target=lambda n=name: results.append(graph.get(f"/users/{n}@contoso.example")["id"]))
                for name in FIXTURE_USERS]
@@ -413,7 +413,7 @@ def test_one_client_serves_many_threads(graph, graph_emulator):
     for thread in threads:
         thread.join()
     assert len(set(results)) == len(FIXTURE_USERS)
-    assert time.monotonic() - started < 0.1 * len(FIXTURE_USERS) / 2  # side by side, not one after another
+    assert time.monotonic() - started < 0.3 * len(FIXTURE_USERS) / 2  # side by side, not one after another
     assert len([r for r in graph_emulator.requests if r.path.endswith("/token")]) == 1
 
 
