@@ -197,7 +197,8 @@ class UnknownAccessError(ConfigError):
         for item in self.unknown:
             hint = f"; did you mean {', '.join(repr(s) for s in item.suggestions)}?" if item.suggestions else ""
             lines.append(f"  {item.setting}: {item.reason}{hint}")
-        super().__init__(f"{source}: {len(lines)} name(s) in access are not in the tenant:\n" + "\n".join(lines))
+        super().__init__(f"{source}: {len(lines)} name(s) in access match no single group or user of the tenant:\n"
+                         + "\n".join(lines))
 
 
 # ------------------------------------------------------------------------------------------------

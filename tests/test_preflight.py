@@ -244,7 +244,7 @@ def test_unknown_names_are_config_errors_with_the_closest_names(graph_emulator, 
     assert by_name["ivn@contoso.example"].suggestions[0] == "ivan@contoso.example"
     assert by_name["00000000-0000-4000-8000-000000000001"].suggestions == ()
     message = str(error)
-    assert message.startswith("envs/sandbox.yaml: 4 name(s) in access are not in the tenant")
+    assert message.startswith("envs/sandbox.yaml: 4 name(s) in access match no single group or user of the tenant")
     assert "access.groups: no group named 'SOC Analyst' in tenant" in message
     assert "did you mean 'SOC Analysts'" in message
     assert "access.users: no user 'ivn@contoso.example'" in message
