@@ -214,8 +214,12 @@ class GraphClient:
                     return
                 body = _json_or_none(raw)
                 if not isinstance(body, dict) or not isinstance(body.get("value"), list):
-                    raise GraphError(f"Microsoft Graph answered a page without a `value` list to GET "
-                                     f"{urlsplit(url).path}")
+                    what = "a page without a `value` list" if body is not None else _describe_body(raw)
+                    raise GraphError(f"Microsoft Graph answered {what} to GET {urlsplit(url).path}")
+                # Graph's entities are objects with a string id; anything else would be a TypeError further on.
+                if not all(isinstance(item, dict) and isinstance(item.get("id", ""), str) for item in body["value"]):
+                    raise GraphError(f"Microsoft Graph answered a page to GET {urlsplit(url).path} whose `value` "
+                                     "items are not objects with a string id")
                 if body.get("@odata.nextLink") != link:
                     raise GraphError(f"Microsoft Graph answered a page with two different nextLinks to GET "
                                      f"{urlsplit(url).path}")
