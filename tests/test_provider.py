@@ -17,14 +17,17 @@ from pathlib import Path
 import httpx
 import pytest
 from tf.gen import tfplugin_pb2 as pb
+from tf.types import Unknown
 
 from sandbox.graph import GraphEmulator
+from sandbox.provider.planning import plan
 from sandbox.provider.provider import AzureADProvider
 from sandbox.provider.schema import (
     DATA_SOURCE_TYPES,
     RESOURCE_TYPES,
     SCHEMA_VERSIONS,
     parse_type,
+    resource_spec,
     schema_data,
 )
 from sandbox.provider.server import CERT_CACHE_FILE, MAGIC_COOKIE_VALUE, Servicer
@@ -608,3 +611,54 @@ def test_a_python_exception_becomes_an_error_diagnostic():
     assert diagnostic.severity == pb.Diagnostic.ERROR
     assert diagnostic.summary == "Emulated azuread provider: ReadResource failed"
     assert diagnostic.detail.startswith("KeyError")
+
+
+# ------------------------------------------------------------------------------------------------
+# SDKv2 plan semantics, on values shaped as Terraform sends them
+# ------------------------------------------------------------------------------------------------
+
+
+def _application(**values):
+    return resource_spec("azuread_application").conform(values)
+
+
+def test_a_create_plan_fills_defaults_and_leaves_computed_values_unknown():
+    proposed = _application(display_name="x", api=[{"known_client_applications": None}])
+    planned, replace = plan(resource_spec("azuread_application"), None, proposed)
+    assert planned["sign_in_audience"] == "AzureADMyOrg"
+    assert planned["prevent_duplicate_names"] is False
+    assert planned["api"][0]["requested_access_token_version"] == 1
+    assert planned["client_id"] is Unknown and planned["id"] is Unknown and planned["tags"] is Unknown
+    assert planned["notes"] is None
+    assert replace == []
+
+
+def test_an_update_plan_treats_zero_values_and_empty_graph_blocks_as_unset():
+    spec = resource_spec("azuread_application")
+    empty_web = {"homepage_url": "", "logout_url": "", "redirect_uris": [],
+                 "implicit_grant": [{"access_token_issuance_enabled": False, "id_token_issuance_enabled": False}]}
+    prior = _application(display_name="x", notes="", owners=[], web=[empty_web], client_id="c", id="/applications/a",
+                         feature_tags=[{"custom_single_sign_on": False, "enterprise": False, "gallery": False,
+                                        "hide": False}])
+    proposed = _application(display_name="x", client_id="c", id="/applications/a")
+    planned, replace = plan(spec, prior, proposed)
+    assert planned["notes"] == "" and planned["owners"] == []
+    assert planned["web"] == prior["web"]                      # applicationDiffSuppress
+    assert planned["feature_tags"] == prior["feature_tags"]    # Optional+Computed block
+    assert replace == []
+
+    # A web block holding something is a real change when the config drops it.
+    prior["web"] = [dict(empty_web, redirect_uris=["https://app.sekoia.io/user/callback"])]
+    planned, _ = plan(spec, prior, proposed)
+    assert planned["web"] == []
+
+
+def test_a_changed_force_new_argument_requires_replacement():
+    spec = resource_spec("azuread_application_password")
+    prior = spec.conform({"application_id": "/applications/a", "display_name": "one", "id": "a/password/k"})
+    proposed = spec.conform({"application_id": "/applications/a", "display_name": "two", "id": "a/password/k"})
+    assert plan(spec, prior, proposed)[1] == ["display_name"]
+    proposed["display_name"] = "one"
+    assert plan(spec, prior, proposed)[1] == []
+    proposed["application_id"] = Unknown  # the application itself is being replaced
+    assert plan(spec, prior, proposed)[1] == ["application_id"]

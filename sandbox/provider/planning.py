@@ -17,6 +17,7 @@ State written by reads carries zero values, never nulls, for what the API return
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 from tf.types import Unknown
@@ -38,17 +39,17 @@ def plan(spec: TypeSpec, prior: dict[str, Any] | None, proposed: dict[str, Any])
 
 
 def same_value(a: Any, b: Any) -> bool:
-    """Equality of two decoded values, sets compared without order, unknown equal to nothing."""
+    """Equality of two decoded values, lists compared as sets (most are), unknown equal to nothing."""
     if a is Unknown or b is Unknown:
         return False
     if isinstance(a, list) and isinstance(b, list):
-        if len(a) != len(b):
-            return False
-        try:
-            return sorted(map(repr, a)) == sorted(map(repr, b)) or a == b
-        except TypeError:
-            return a == b
-    return a == b
+        return sorted(map(_canonical, a)) == sorted(map(_canonical, b))
+    return _canonical(a) == _canonical(b)
+
+
+def _canonical(value: Any) -> str:
+    # Key order differs between Terraform's encoding and ours; unknowns compare by their repr.
+    return json.dumps(value, sort_keys=True, default=repr)
 
 
 def _plan_object(attributes: dict[str, AttrSpec], blocks: dict[str, BlockSpec], proposed: dict[str, Any],
@@ -61,7 +62,8 @@ def _plan_object(attributes: dict[str, AttrSpec], blocks: dict[str, BlockSpec], 
             if attr.has_default:
                 value = attr.default
             elif attr.computed:
-                value = before if before is not None else Unknown
+                # Known after apply on create; on update, what the prior state holds (SDKv2 keeps it).
+                value = Unknown if prior is None else before
             elif prior is not None and before is not None and is_zero(before):
                 value = before
         out[name] = value
