@@ -599,6 +599,7 @@ def test_the_handshake_is_the_first_line_on_stdout_and_the_cert_cache_stays_out_
     version, protocol, network, address, kind, certificate = line.rstrip("\n").split("|")
     assert (version, protocol, network, kind) == ("1", "6", "unix", "grpc")
     assert address.endswith(".sock")
+    assert not Path(address).parent.exists()  # removed on SIGTERM
     assert base64.b64decode(certificate + "=" * (-len(certificate) % 4))[:1] == b"\x30"  # DER
     cache = tmp_path / f"sekoia-sso-azuread-provider-{os.getuid()}" / ".cache" / CERT_CACHE_FILE
     assert stat.S_IMODE(cache.stat().st_mode) == 0o600

@@ -325,10 +325,11 @@ def serve(provider: Any) -> int:
         return 1
     logging.basicConfig(stream=sys.stderr, level=os.environ.get("AZUREAD_SANDBOX_LOG_LEVEL", "WARNING"),
                         format="%(levelname)s %(name)s: %(message)s")
-    # go-plugin servers ignore interrupts: Terraform stops its providers over gRPC.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
     controller = _Controller()
+    # go-plugin servers ignore interrupts: Terraform stops its providers over gRPC. A SIGTERM ends the
+    # serve loop, so the socket's temporary directory is still removed.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, lambda *_: setattr(controller, "stopped", True))
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=10), interceptors=[_StopInterceptor(controller)])
     rpc.add_ProviderServicer_to_server(Servicer(provider), server)
     controller_rpc.add_GRPCControllerServicer_to_server(controller, server)
