@@ -1,0 +1,1005 @@
+"""Bad input is refused cleanly: a corpus of cases, each a way users or servers get it wrong.
+
+A case is HANDLED when all of this holds (anything less counts it as not handled, and fails it):
+
+- the documented exit code: 2 bad config, bad usage or a missing environment variable; 1 a failure
+  (an answer the tool cannot use); 3 waiting (a tolerated answer leaves connect waiting on a domain);
+- one `Error:` paragraph on stderr with the fragments the case lists: where (the file and field, the
+  variable, the option, the host and route) and what is wrong;
+- no Python traceback, and at most a few kB printed, however big the bad answer was;
+- nothing changed: the project's files and the Terraform state byte for byte the same, no write
+  request reaching an emulator, no pushed-secret record; and NOTHING sent to the other host that a
+  redirect or a nextLink names (the credentials must never follow it);
+- no secret printed (the sandbox's client secret and API key, the test's fake client secret).
+
+The groups: config files (beyond the 46 cases of tests/test_config.py, counted in the figures but run
+there), environment variables, CLI misuse, and malformed answers from Microsoft Graph, the Entra ID
+login host, the tenant's discovery document and Sekoia.io.
+
+Decisions this corpus pins down (orchestrator/config.py):
+- duplicate keys are refused, naming both lines: PyYAML silently keeps the last one, so a reviewer
+  could read one tenant_id and the tool use another;
+- YAML aliases are refused, even small ones (nested ones expand exponentially, and an environment
+  file is short enough to write values out); nesting is bounded; files over 1 MB are refused unread;
+- a well-formed JSON answer under a wrong Content-Type is read (cases marked "tolerated" expect the
+  same result as a correct answer): the APIs' own gateways mislabel bodies, the JSON is what counts.
+
+How the API cases run: a `StandIn`, a real HTTP server on 127.0.0.1, takes the place of Graph, the
+login host or Sekoia.io in the sandbox's endpoints.json (which orchestrator/endpoints.py maps the real
+hosts to). It serves the scripted bad answer on one route and forwards every other request to the
+session's emulators, so the rest of the run is real. Graph and login cases run `sekoia-sso preflight`
+as a process. Sekoia.io and discovery cases run the library's `connect` in-process (the call the
+connect, apply and rotate commands make; errors become exit codes exactly as the CLI's SSOGroup does),
+since a process spends a second in `terraform init` and paces Sekoia.io at 3.5 requests/s; a few run
+as `sekoia-sso connect` processes too, on a hand-written Terraform state holding only outputs. A
+domain already pending in Sekoia.io makes a correct run stop, exit 3, before any write.
+
+Prints at the end of the session: cases tried / handled, per group.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import io
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+import traceback
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from functools import cached_property
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+
+from sandbox.sekoia import DEMO_COMMUNITY_UUID
+from tests.project import REPO, copy_project
+from tests.test_config import BAD_CONFIGS
+
+pytestmark = pytest.mark.timeout(120)
+
+DATA = Path(__file__).resolve().parent / "badinput"
+GOOD = yaml.safe_load((REPO / "envs" / "sandbox.yaml").read_text())
+CLI_TIMEOUT = 60.0
+MAX_PRINTED = 16_000  # bytes: a 10 MB answer must not end up on the terminal
+FAKE_CLIENT_ID = "11111111-2222-4333-8444-555555555555"
+FAKE_SECRET = "Fk8Q~bad-input-corpus-client-secret-0123456789"
+FAKE_KEY_ID = "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee"
+TEN_MB = 10 * 1024 * 1024
+
+
+# ------------------------------------------------------------------------------------------------
+# A stand-in server: scripted bad answers on some routes, everything else forwarded to an emulator
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int = 200
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    cut: bool = False  # announce the whole length, send half, close: a body truncated on the wire
+
+    @classmethod
+    def json(cls, payload, status: int = 200, content_type: str = "application/json") -> Reply:
+        return cls(status, json.dumps(payload).encode(), {"Content-Type": content_type})
+
+    @classmethod
+    def html(cls, status: int, title: str, size: int = 0) -> Reply:
+        page = f"<!DOCTYPE html><html><head><title>{title}</title></head><body><h1>{title}</h1>"
+        padding = "<p>" + "x" * max(0, size - len(page) - 30) + "</p>" if size else ""
+        return cls(status, (page + padding + "</body></html>").encode(),
+                   {"Content-Type": "text/html; charset=utf-8", "Retry-After": "0"})
+
+    @classmethod
+    def text(cls, body: str | bytes, status: int = 200, content_type: str = "application/json") -> Reply:
+        raw = body.encode() if isinstance(body, str) else body
+        return cls(status, raw, {"Content-Type": content_type, "Retry-After": "0"})
+
+    @classmethod
+    def redirect(cls, location: str, status: int = 302) -> Reply:
+        return cls(status, b"", {"Location": location})
+
+
+class StandIn:
+    """A real HTTP server on 127.0.0.1 standing in for one API host; logs every request it gets."""
+
+    def __init__(self, upstream: str | None = None):
+        self.upstream = urlsplit(upstream) if upstream else None
+        self.scripts: list[tuple[str, re.Pattern[str], Reply | Callable[[Reply], Reply]]] = []
+        self.requests: list[tuple[str, str, dict[str, str]]] = []
+        self.served: list[int] = []
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _StandInHandler)
+        self._server.daemon_threads = True
+        self._server.stand_in = self
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="stand-in", daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def other_host_url(self) -> str:
+        """The same server under another host name: what a redirect 'to another host' points at."""
+        return self.url.replace("127.0.0.1", "localhost")
+
+    def on(self, method: str, path: str, reply: Reply | Callable[[Reply], Reply]) -> StandIn:
+        """Answer `reply` to requests whose path (without the query) matches the regex `path`; a callable
+        gets the upstream's answer and returns what to send instead."""
+        self.scripts.append((method.upper(), re.compile(path), reply))
+        self.served.append(0)
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+    def scripted(self, method: str, path: str) -> Reply | Callable[[Reply], Reply] | None:
+        for index, (wanted, pattern, reply) in enumerate(self.scripts):
+            if wanted == method and pattern.search(path):
+                with self._lock:
+                    self.served[index] += 1
+                return reply
+        return None
+
+    def unserved(self) -> list[str]:
+        """The scripted answers no request got: a case whose bad answer was never served proves nothing."""
+        return [f"{method} {pattern.pattern}" for (method, pattern, _), hits in zip(self.scripts, self.served,
+                                                                                  strict=True) if not hits]
+
+    def forward(self, method: str, target: str, headers, body: bytes) -> Reply:
+        if self.upstream is None:
+            return Reply.json({"error": "nothing upstream"}, status=599)
+        connection = http.client.HTTPConnection(self.upstream.hostname, self.upstream.port, timeout=30)
+        try:
+            # Host stays the stand-in's, so the emulators' nextLinks point back here.
+            forwarded = {k: v for k, v in headers.items() if k.lower() not in ("connection", "content-length")}
+            connection.request(method, target, body=body or None, headers=forwarded)
+            answer = connection.getresponse()
+            kept = {k: v for k, v in answer.getheaders()
+                    if k.lower() not in ("connection", "content-length", "transfer-encoding", "date", "server")}
+            return Reply(answer.status, answer.read(), kept)
+        finally:
+            connection.close()
+
+
+class _StandInHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args) -> None:  # noqa: A002 - the base class's name
+        pass
+
+    def _handle(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        stand_in: StandIn = self.server.stand_in
+        with stand_in._lock:
+            stand_in.requests.append((self.command, self.path, dict(self.headers)))
+        path = urlsplit(self.path).path
+        reply = stand_in.scripted(self.command, path)
+        if not isinstance(reply, Reply):
+            upstream = stand_in.forward(self.command, self.path, self.headers, body)
+            reply = upstream if reply is None else reply(upstream)
+        self.send_response(reply.status)
+        for name, value in reply.headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(reply.body)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        try:
+            self.wfile.write(reply.body[:len(reply.body) // 2] if reply.cut else reply.body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up reading a huge body: fine
+        self.close_connection = True
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _handle
+
+
+# ------------------------------------------------------------------------------------------------
+# One run's outcome, and what "handled" means
+
+
+@dataclass
+class Outcome:
+    exit_code: int | None  # None: it did not finish within the time limit
+    out: str
+    err: str
+    changes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    group: str
+    run: Callable[[Lab], Outcome]
+    exit_code: int
+    fragments: tuple[str, ...]
+    sandboxed: bool = True  # needs the session's emulators; the others run side by side, ahead of time
+
+    @property
+    def key(self) -> str:
+        return f"{self.group}:{self.id}"
+
+
+def _error_paragraph(err: str) -> list[str] | str:
+    """The `Error:` paragraph's lines, or what is wrong with stderr."""
+    lines = err.rstrip("\n").split("\n")
+    starts = [i for i, line in enumerate(lines) if line.startswith("Error: ")]
+    if len(starts) != 1:
+        return f"{len(starts)} 'Error:' lines on stderr"
+    message = lines[starts[0]:]
+    if any(not line.strip() for line in message):
+        return "the error message is more than one paragraph"
+    return message
+
+
+def problems_with(case: Case, outcome: Outcome, secrets: list[str]) -> list[str]:
+    """Empty when the case was handled; else each way it was not."""
+    found = []
+    printed = outcome.out + outcome.err
+    if outcome.exit_code is None:
+        return [f"did not finish within {CLI_TIMEOUT:.0f} s"]
+    if outcome.exit_code != case.exit_code:
+        found.append(f"exit {outcome.exit_code}, expected {case.exit_code}")
+    if "Traceback (most recent call last)" in printed:
+        found.append("a Python traceback was printed")
+    if len(printed.encode()) > MAX_PRINTED:
+        found.append(f"{len(printed.encode()):,} bytes printed")
+    if case.exit_code != 0:
+        paragraph = _error_paragraph(outcome.err)
+        if isinstance(paragraph, str):
+            found.append(paragraph)
+        elif len(paragraph[0]) < len("Error: ") + 20:
+            found.append("the error message says too little")
+    missing = [fragment for fragment in case.fragments if fragment not in printed]
+    if missing:
+        found.append(f"message lacks {missing}")
+    found += outcome.changes
+    leaked = [secret[:4] + "…" for secret in secrets if secret and secret in printed]
+    if leaked:
+        found.append(f"secrets printed: {leaked}")
+    return found
+
+
+# ------------------------------------------------------------------------------------------------
+# The lab: a throwaway project, a sandbox dir whose endpoints.json may name stand-ins, and runners
+
+
+def _snapshot(*roots: Path) -> dict[str, str]:
+    """path -> sha256 of every file, minus Terraform's own working data (provider cache, lock file)."""
+    files = {}
+    for root in roots:
+        if not root.exists():
+            continue
+        for path in root.rglob("*"):
+            relative = path.relative_to(root)
+            parts = relative.parts
+            if not path.is_file() or any(p.startswith(".terraform") for p in parts):
+                continue
+            if root.name == "sandbox" and parts[:1] == ("terraform",) and len(parts) > 2:
+                continue  # TF_DATA_DIR of a sandbox environment: init's cache, not a change
+            files[f"{root.name}/{relative.as_posix()}"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return files
+
+
+def _diff(before: dict[str, str], after: dict[str, str]) -> list[str]:
+    changed = sorted(set(before) ^ set(after) | {p for p in before.keys() & after.keys() if before[p] != after[p]})
+    return [f"file changed: {path}" for path in changed]
+
+
+def outputs_state(tenant_id: str, tenant_endpoint: str) -> dict:
+    """A Terraform state holding only the outputs `connect` reads (as if the Entra half were applied)."""
+    values = {"client_id": FAKE_CLIENT_ID, "tenant_id": tenant_id, "tenant_endpoint": tenant_endpoint,
+              "client_secret": FAKE_SECRET, "client_secret_key_id": FAKE_KEY_ID}
+    return {"version": 4, "terraform_version": "1.11.4", "serial": 1,
+            "lineage": "b4d1b4d1-0000-4000-8000-000000000001",
+            "outputs": {name: {"value": value, "type": "string", **({"sensitive": True}
+                                                                  if name == "client_secret" else {})}
+                        for name, value in values.items()},
+            "resources": [], "check_results": None}
+
+
+class Lab:
+    """One case's world. Without `request` (a case that needs no emulator) only `cli` is available."""
+
+    def __init__(self, request: pytest.FixtureRequest | None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch | None):
+        self.request = request
+        self.tmp = tmp_path
+        self.monkeypatch = monkeypatch
+        self.stand_ins: list[StandIn] = []
+        self.secrets: list[str] = [FAKE_SECRET]
+        self.decoys: list[StandIn] = []  # hosts a redirect or nextLink names: must get nothing
+
+    @cached_property
+    def project(self) -> Path:
+        return copy_project(self.tmp / "project", envs=("sandbox", "example-prod"))
+
+    @property
+    def sandbox_dir(self) -> Path:
+        return self.tmp / "sandbox"
+
+    @cached_property
+    def emulators(self):
+        sandbox = self.request.getfixturevalue("sandbox")
+        graph = self.request.getfixturevalue("graph_emulator")
+        sekoia = self.request.getfixturevalue("sekoia_emulator")
+        self.secrets += [sandbox.graph.principal_client_secret, sandbox.sekoia.demo_api_key or ""]
+        return sandbox, graph, sekoia
+
+    def stand_in(self, upstream: str | None = None) -> StandIn:
+        server = StandIn(upstream)
+        self.stand_ins.append(server)
+        return server
+
+    def decoy(self) -> StandIn:
+        """Another host, named by a redirect or a nextLink; it must receive no request at all."""
+        server = self.stand_in()
+        self.decoys.append(server)
+        return server
+
+    def close(self) -> None:
+        for server in self.stand_ins:
+            server.stop()
+
+    # -- the sandbox seen through stand-ins
+
+    def sandbox(self, *, graph: str | None = None, login: str | None = None, sekoia: str | None = None,
+                drop_env: tuple[str, ...] = (), state: bool = False) -> Path:
+        """Write the sandbox dir's endpoints.json: the session's emulators, or the URLs given instead."""
+        sandbox, _, _ = self.emulators
+        endpoints = sandbox.endpoints()
+        endpoints["graph_url"] = graph or endpoints["graph_url"]
+        endpoints["login_url"] = login or endpoints["login_url"]
+        endpoints["sekoia_url"] = sekoia or endpoints["sekoia_url"]
+        endpoints["env"] = {k: v for k, v in endpoints["env"].items() if k not in drop_env}
+        self.sandbox_dir.mkdir(exist_ok=True)
+        (self.sandbox_dir / "endpoints.json").write_text(json.dumps(endpoints))
+        if state:
+            tenant = GOOD["tenant_id"]
+            (self.sandbox_dir / "terraform").mkdir(exist_ok=True)
+            (self.sandbox_dir / "terraform" / "sandbox.tfstate").write_text(json.dumps(
+                outputs_state(tenant, f"https://login.microsoftonline.com/{tenant}/")))
+        return self.sandbox_dir
+
+    def pending_domain(self) -> None:
+        """contoso.example already sent for verification: a correct connect --no-wait ends in exit 3, unwritten."""
+        _, _, sekoia = self.emulators
+        sekoia.seed_domain(DEMO_COMMUNITY_UUID, "contoso.example", status="pending")
+
+    def _emulator_writes(self) -> list[str]:
+        if "emulators" not in self.__dict__:
+            return []
+        _, graph, sekoia = self.emulators
+        writes = [f"Graph write: {r.method} {r.path}" for r in graph.requests
+                  if r.method != "GET" and r.path != "/v1.0/$batch" and "/oauth2/" not in r.path]
+        writes += [f"Sekoia.io write: {r.method} {r.path}" for r in sekoia.write_requests]
+        return writes
+
+    def _decoy_hits(self) -> list[str]:
+        return [f"sent to the other host: {method} {path}" + (" WITH credentials" if any(
+            h.lower() in ("authorization", "cookie") for h in headers) or method == "POST" else "")
+            for decoy in self.decoys for method, path, headers in decoy.requests]
+
+    def measure(self, action: Callable[[], tuple[int | None, str, str]]) -> Outcome:
+        roots = (self.project, self.sandbox_dir)
+        before = _snapshot(*roots)
+        started = time.monotonic()
+        code, out, err = action()
+        seconds = time.monotonic() - started
+        changes = _diff(before, _snapshot(*roots)) + self._emulator_writes() + self._decoy_hits()
+        changes += [f"the bad answer was never served: {route}" for server in self.stand_ins
+                    for route in server.unserved()]
+        return Outcome(code, out, err, changes, seconds)
+
+    # -- runners
+
+    def shell_env(self, extra: dict[str, str] | None = None) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("TF_", "ARM_", "SEKOIA_", "AZURE_"))}
+        # No Azure CLI login may stand in for missing ARM_* variables on a developer's machine.
+        env.update(SEKOIA_SSO_PROJECT_DIR=str(self.project), SEKOIA_SSO_SANDBOX_DIR=str(self.sandbox_dir),
+                   ARM_USE_CLI="false")
+        for name, value in (extra or {}).items():
+            if value is None:
+                env.pop(name, None)
+            else:
+                env[name] = value
+        return env
+
+    def cli(self, *args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> Outcome:
+        """`sekoia-sso ARGS` as a process in the throwaway project."""
+
+        def run() -> tuple[int | None, str, str]:
+            try:
+                done = subprocess.run([sys.executable, "-m", "orchestrator", *args], cwd=cwd or self.project,
+                                      env=self.shell_env(env), capture_output=True, timeout=CLI_TIMEOUT,
+                                      stdin=subprocess.DEVNULL)
+            except subprocess.TimeoutExpired as exc:
+                return None, (exc.stdout or b"").decode(errors="replace"), (exc.stderr or b"").decode(errors="replace")
+            return done.returncode, done.stdout.decode(errors="replace"), done.stderr.decode(errors="replace")
+
+        return self.measure(run)
+
+    def connect(self) -> Outcome:
+        """The library's connect on environment sandbox, in-process; exit code and message as the CLI makes them."""
+        from orchestrator.config import load_environment
+        from orchestrator.discovery import check_tenant_discovery
+        from orchestrator.endpoints import endpoints_for
+        from orchestrator.errors import SekoiaSSOError
+        from orchestrator.sekoia import RetryPolicy, SekoiaClient
+        from orchestrator.sekoia_setup import Reporter, SekoiaTarget, connect
+
+        self.monkeypatch.setenv("SEKOIA_SSO_SANDBOX_DIR", str(self.sandbox_dir))
+        recorded: list[str] = []
+
+        def run() -> tuple[int | None, str, str]:
+            out, err = io.StringIO(), io.StringIO()
+            try:
+                env = load_environment(self.project, "sandbox")
+                endpoints = endpoints_for(env, self.project)
+                outputs = {k: v["value"] for k, v in outputs_state(env.config.tenant_id,
+                                                                    env.tenant_endpoint)["outputs"].items()}
+                target = SekoiaTarget.from_outputs(env, outputs)
+                # Pacing and backoff shortened: the answers are what is under test, not the waits.
+                with SekoiaClient.for_environment(env, endpoints, rate=1000.0,
+                                                  retry=RetryPolicy(backoff=0.01, max_backoff=0.05)) as client:
+                    connect(client, target, reporter=Reporter(out, err), wait=False,
+                            record_pushed_key_id=recorded.append,
+                            check_discovery=lambda: check_tenant_discovery(target.provider_url, target.tenant_id,
+                                                                           endpoints=endpoints))
+                code = 0
+            except SekoiaSSOError as exc:  # what orchestrator.cli.SSOGroup does
+                err.write(f"Error: {exc}\n")
+                code = exc.exit_code
+            except Exception:  # what Python does with anything else: a traceback, exit 1
+                err.write(traceback.format_exc())
+                code = 1
+            return code, out.getvalue(), err.getvalue()
+
+        outcome = self.measure(run)
+        outcome.changes += [f"pushed-secret record written: {key}" for key in recorded]
+        return outcome
+
+
+@pytest.fixture
+def lab(request, tmp_path, monkeypatch) -> Iterator[Lab]:
+    laboratory = Lab(request, tmp_path, monkeypatch)
+    yield laboratory
+    laboratory.close()
+
+
+# ------------------------------------------------------------------------------------------------
+# Case builders
+
+
+def with_change(change: Callable[[dict], None]) -> str:
+    data = yaml.safe_load(yaml.safe_dump(GOOD))
+    change(data)
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+
+
+def good_text() -> str:
+    return (REPO / "envs" / "sandbox.yaml").read_text()
+
+
+def config_case(case_id: str, content: str | bytes | Callable[[], str | bytes], fragments: tuple[str, ...]) -> Case:
+    """envs/broken.yaml holds `content`; `render broken` must exit 2 naming it, and write nothing."""
+
+    def run(lab: Lab) -> Outcome:
+        body = content() if callable(content) else content
+        path = lab.project / "envs" / "broken.yaml"
+        path.write_bytes(body if isinstance(body, bytes) else body.encode())
+        return lab.cli("render", "broken")
+
+    return Case(case_id, "config", run, 2, ("envs/broken.yaml", *fragments), sandboxed=False)
+
+
+def cli_case(case_id: str, args: tuple[str, ...], exit_code: int, fragments: tuple[str, ...],
+             group: str = "cli", env: dict[str, str] | None = None,
+             prepare: Callable[[Lab], None] | None = None, sandboxed: bool = False) -> Case:
+    def run(lab: Lab) -> Outcome:
+        if prepare is not None:
+            prepare(lab)
+        return lab.cli(*args, env=env)
+
+    return Case(case_id, group, run, exit_code, fragments, sandboxed)
+
+
+def _set(path: str, value) -> Callable[[dict], None]:
+    def change(data: dict) -> None:
+        *parents, last = path.split(".")
+        node = data
+        for key in parents:
+            node = node[key]
+        node[last] = value
+
+    return change
+
+
+def _billion_laughs() -> str:
+    lines = ['lol0: &l0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    lines += [f"lol{i}: &l{i} [" + ", ".join([f"*l{i - 1}"] * 9) + "]" for i in range(1, 10)]
+    return good_text() + "\n".join(lines) + "\n"
+
+
+def _line_of(prefix: str) -> int:
+    """The line number of the first line of envs/sandbox.yaml starting with `prefix`."""
+    return next(n for n, line in enumerate(good_text().splitlines(), start=1) if line.startswith(prefix))
+
+
+GOOD_LINES = len(good_text().splitlines())
+
+
+def _five_megabytes() -> str:
+    groups = "".join(f"    - Group number {i:07d}\n" for i in range(5 * 1024 * 1024 // 26))
+    return good_text().replace("  groups:\n", "  groups:\n" + groups, 1)
+
+
+CONFIG_CASES = [
+    config_case("yaml-billion-laughs", _billion_laughs, (f"line {GOOD_LINES + 2}, column 12",
+                                                         "YAML aliases (*l0) are not accepted")),
+    config_case("yaml-small-alias", good_text() + "extra: &x 1\nagain: *x\n", ("YAML aliases (*x)",)),
+    config_case("yaml-merge-key", good_text().replace("secret:\n", "defaults: &d {validity_days: 90}\nsecret:\n  <<: *d\n"),
+                ("YAML aliases (*d)", "write the value out")),
+    config_case("file-5-megabytes", _five_megabytes, ("larger than 1024 kB",)),
+    config_case("binary-garbage", (DATA / "garbage.bin").read_bytes, ("not UTF-8 text", "binary file")),
+    config_case("utf16-file", lambda: good_text().encode("utf-16"), ("is UTF-16 text", "save it as UTF-8")),
+    config_case("duplicate-top-key", good_text().replace("cloud: public\n", "cloud: public\ntenant_id: "
+                                                         "00000000-0000-4000-8000-000000000000\n"),
+                (f"line {_line_of('cloud:') + 1}, column 1",
+                 f"duplicate key 'tenant_id' (first at line {_line_of('tenant_id:')})")),
+    config_case("duplicate-nested-key", good_text().replace("  region: FRA1\n", "  region: FRA1\n  region: USA1\n"),
+                ("duplicate key 'region'",)),
+    config_case("duplicate-section", good_text() + "secret:\n  validity_days: 30\n", ("duplicate key 'secret'",)),
+    config_case("deeply-nested", "tenant_id: " + "[" * 5000 + "]" * 5000 + "\n", ("nested more than 32 levels",)),
+    config_case("python-object-tag", good_text() + "evil: !!python/object/apply:os.system ['true']\n",
+                ("not valid YAML", "could not determine a constructor")),
+    config_case("custom-include-tag", good_text() + "more: !include other.yaml\n",
+                ("not valid YAML", "!include")),
+    config_case("two-documents", good_text() + "---\ntenant_id: x\n", ("not valid YAML", "single document")),
+    config_case("control-character", good_text().replace("SOC Leads", "SOC\x07Leads"),
+                ("not valid YAML", "special characters")),
+    config_case("unhashable-key", good_text() + "? [a, b]\n: c\n", ("not valid YAML", "unhashable")),
+    config_case("top-level-string", "tenant_id=8f0c2b7e\n", ("must be a YAML mapping", "str")),
+    config_case("section-is-string", with_change(_set("application", "Sekoia.io SSO")),
+                ("application: Input should be a valid dictionary",)),
+    config_case("section-is-null", with_change(_set("sekoia", None)), ("sekoia: Input should be a valid dictionary",)),
+    config_case("tenant-id-number", with_change(_set("tenant_id", 12345)), ("tenant_id", "valid string", "12345")),
+    config_case("days-boolean", with_change(_set("secret.validity_days", True)),
+                ("secret.validity_days", "number of days, not true")),
+    config_case("days-fraction", with_change(_set("secret.rotate_before_days", 7.5)),
+                ("secret.rotate_before_days", "fractional part")),
+    config_case("notes-is-date", good_text().replace("  notes: Managed", "  notes: 2024-01-01\n  # Managed"),
+                ("application.notes", "valid string", "datetime.date(2024, 1, 1)")),
+    config_case("region-yaml-no", with_change(_set("sekoia.region", False)), ("sekoia.region", "valid string",
+                                                                              "got False")),
+    config_case("user-null", with_change(_set("access.users", [None])), ("access.users[0]", "valid string")),
+    config_case("unknown-key-deep", with_change(_set("terraform.backend.pth", "x")),
+                ("terraform.backend.pth: unknown key",)),
+    config_case("unknown-key-case", good_text().replace("tenant_id:", "Tenant_ID:"),
+                ("Tenant_ID: unknown key", "tenant_id: required")),
+    config_case("guid-braces", with_change(_set("tenant_id", "{8f0c2b7e-4d1a-4c55-9e3b-2a6f1d9c7e10}")),
+                ("tenant_id", "must match")),
+    config_case("guid-trailing-newline", with_change(_set("access.groups", ["8f0c2b7e-4d1a-4c55-9e3b-2a6f1d9c7e10\n"])),
+                ("access.groups", "control character")),
+    config_case("guid-not-hex", with_change(_set("sekoia.community_uuid", "3b1c6a52-7e0f-4f9a-9d2e-6c4b8a1f0eZZ")),
+                ("sekoia.community_uuid", "must match")),
+    config_case("domain-trailing-newline", with_change(_set("sekoia.domains", ["contoso.example\n"])),
+                ("sekoia.domains", "not a lowercase DNS domain")),
+    config_case("domain-unicode", with_change(_set("sekoia.domains", ["exämple.com"])),
+                ("sekoia.domains", "'exämple.com' is not a lowercase DNS domain")),
+    config_case("domain-trailing-dot", with_change(_set("sekoia.domains", ["contoso.example."])),
+                ("'contoso.example.' is not a lowercase DNS domain",)),
+    config_case("domain-wildcard", with_change(_set("sekoia.domains", ["*.contoso.example"])),
+                ("'*.contoso.example' is not",)),
+    config_case("domain-email", with_change(_set("sekoia.domains", ["soc@contoso.example"])),
+                ("'soc@contoso.example' is not",)),
+    config_case("domain-with-port", with_change(_set("sekoia.domains", ["contoso.example:443"])),
+                ("'contoso.example:443' is not",)),
+    config_case("region-lowercase", with_change(_set("sekoia.region", "fra1")),
+                ("sekoia.region", "unknown region 'fra1'", "FRA1, FRA2")),
+    config_case("region-empty", with_change(_set("sekoia.region", "")), ("sekoia.region", "unknown region ''")),
+    config_case("region-number", with_change(_set("sekoia.region", 1)), ("sekoia.region", "valid string")),
+    config_case("api-key-env-newline", with_change(_set("sekoia.api_key_env", "SEKOIA_API_KEY\n")),
+                ("sekoia.api_key_env", "NAME of an environment variable")),
+]
+
+
+def _unset_sekoia_key(lab: Lab) -> None:
+    lab.sandbox(drop_env=("SEKOIA_SANDBOX_API_KEY",))
+
+
+def _endpoints_file(content: bytes) -> Callable[[Lab], None]:
+    def prepare(lab: Lab) -> None:
+        lab.sandbox_dir.mkdir(exist_ok=True)
+        (lab.sandbox_dir / "endpoints.json").write_bytes(content)
+
+    return prepare
+
+
+PROD = "2d1f6b0e-93a4-4c8e-b6f1-5e7a9c0d3b42"  # tenant_id of envs/example-prod.yaml
+
+ENV_CASES = [
+    cli_case("sekoia-key-unset", ("connect", "example-prod"), 2,
+             ("envs/example-prod.yaml", "SEKOIA_API_KEY is not set", "COMMUNITY_WRITE_ROLE"), "env"),
+    cli_case("sekoia-key-blank", ("connect", "example-prod"), 2, ("SEKOIA_API_KEY is not set",), "env",
+             env={"SEKOIA_API_KEY": "   "}),
+    cli_case("sandbox-key-missing", ("connect", "sandbox", "--no-wait"), 2,
+             ("envs/sandbox.yaml", "SEKOIA_SANDBOX_API_KEY is not set"), "env", prepare=_unset_sekoia_key,
+             sandboxed=True),
+    cli_case("arm-credentials-missing", ("preflight", "example-prod"), 2,
+             ("no Microsoft Graph credentials found", "ARM_CLIENT_ID + ARM_CLIENT_SECRET"), "env"),
+    cli_case("arm-secret-without-client-id", ("preflight", "example-prod"), 2,
+             ("ARM_CLIENT_SECRET is set but ARM_CLIENT_ID is not",), "env",
+             env={"ARM_CLIENT_SECRET": "not-a-real-secret-value"}),
+    cli_case("arm-tenant-mismatch", ("preflight", "example-prod"), 2,
+             ("ARM_TENANT_ID is 00000000-0000-4000-8000-000000000000", PROD, "another tenant"), "env",
+             env={"ARM_TENANT_ID": "00000000-0000-4000-8000-000000000000"}),
+    cli_case("arm-use-oidc-garbage", ("preflight", "example-prod"), 2, ("ARM_USE_OIDC must be true or false",
+                                                                         "'sometimes'"), "env",
+             env={"ARM_USE_OIDC": "sometimes", "ARM_CLIENT_ID": FAKE_CLIENT_ID}),
+    cli_case("arm-oidc-without-token", ("preflight", "example-prod"), 2,
+             ("ARM_USE_OIDC is true but no ID token", "ARM_OIDC_TOKEN"), "env",
+             env={"ARM_USE_OIDC": "true", "ARM_CLIENT_ID": FAKE_CLIENT_ID}),
+    cli_case("arm-secret-file-missing", ("preflight", "example-prod"), 2,
+             ("ARM_CLIENT_SECRET_FILE_PATH names /nonexistent/secret", "cannot be read"), "env",
+             env={"ARM_CLIENT_SECRET_FILE_PATH": "/nonexistent/secret", "ARM_CLIENT_ID": FAKE_CLIENT_ID}),
+    cli_case("arm-certificate-not-base64", ("preflight", "example-prod"), 2,
+             ("ARM_CLIENT_CERTIFICATE must be a base64-encoded PKCS#12",), "env",
+             env={"ARM_CLIENT_CERTIFICATE": "not base64 at all!", "ARM_CLIENT_ID": FAKE_CLIENT_ID}),
+    cli_case("project-dir-without-envs", ("render", "sandbox"), 2,
+             ("no environment 'sandbox'", "Known environments: (none)"), "env",
+             env={"SEKOIA_SSO_PROJECT_DIR": "/nonexistent/project"}),
+    cli_case("sandbox-not-running", ("preflight", "sandbox"), 1,
+             ("envs/sandbox.yaml", "the sandbox is not running", "endpoints.json is missing"), "env"),
+    cli_case("endpoints-json-a-list", ("preflight", "sandbox"), 1,
+             ("endpoints.json is not a valid sandbox endpoints file", "restart the sandbox"), "env",
+             prepare=_endpoints_file(b"[1, 2, 3]")),
+    cli_case("endpoints-json-binary", ("preflight", "sandbox"), 1,
+             ("endpoints.json is not a valid sandbox endpoints file", "utf-8"), "env",
+             prepare=_endpoints_file(b"\x89PNG\r\n\x1a\n\x00\x00")),
+]
+
+
+def _project_file_outside_envs(lab: Lab) -> None:
+    (lab.project / "x.yaml").write_text(good_text())  # a valid environment, one directory up
+
+
+CLI_CASES = [
+    cli_case("unknown-command", ("aplly", "sandbox"), 2, ("No such command 'aplly'", "Did you mean 'apply'")),
+    cli_case("unknown-option", ("render", "sandbox", "--colour"), 2, ("No such option '--colour'",)),
+    cli_case("missing-env", ("plan",), 2, ("Missing argument 'ENV'",)),
+    cli_case("neither-env-nor-all", ("render",), 2, ("name one environment (ENV) or pass --all",)),
+    cli_case("extra-argument", ("status", "sandbox", "prod"), 2, ("unexpected extra argument (prod)",)),
+    cli_case("env-parent-path", ("render", "../x"), 2, ("environment name '../x'", "lowercase letters"),
+             prepare=_project_file_outside_envs),
+    cli_case("env-absolute-path", ("render", "/etc/passwd"), 2, ("environment name '/etc/passwd'",)),
+    cli_case("env-with-extension", ("render", "sandbox.yaml"), 2, ("environment name 'sandbox.yaml'",
+                                                                    "envs/<name>.yaml")),
+    cli_case("env-uppercase", ("check", "SANDBOX"), 2, ("environment name 'SANDBOX'",)),
+    cli_case("env-unknown", ("render", "sandbx"), 2, ("no environment 'sandbx'", "Did you mean: sandbox?")),
+    cli_case("timeout-garbage", ("connect", "sandbox", "--timeout", "soon"), 2,
+             ("'soon' is not a duration", "90s, 15m")),
+    cli_case("timeout-nan", ("apply", "sandbox", "--timeout", "nan"), 2, ("'nan' is not a duration",)),
+    cli_case("timeout-infinite", ("rotate", "sandbox", "--timeout", "inf"), 2, ("'inf' is not a duration",)),
+    cli_case("timeout-negative", ("connect", "sandbox", "--timeout", "-5m"), 2, ("'-5m' is not a duration",)),
+    cli_case("timeout-empty", ("apply", "sandbox", "--timeout", ""), 2, ("'' is not a duration",)),
+    cli_case("max-problems-negative", ("preflight", "sandbox", "--max-problems", "-1"), 2,
+             ("Invalid value for '--max-problems'", "-1 is not in the range x>=0")),
+    cli_case("max-problems-word", ("apply", "sandbox", "--max-problems", "few"), 2,
+             ("Invalid value for '--max-problems'", "'few' is not a valid integer")),
+    cli_case("format-xml", ("preflight", "sandbox", "--format", "xml"), 2,
+             ("Invalid value for '--format'", "'xml' is not one of 'table', 'json', 'csv'")),
+    cli_case("destroy-yes-without-confirm", ("destroy", "sandbox", "--yes"), 2,
+             ("--yes needs --confirm sandbox",)),
+    cli_case("destroy-confirm-other-env", ("destroy", "sandbox", "--yes", "--confirm", "prod"), 2,
+             ("--yes needs --confirm sandbox",)),
+    cli_case("destroy-no-terminal", ("destroy", "sandbox"), 2, ("no terminal to confirm on",
+                                                                "--yes --confirm sandbox")),
+]
+
+# ------------------------------------------------------------------------------------------------
+# Malformed answers
+
+MEMBERS = r"^/v1\.0/groups/[^/]+/members/microsoft\.graph\.user$"
+BATCH = r"^/v1\.0/\$batch$"
+TOKEN = r"/oauth2/v2\.0/token$"
+DISCOVERY = r"/v2\.0/\.well-known/openid-configuration$"
+JWKS = r"/discovery/v2\.0/keys$"
+
+
+def graph_case(case_id: str, method: str, path: str, reply: Reply | Callable[[Lab], Reply] | None, exit_code: int,
+               fragments: tuple[str, ...]) -> Case:
+    """`preflight sandbox --warn-only` with Graph answering `reply` on one route (None: Graph as it is)."""
+
+    def run(lab: Lab) -> Outcome:
+        _, graph, _ = lab.emulators
+        stand_in = lab.stand_in(upstream=graph.url)
+        if reply is not None:
+            stand_in.on(method, path, reply(lab) if callable(reply) else reply)
+        lab.sandbox(graph=stand_in.url)
+        return lab.cli("preflight", "sandbox", "--warn-only")
+
+    return Case(case_id, "graph", run, exit_code, fragments)
+
+
+def login_case(case_id: str, reply: Reply | Callable[[Lab], Reply], exit_code: int, fragments: tuple[str, ...]) -> Case:
+    """`preflight sandbox` with the Entra ID token endpoint answering `reply`."""
+
+    def run(lab: Lab) -> Outcome:
+        _, graph, _ = lab.emulators
+        stand_in = lab.stand_in(upstream=graph.url).on("POST", TOKEN, reply(lab) if callable(reply) else reply)
+        lab.sandbox(login=stand_in.url)
+        return lab.cli("preflight", "sandbox", "--warn-only")
+
+    return Case(case_id, "login", run, exit_code, ("Entra ID", *fragments))
+
+
+def connect_case(case_id: str, group: str, method: str, path: str, reply: Reply | Callable[[Lab], Reply] | None,
+                 exit_code: int, fragments: tuple[str, ...], *, process: bool = False) -> Case:
+    """connect on a community where contoso.example is pending, with Sekoia.io (group "sekoia") or the
+    login host (group "discovery") answering `reply` on one route; in-process, or as a process."""
+
+    def run(lab: Lab) -> Outcome:
+        _, graph, sekoia = lab.emulators
+        lab.pending_domain()
+        upstream = sekoia.url if group == "sekoia" else graph.url
+        stand_in = lab.stand_in(upstream=upstream)
+        if reply is not None:
+            stand_in.on(method, path, reply(lab) if callable(reply) else reply)
+        urls = {"sekoia": stand_in.url} if group == "sekoia" else {"login": stand_in.url}
+        lab.sandbox(**urls, state=process)
+        return lab.cli("connect", "sandbox", "--no-wait") if process else lab.connect()
+
+    return Case(case_id + ("-cli" if process else ""), group, run, exit_code, fragments)
+
+
+def to_decoy(path: str = "/collect", status: int = 302) -> Callable[[Lab], Reply]:
+    return lambda lab: Reply.redirect(lab.decoy().other_host_url + path, status)
+
+
+def _statuses_as_strings(upstream: Reply) -> Reply:
+    """Graph's own $batch answer, each status a string ("200"): tolerated, the same report as the real one."""
+    document = json.loads(upstream.body)
+    for answer in document["responses"]:
+        answer["status"] = str(answer["status"])
+    return Reply.json(document)
+
+
+def members_next_link_to_decoy(lab: Lab) -> Reply:
+    return Reply.json({"value": [], "@odata.nextLink": lab.decoy().other_host_url + "/v1.0/users?$skiptoken=x"})
+
+
+GRAPH_CASES = [
+    graph_case("graph-well-formed", "GET", "", None, 0, ("users checked",)),
+    graph_case("batch-html-200", "POST", BATCH, Reply.html(200, "Sign in to your proxy"), 1,
+               ("Microsoft Graph", "POST /v1.0/$batch", "an HTML page")),
+    graph_case("batch-html-502", "POST", BATCH, Reply.html(502, "Bad Gateway"), 1,
+               ("Microsoft Graph answered 502", "POST /v1.0/$batch")),
+    graph_case("batch-html-403", "POST", BATCH, Reply.html(403, "Forbidden"), 1,
+               ("Microsoft Graph answered 403", "POST /v1.0/$batch", "User.Read.All")),
+    graph_case("batch-responses-strings", "POST", BATCH, Reply.json({"responses": ["0", "1"]}), 1,
+               ("Microsoft Graph", "$batch", "not an object")),
+    graph_case("batch-status-word", "POST", BATCH,
+               Reply.json({"responses": [{"id": "0", "status": "OK", "body": {}}]}), 1,
+               ("Microsoft Graph", "$batch", "status 'OK'")),
+    graph_case("members-truncated-json", "GET", MEMBERS, Reply.text('{"value": [{"id": "5b1f'), 1,
+               ("Microsoft Graph", "/members/microsoft.graph.user", "not JSON")),
+    graph_case("members-value-strings", "GET", MEMBERS, Reply.json({"value": ["alice", "bob"]}), 1,
+               ("Microsoft Graph", "/members/microsoft.graph.user", "not objects with a string id")),
+    graph_case("members-value-object", "GET", MEMBERS, Reply.json({"value": {"id": "x"}}), 1,
+               ("without a `value` list", "/members/microsoft.graph.user")),
+    graph_case("members-numeric-id", "GET", MEMBERS,
+               Reply.json({"value": [{"id": 12345, "mail": "a@contoso.example"}]}), 1,
+               ("/members/microsoft.graph.user", "not objects with a string id")),
+    graph_case("members-list-not-object", "GET", MEMBERS, Reply.json([{"id": "x"}]), 1,
+               ("without a `value` list", "/members/microsoft.graph.user")),
+    graph_case("members-empty-200", "GET", MEMBERS, Reply.text(b""), 1,
+               ("/members/microsoft.graph.user", "an empty body")),
+    graph_case("members-10-megabytes", "GET", MEMBERS, Reply.html(200, "Proxy error", size=TEN_MB), 1,
+               ("/members/microsoft.graph.user", "not JSON")),
+    graph_case("members-redirect-other-host", "GET", MEMBERS, to_decoy("/v1.0/groups"), 1,
+               ("redirect (302)", "localhost", "not followed")),
+    graph_case("members-next-link-other-host", "GET", MEMBERS, members_next_link_to_decoy, 1,
+               ("nextLink to another host", "localhost", "refused")),
+    graph_case("batch-status-numeric-string", "POST", BATCH, lambda lab: _statuses_as_strings, 0,
+               ("users checked",)),
+    graph_case("members-json-as-text-plain", "GET", MEMBERS,
+               Reply.json({"value": []}, content_type="text/plain"), 0, ("users checked",)),
+]
+
+LOGIN_CASES = [
+    login_case("token-html-500", Reply.html(500, "Internal Server Error"), 1, ("token", "500")),
+    login_case("token-html-400", Reply.html(400, "Bad Request"), 2, ("HTTP 400", "Check ARM_TENANT_ID")),
+    login_case("token-truncated-json", Reply.text('{"token_type": "Bearer", "access_tok'), 1,
+               ("no access token", "not JSON", "Is a proxy answering")),
+    login_case("token-list", Reply.json(["eyJ0eXAi"]), 1, ("no access token", "a JSON list")),
+    login_case("token-number", Reply.json({"token_type": "Bearer", "access_token": 12345}), 1, ("no access token",)),
+    login_case("token-empty-200", Reply.text(b""), 1, ("no access token", "an empty body")),
+    login_case("token-10-megabytes", Reply.html(200, "Proxy error", size=TEN_MB), 1, ("no access token", "HTML")),
+    login_case("token-redirect-other-host", to_decoy("/collect", 307), 1,
+               ("redirect (307)", "localhost", "not followed")),
+]
+
+DISCOVERY_CASES = [
+    connect_case("discovery-html", "discovery", "GET", DISCOVERY, Reply.html(200, "Sign in"), 1,
+                 ("discovery document", "is not JSON")),
+    connect_case("discovery-list", "discovery", "GET", DISCOVERY, Reply.json([{"issuer": "x"}]), 1,
+                 ("discovery document", "is not a JSON object")),
+    connect_case("discovery-issuer-number", "discovery", "GET", DISCOVERY, Reply.json({"issuer": 42}), 1,
+                 ("discovery document", "has no issuer")),
+    connect_case("discovery-empty-200", "discovery", "GET", DISCOVERY, Reply.text(b""), 1,
+                 ("discovery document", "is not JSON")),
+    connect_case("discovery-10-megabytes", "discovery", "GET", DISCOVERY,
+                 Reply.text(b"{" + b" " * TEN_MB), 1, ("discovery document", "is not JSON")),
+    connect_case("discovery-redirect-other-host", "discovery", "GET", DISCOVERY, to_decoy("/common/v2.0"), 1,
+                 ("discovery document", "redirect (302)", "localhost")),
+    connect_case("jwks-truncated", "discovery", "GET", JWKS, Reply.text('{"keys": [{"kid": "abc'), 1,
+                 ("signing keys (JWKS)", "is not JSON")),
+    connect_case("jwks-keys-string", "discovery", "GET", JWKS, Reply.json({"keys": "RS256"}), 1,
+                 ("signing keys", "list no key")),
+    connect_case("discovery-redirect-other-host", "discovery", "GET", DISCOVERY, to_decoy("/common/v2.0"), 1,
+                 ("discovery document", "redirect (302)", "localhost"), process=True),
+]
+
+ME = r"^/v1/me$"
+COMMUNITY = r"^/v1/communities/[^/]+$"
+ROLES = r"^/v1/communities/[^/]+/roles$"
+DOMAINS = r"^/v1/communities/[^/]+/domains$"
+SSO = r"^/v1/communities/[^/]+/sso$"
+
+SEKOIA_CASES = [
+    connect_case("sekoia-well-formed", "sekoia", "GET", "", None, 3,
+                 ("Waiting for Sekoia.io to verify contoso.example",)),
+    connect_case("me-html-200", "sekoia", "GET", ME, Reply.html(200, "Sekoia.io - Log in"), 1,
+                 ("Sekoia.io GET /v1/me answered 200", "an HTML page titled 'Sekoia.io - Log in'")),
+    connect_case("me-list", "sekoia", "GET", ME, Reply.json([{"email": "x"}]), 1,
+                 ("Sekoia.io GET /v1/me", "a JSON list", "not an object")),
+    connect_case("me-empty-200", "sekoia", "GET", ME, Reply.text(b""), 1,
+                 ("Sekoia.io GET /v1/me", "an empty body")),
+    connect_case("me-truncated-json", "sekoia", "GET", ME, Reply.text('{"uuid": "4f1e", "email": "soc'), 1,
+                 ("Sekoia.io GET /v1/me", "not valid JSON")),
+    connect_case("me-redirect-other-host", "sekoia", "GET", ME, to_decoy("/v1/me"), 1,
+                 ("Sekoia.io GET /v1/me", "redirect (302) to localhost", "not followed")),
+    connect_case("me-10-megabytes", "sekoia", "GET", ME, Reply.html(200, "Gateway", size=TEN_MB), 1,
+                 ("Sekoia.io GET /v1/me", "an HTML page titled 'Gateway'")),
+    connect_case("me-cut-on-the-wire", "sekoia", "GET", ME,
+                 Reply(200, b'{"uuid": "4f1e", "email": "soc.admin@contoso.com"}', {"Content-Type": "application/json"},
+                       cut=True), 1, ("Sekoia.io GET /v1/me", "the connection broke", "after 5 tries")),
+    connect_case("me-401-html", "sekoia", "GET", ME, Reply.html(401, "Unauthorized"), 1,
+                 ("Sekoia.io GET /v1/me answered 401", "SEKOIA_SANDBOX_API_KEY")),
+    connect_case("community-string", "sekoia", "GET", COMMUNITY, Reply.json("Contoso SOC"), 1,
+                 ("Sekoia.io GET /v1/communities/", "a JSON string", "not an object")),
+    connect_case("community-503-html", "sekoia", "GET", COMMUNITY, Reply.html(503, "Service Unavailable"), 1,
+                 ("Sekoia.io GET /v1/communities/", "answered 503", "after 5 tries")),
+    connect_case("roles-items-strings", "sekoia", "GET", ROLES, Reply.json({"items": ["Analyst"], "total": 1}), 1,
+                 ("Sekoia.io GET /v1/communities/", "/roles", "not objects")),
+    connect_case("roles-a-list", "sekoia", "GET", ROLES, Reply.json([{"name": "Analyst"}]), 1,
+                 ("/roles answered a list without `items`",)),
+    connect_case("domains-items-strings", "sekoia", "GET", DOMAINS,
+                 Reply.json({"items": ["contoso.example"], "total": 1}), 1, ("/domains", "not objects")),
+    connect_case("sso-list", "sekoia", "GET", SSO, Reply.json([{"enabled": True}]), 1,
+                 ("Sekoia.io GET /v1/communities/", "/sso", "a JSON list")),
+    connect_case("sso-json-as-html", "sekoia", "GET", SSO,
+                 Reply.json({"message": "no SSO", "code": "NOT_FOUND"}, status=404, content_type="text/html"), 3,
+                 ("Waiting for Sekoia.io to verify contoso.example",)),
+    connect_case("me-list", "sekoia", "GET", ME, Reply.json([{"email": "x"}]), 1,
+                 ("Sekoia.io GET /v1/me", "a JSON list"), process=True),
+    connect_case("me-10-megabytes", "sekoia", "GET", ME, Reply.html(200, "Gateway", size=TEN_MB), 1,
+                 ("Sekoia.io GET /v1/me", "an HTML page"), process=True),
+]
+
+CASES = [*CONFIG_CASES, *ENV_CASES, *CLI_CASES, *GRAPH_CASES, *LOGIN_CASES, *DISCOVERY_CASES, *SEKOIA_CASES]
+
+
+# ------------------------------------------------------------------------------------------------
+# The figures
+
+
+class BadInputFigures:
+    """A pytest plugin (registered by the session fixture below): cases tried / handled, in the summary."""
+
+    name = "sekoia-sso-bad-input"
+
+    def __init__(self) -> None:
+        self.tried: Counter = Counter()
+        self.handled: Counter = Counter()
+
+    def record(self, case: Case, handled: bool) -> None:
+        self.tried[case.group] += 1
+        self.handled[case.group] += handled
+
+    def pytest_terminal_summary(self, terminalreporter) -> None:
+        if not self.tried:
+            return
+        tried, handled = sum(self.tried.values()), sum(self.handled.values())
+        groups = ", ".join(f"{group} {self.handled[group]}/{self.tried[group]}" for group in self.tried)
+        terminalreporter.write_sep("-", "bad input figures")
+        terminalreporter.write_line(f"bad input: {tried} cases tried, {handled} handled ({groups})")
+        terminalreporter.write_line(f"  plus {len(BAD_CONFIGS)} bad config files in tests/test_config.py "
+                                    f"(run there): {tried + len(BAD_CONFIGS)} bad-input cases in all")
+
+
+@pytest.fixture(scope="session")
+def bad_input_figures(pytestconfig) -> BadInputFigures:
+    plugins = pytestconfig.pluginmanager
+    found = plugins.get_plugin(BadInputFigures.name)
+    if found is None:
+        found = BadInputFigures()
+        plugins.register(found, BadInputFigures.name)
+    return found
+
+
+# ------------------------------------------------------------------------------------------------
+# The tests
+
+
+STANDALONE_WORKERS = 4
+
+
+@pytest.fixture(scope="module")
+def standalone_outcomes(request, tmp_path_factory) -> dict[str, Outcome]:
+    """The selected cases that need no emulator, run as processes four at a time (they are ~0.3 s of CPU each)."""
+    selected = {item.callspec.params["case"].key for item in request.session.items
+                if hasattr(item, "callspec") and isinstance(item.callspec.params.get("case"), Case)}
+    cases = [case for case in CASES if not case.sandboxed and case.key in selected]
+
+    def run(case: Case) -> Outcome:
+        try:
+            return case.run(Lab(None, tmp_path_factory.mktemp(case.id), None))
+        except Exception:  # a broken case fails alone, not the whole group
+            return Outcome(-1, "", "the case itself failed:\n" + traceback.format_exc())
+
+    with ThreadPoolExecutor(max_workers=STANDALONE_WORKERS) as pool:
+        return dict(zip((case.key for case in cases), pool.map(run, cases), strict=True))
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.key for c in CASES])
+def test_bad_input_is_handled(case: Case, request, bad_input_figures: BadInputFigures) -> None:
+    if case.sandboxed:
+        lab: Lab = request.getfixturevalue("lab")
+        outcome, secrets = case.run(lab), lab.secrets
+    else:
+        outcome, secrets = request.getfixturevalue("standalone_outcomes")[case.key], [FAKE_SECRET]
+    problems = problems_with(case, outcome, secrets)
+    bad_input_figures.record(case, not problems)
+    assert not problems, (f"{case.id}: " + "; ".join(problems) + f"\n--- exit {outcome.exit_code}\n--- stdout\n"
+                          f"{outcome.out[-3000:]}\n--- stderr\n{outcome.err[-3000:]}")
+
+
+def test_the_corpus_is_big_and_every_case_named_once() -> None:
+    ids = [c.key for c in CASES]
+    assert len(ids) == len(set(ids))
+    assert len(CASES) >= 60
+    assert {c.group for c in CASES} == {"config", "env", "cli", "graph", "login", "discovery", "sekoia"}
+    # Each config case is new: none repeats a file of tests/test_config.py.
+    assert not {c.id for c in CONFIG_CASES} & {c[0] for c in BAD_CONFIGS}
+
+
+def test_a_case_that_is_not_handled_is_caught() -> None:
+    """The judge itself can fail: a traceback, a wrong exit, a change or a leak each count as not handled."""
+    case = Case("x", "cli", lambda lab: None, 2, ("named",))
+    good = Outcome(2, "", "Error: envs/x.yaml: the thing named here is wrong\n")
+    assert problems_with(case, good, ["s3cr3t-value"]) == []
+    assert problems_with(case, Outcome(1, "", good.err), []) == ["exit 1, expected 2"]
+    traced = Outcome(2, "", "Traceback (most recent call last):\n  File x\nKeyError: 'a'\nError: named but too\n")
+    assert "a Python traceback was printed" in problems_with(case, traced, [])
+    changed = Outcome(2, "", good.err, ["Sekoia.io write: POST /v1/communities/x/domains"])
+    assert problems_with(case, changed, []) == changed.changes
+    leaked = Outcome(2, "", good.err + "s3cr3t-value\n")
+    assert any("secrets printed" in p for p in problems_with(case, leaked, ["s3cr3t-value"]))
+    assert problems_with(case, Outcome(None, "", ""), []) == [f"did not finish within {CLI_TIMEOUT:.0f} s"]
