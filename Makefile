@@ -1,6 +1,12 @@
 # Every target works on a fresh clone: `setup` builds .venv and the others depend on it.
 # Targets that act on one environment take ENV= (default: sandbox), e.g. `make render ENV=prod`.
 ENV ?= sandbox
+# Extra arguments for the command, e.g. `make apply ENV=prod ARGS=--yes`. The sandbox is throwaway
+# and its tenant has users with incomplete profiles on purpose: apply it without asking, warning only.
+ifeq ($(ENV),sandbox)
+APPLY_ARGS ?= --yes --warn-only
+endif
+ARGS ?=
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -25,10 +31,10 @@ lint: setup
 	$(BIN)/python scripts/module_docs.py --check
 
 render: setup
-	$(SSO) render $(ENV)
+	$(SSO) render $(ENV) $(ARGS)
 
 check: setup
-	$(SSO) check $(ENV)
+	$(SSO) check $(ENV) $(ARGS)
 
 # The whole flow on envs/sandbox.yaml against the local emulators: sandbox up, apply, status, sandbox down.
 demo: setup
@@ -39,25 +45,25 @@ sandbox: setup
 	$(BIN)/python -m sandbox up
 
 plan: setup
-	$(SSO) plan $(ENV)
+	$(SSO) plan $(ENV) $(ARGS)
 
 apply: setup
-	$(SSO) apply $(ENV)
+	$(SSO) apply $(ENV) $(APPLY_ARGS) $(ARGS)
 
 status: setup
-	$(SSO) status $(ENV)
+	$(SSO) status $(ENV) $(ARGS)
 
 preflight: setup
-	$(SSO) preflight $(ENV)
+	$(SSO) preflight $(ENV) $(ARGS)
 
 connect: setup
-	$(SSO) connect $(ENV)
+	$(SSO) connect $(ENV) $(ARGS)
 
 rotate: setup
-	$(SSO) rotate $(ENV)
+	$(SSO) rotate $(ENV) $(ARGS)
 
 destroy: setup
-	$(SSO) destroy $(ENV)
+	$(SSO) destroy $(ENV) $(ARGS)
 
 # Benchmarks (preflight of 100,000 users, no-op re-apply, --help start-up): one table of ratios.
 bench: setup

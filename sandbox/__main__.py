@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from sandbox.up import ENDPOINTS_FILE, SANDBOX_DIR_ENV, run
+from sandbox.up import DEFAULT_DOMAIN_VERIFICATION_SECONDS, ENDPOINTS_FILE, SANDBOX_DIR_ENV, run
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,9 +26,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     up.add_argument("--dir", default=None,
                     help=f"sandbox directory (default: ${SANDBOX_DIR_ENV}, else .sandbox in the current directory)")
+    up.add_argument("--domain-verification-delay", type=float, default=DEFAULT_DOMAIN_VERIFICATION_SECONDS,
+                    metavar="SECONDS",
+                    help="seconds after which the emulated Sekoia.io verifies a new domain "
+                         f"(default {DEFAULT_DOMAIN_VERIFICATION_SECONDS:g}; negative: never, domains stay pending)")
     args = parser.parse_args(argv)
     if args.command == "up":
-        return run(args.dir)
+        delay = args.domain_verification_delay
+        return run(args.dir, domain_verification_delay=None if delay < 0 else delay)
     return 2
 
 

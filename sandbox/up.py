@@ -163,13 +163,22 @@ def describe(sandbox: Sandbox) -> str:
     ])
 
 
+DEFAULT_DOMAIN_VERIFICATION_SECONDS = 5.0
+
+
 def run(directory: Path | str | None = None, *, out: TextIO = sys.stdout,
-        on_ready: Callable[[Sandbox], None] | None = None) -> int:
-    """`python -m sandbox up`: start, print the URLs, wait for SIGINT/SIGTERM, stop cleanly."""
+        on_ready: Callable[[Sandbox], None] | None = None,
+        domain_verification_delay: float | None = DEFAULT_DOMAIN_VERIFICATION_SECONDS) -> int:
+    """`python -m sandbox up`: start, print the URLs, wait for SIGINT/SIGTERM, stop cleanly.
+
+    Sekoia.io's team verifies a new domain by hand; the sandbox's stand-in verifies it after
+    `domain_verification_delay` seconds (None: never, domains stay pending).
+    """
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         with start_sandbox(directory) as sandbox:
+            sandbox.sekoia.domain_verification_delay = domain_verification_delay
             print(describe(sandbox), file=out, flush=True)
             if on_ready is not None:
                 on_ready(sandbox)

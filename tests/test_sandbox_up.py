@@ -132,3 +132,19 @@ def test_a_restarted_sandbox_keeps_the_provider_package_byte_identical(tmp_path)
         content = first.mirror.executable.read_bytes()
     with start_sandbox(tmp_path / "b") as second:
         assert second.mirror.executable.read_bytes() == content
+
+
+@pytest.mark.parametrize("delay, verified", [("0", True), ("-1", False)])
+def test_up_verifies_new_domains_after_the_given_delay(tmp_path, delay, verified):
+    process = start_up(["--dir", str(tmp_path), "--domain-verification-delay", delay], cwd=tmp_path)
+    try:
+        endpoints = wait_for(tmp_path / "endpoints.json", process)
+        key = endpoints["env"]["SEKOIA_SANDBOX_API_KEY"]
+        domains = f"{endpoints['sekoia_url']}/v1/communities/3b1c6a52-7e0f-4f9a-9d2e-6c4b8a1f0e21/domains"
+        headers = {"Authorization": f"Bearer {key}"}
+        httpx.post(domains, json={"name": "contoso.example"}, headers=headers).raise_for_status()
+        time.sleep(0.3)
+        items = httpx.get(domains, headers=headers).json()["items"]
+        assert [item["status"] for item in items] == ["verified" if verified else "pending"]
+    finally:
+        stop(process)
