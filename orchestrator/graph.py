@@ -92,6 +92,23 @@ class BatchResponse:
     def error(self, what: str) -> GraphError:
         return _error_from_body(self.status, self.body, what)
 
+    def object(self, what: str) -> dict[str, Any]:
+        """The body as a JSON object (an entity or a collection page); GraphError naming `what` otherwise."""
+        if isinstance(self.body, dict) and isinstance(self.body.get("id", ""), str):
+            return self.body
+        kind = {list: "a JSON list", str: "a JSON string", type(None): "no body"}.get(type(self.body), "an object "
+                                                                                       "whose id is not a string")
+        raise GraphError(f"Microsoft Graph answered a $batch response to {what} with {kind}, not an object")
+
+    def values(self, what: str) -> list[dict[str, Any]]:
+        """The `value` of a collection page: a list of objects, each with a string id."""
+        value = self.object(what).get("value")
+        if not isinstance(value, list) or not all(isinstance(item, dict) and isinstance(item.get("id"), str)
+                                                  for item in value):
+            raise GraphError(f"Microsoft Graph answered a $batch response to {what} whose `value` items are not "
+                             "objects with a string id")
+        return value
+
 
 @dataclass
 class GraphStats:
