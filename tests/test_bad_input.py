@@ -780,6 +780,36 @@ def _statuses_as_strings(upstream: Reply) -> Reply:
     return Reply.json(document)
 
 
+def _in_batch(change: Callable[[dict], object], *, nth: int | None = None) -> Callable[[Lab], Callable[[Reply], Reply]]:
+    """Graph's own $batch answer with each response's body changed by `change` (only in the nth $batch, if given)."""
+
+    def for_lab(lab: Lab) -> Callable[[Reply], Reply]:
+        seen = [0]
+
+        def transform(upstream: Reply) -> Reply:
+            seen[0] += 1
+            if nth is not None and seen[0] != nth:
+                return upstream
+            document = json.loads(upstream.body)
+            for answer in document["responses"]:
+                answer["body"] = change(answer.get("body"))
+            return Reply.json(document)
+
+        return transform
+
+    return for_lab
+
+
+def _user_as_list(body):
+    return [body] if isinstance(body, dict) and "userPrincipalName" in body else body
+
+
+def _values_as_names(body):
+    if isinstance(body, dict) and isinstance(body.get("value"), list):
+        return {**body, "value": [item.get("displayName") for item in body["value"]]}
+    return body
+
+
 def members_next_link_to_decoy(lab: Lab) -> Reply:
     return Reply.json({"value": [], "@odata.nextLink": lab.decoy().other_host_url + "/v1.0/users?$skiptoken=x"})
 
@@ -797,6 +827,12 @@ GRAPH_CASES = [
     graph_case("batch-status-word", "POST", BATCH,
                Reply.json({"responses": [{"id": "0", "status": "OK", "body": {}}]}), 1,
                ("Microsoft Graph", "$batch", "status 'OK'")),
+    graph_case("batch-user-answer-a-list", "POST", BATCH, _in_batch(_user_as_list), 1,
+               ("Microsoft Graph", "GET /users/ivan@contoso.example", "a JSON list, not an object")),
+    graph_case("batch-group-lookup-strings", "POST", BATCH, _in_batch(_values_as_names, nth=1), 1,
+               ("Microsoft Graph", "GET /groups", "not objects with a string id")),
+    graph_case("batch-member-groups-strings", "POST", BATCH, _in_batch(_values_as_names, nth=2), 1,
+               ("Microsoft Graph", "/members/microsoft.graph.group", "not objects with a string id")),
     graph_case("members-truncated-json", "GET", MEMBERS, Reply.text('{"value": [{"id": "5b1f'), 1,
                ("Microsoft Graph", "/members/microsoft.graph.user", "not JSON")),
     graph_case("members-value-strings", "GET", MEMBERS, Reply.json({"value": ["alice", "bob"]}), 1,
