@@ -96,8 +96,7 @@ class BatchResponse:
         """The body as a JSON object (an entity or a collection page); GraphError naming `what` otherwise."""
         if isinstance(self.body, dict) and isinstance(self.body.get("id", ""), str):
             return self.body
-        kind = {list: "a JSON list", str: "a JSON string", type(None): "no body"}.get(type(self.body), "an object "
-                                                                                       "whose id is not a string")
+        kind = "an object whose id is not a string" if isinstance(self.body, dict) else _json_kind(self.body)
         raise GraphError(f"Microsoft Graph answered a $batch response to {what} with {kind}, not an object")
 
     def values(self, what: str) -> list[dict[str, Any]]:
@@ -201,8 +200,12 @@ class GraphClient:
 
     def get(self, path: str, params: Mapping[str, str | int] | None = None, *,
             headers: Mapping[str, str] | None = None) -> Any:
-        """GET /v1.0{path}{?params} and return the JSON body; GraphError on an error answer."""
-        return self._send("GET", self.base_url + path + encode_query(params), headers=headers)
+        """GET /v1.0{path}{?params} and return the JSON object; GraphError on an error answer or anything else."""
+        url = self.base_url + path + encode_query(params)
+        body = self._send("GET", url, headers=headers)
+        if not isinstance(body, dict):  # callers read fields with .get(): a list must stop here, named
+            raise GraphError(f"Microsoft Graph answered {_json_kind(body)}, not an object, to GET {urlsplit(url).path}")
+        return body
 
     def iter_pages(self, path: str, params: Mapping[str, str | int] | None = None, *,
                    headers: Mapping[str, str] | None = None) -> Iterator[list[dict[str, Any]]]:
@@ -435,6 +438,11 @@ class GraphClient:
                 missing = ", ".join(pending[key].url for key in pending)
                 raise GraphError(f"Microsoft Graph answered a $batch without answers for {missing}")
             self._count(retries=len(pending))
+
+
+def _json_kind(value: Any) -> str:
+    return {list: "a JSON list", str: "a JSON string", type(None): "no body", bool: "a JSON boolean"}.get(
+        type(value), "a JSON number")
 
 
 def _batch_status(answer: Mapping[str, Any]) -> int:
