@@ -475,6 +475,28 @@ class Lab:
         return outcome
 
 
+    def graph_get(self, path: str) -> Outcome:
+        """The library's GraphClient.get on environment sandbox, in-process (as apply and status call it)."""
+        from orchestrator.config import load_environment
+        from orchestrator.errors import SekoiaSSOError
+        from orchestrator.graph import open_graph
+
+        self.monkeypatch.setenv("SEKOIA_SSO_SANDBOX_DIR", str(self.sandbox_dir))
+
+        def run() -> tuple[int | None, str, str]:
+            try:
+                with open_graph(load_environment(self.project, "sandbox"), self.project) as graph:
+                    answer = graph.get(path, {"$select": "id,web,displayName"})
+                    # What status does next with the application it read.
+                    return 0, str((answer.get("web") or {}).get("redirectUris")), ""
+            except SekoiaSSOError as exc:
+                return exc.exit_code, "", f"Error: {exc}\n"
+            except Exception:
+                return 1, "", traceback.format_exc()
+
+        return self.measure(run)
+
+
 @pytest.fixture
 def lab(request, tmp_path, monkeypatch) -> Iterator[Lab]:
     laboratory = Lab(request, tmp_path, monkeypatch)
@@ -856,6 +878,25 @@ GRAPH_CASES = [
                ("users checked",)),
     graph_case("members-json-as-text-plain", "GET", MEMBERS,
                Reply.json({"value": []}, content_type="text/plain"), 0, ("users checked",)),
+]
+
+def application_case(case_id: str, reply: Reply, exit_code: int, fragments: tuple[str, ...]) -> Case:
+    """GET /applications/{id} (status and apply read the application so) answered with `reply`; in-process."""
+
+    def run(lab: Lab) -> Outcome:
+        _, graph, _ = lab.emulators
+        stand_in = lab.stand_in(upstream=graph.url).on("GET", r"^/v1\.0/applications/", reply)
+        lab.sandbox(graph=stand_in.url)
+        return lab.graph_get("/applications/0b7c5a4e-1111-4222-8333-444455556666")
+
+    return Case(case_id, "graph", run, exit_code, fragments)
+
+
+GRAPH_CASES += [
+    application_case("application-a-list", Reply.json([{"id": "x"}]), 1,
+                     ("Microsoft Graph", "GET /v1.0/applications/", "a JSON list, not an object")),
+    application_case("application-a-string", Reply.json("Sekoia.io"), 1,
+                     ("GET /v1.0/applications/", "a JSON string, not an object")),
 ]
 
 LOGIN_CASES = [
