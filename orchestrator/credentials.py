@@ -26,6 +26,7 @@ scrubbed of anything we sent.
 from __future__ import annotations
 
 import base64
+import math
 import os
 import shutil
 import threading
@@ -242,9 +243,11 @@ def _describe_token_answer(response: httpx.Response, answer: object) -> str:
 def _retry_after_seconds(response: httpx.Response) -> float | None:
     raw = response.headers.get("Retry-After", "").strip()
     try:
-        return max(float(raw), 0.0) if raw else None
+        seconds = float(raw) if raw else None
     except ValueError:
         return None
+    # float() reads "nan" and "inf", and time.sleep(nan) raises: such a header counts as absent.
+    return max(seconds, 0.0) if seconds is not None and math.isfinite(seconds) else None
 
 
 class AzureIdentityToken:

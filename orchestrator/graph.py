@@ -24,6 +24,7 @@ from __future__ import annotations
 import email.utils
 import functools
 import json
+import math
 import queue
 import random
 import re
@@ -137,9 +138,12 @@ def _retry_after(headers: Mapping[str, str]) -> float | None:
         return None
     raw = str(raw).strip()
     try:
-        return max(float(raw), 0.0)
+        seconds = float(raw)
     except ValueError:
         pass
+    else:
+        # float() reads "nan" and "inf", and time.sleep(nan) raises: such a header counts as absent.
+        return max(seconds, 0.0) if math.isfinite(seconds) else None
     try:
         when = email.utils.parsedate_to_datetime(raw)
     except (TypeError, ValueError):
