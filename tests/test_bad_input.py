@@ -105,6 +105,9 @@ class Reply:
         raw = body.encode() if isinstance(body, str) else body
         return cls(status, raw, {"Content-Type": content_type, "Retry-After": "0"})
 
+    def with_headers(self, headers: dict[str, str]) -> Reply:
+        return Reply(self.status, self.body, {**self.headers, **headers}, self.cut)
+
     @classmethod
     def redirect(cls, location: str, status: int = 302) -> Reply:
         return cls(status, b"", {"Location": location})
@@ -118,6 +121,7 @@ class StandIn:
         self.scripts: list[tuple[str, re.Pattern[str], Reply | Callable[[Reply], Reply]]] = []
         self.requests: list[tuple[str, str, dict[str, str]]] = []
         self.served: list[int] = []
+        self.limits: list[int | None] = []
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _StandInHandler)
         self._server.daemon_threads = True
@@ -136,11 +140,13 @@ class StandIn:
         """The same server under another host name: what a redirect 'to another host' points at."""
         return self.url.replace("127.0.0.1", "localhost")
 
-    def on(self, method: str, path: str, reply: Reply | Callable[[Reply], Reply]) -> StandIn:
-        """Answer `reply` to requests whose path (without the query) matches the regex `path`; a callable
-        gets the upstream's answer and returns what to send instead."""
+    def on(self, method: str, path: str, reply: Reply | Callable[[Reply], Reply], *, times: int | None = None
+           ) -> StandIn:
+        """Answer `reply` to requests whose path (without the query) matches the regex `path` (the first
+        `times` of them, if given); a callable gets the upstream's answer and returns what to send instead."""
         self.scripts.append((method.upper(), re.compile(path), reply))
         self.served.append(0)
+        self.limits.append(times)
         return self
 
     def stop(self) -> None:
@@ -149,11 +155,12 @@ class StandIn:
         self._thread.join(timeout=5)
 
     def scripted(self, method: str, path: str) -> Reply | Callable[[Reply], Reply] | None:
-        for index, (wanted, pattern, reply) in enumerate(self.scripts):
-            if wanted == method and pattern.search(path):
-                with self._lock:
+        with self._lock:
+            for index, (wanted, pattern, reply) in enumerate(self.scripts):
+                limit = self.limits[index]
+                if wanted == method and pattern.search(path) and (limit is None or self.served[index] < limit):
                     self.served[index] += 1
-                return reply
+                    return reply
         return None
 
     def unserved(self) -> list[str]:
@@ -745,30 +752,32 @@ JWKS = r"/discovery/v2\.0/keys$"
 
 
 def graph_case(case_id: str, method: str, path: str, reply: Reply | Callable[[Lab], Reply] | None, exit_code: int,
-               fragments: tuple[str, ...]) -> Case:
+               fragments: tuple[str, ...], times: int | None = None) -> Case:
     """`preflight sandbox --warn-only` with Graph answering `reply` on one route (None: Graph as it is)."""
 
     def run(lab: Lab) -> Outcome:
         _, graph, _ = lab.emulators
         stand_in = lab.stand_in(upstream=graph.url)
         if reply is not None:
-            stand_in.on(method, path, reply(lab) if callable(reply) else reply)
+            stand_in.on(method, path, reply(lab) if callable(reply) else reply, times=times)
         lab.sandbox(graph=stand_in.url)
         return lab.cli("preflight", "sandbox", "--warn-only")
 
     return Case(case_id, "graph", run, exit_code, fragments)
 
 
-def login_case(case_id: str, reply: Reply | Callable[[Lab], Reply], exit_code: int, fragments: tuple[str, ...]) -> Case:
+def login_case(case_id: str, reply: Reply | Callable[[Lab], Reply], exit_code: int, fragments: tuple[str, ...],
+               times: int | None = None) -> Case:
     """`preflight sandbox` with the Entra ID token endpoint answering `reply`."""
 
     def run(lab: Lab) -> Outcome:
         _, graph, _ = lab.emulators
-        stand_in = lab.stand_in(upstream=graph.url).on("POST", TOKEN, reply(lab) if callable(reply) else reply)
+        stand_in = lab.stand_in(upstream=graph.url).on("POST", TOKEN, reply(lab) if callable(reply) else reply,
+                                                       times=times)
         lab.sandbox(login=stand_in.url)
         return lab.cli("preflight", "sandbox", "--warn-only")
 
-    return Case(case_id, "login", run, exit_code, ("Entra ID", *fragments))
+    return Case(case_id, "login", run, exit_code, ("Entra ID", *fragments) if exit_code else fragments)
 
 
 def connect_case(case_id: str, group: str, method: str, path: str, reply: Reply | Callable[[Lab], Reply] | None,
@@ -876,6 +885,11 @@ GRAPH_CASES = [
                ("nextLink to another host", "localhost", "refused")),
     graph_case("batch-status-numeric-string", "POST", BATCH, lambda lab: _statuses_as_strings, 0,
                ("users checked",)),
+    graph_case("members-429-retry-after-nan", "GET", MEMBERS,
+               Reply.json({"error": {"code": "TooManyRequests", "message": "slow down"}}, status=429).with_headers(
+                   {"Retry-After": "nan"}), 0, ("users checked",), times=1),
+    graph_case("batch-503-retry-after-nan", "POST", BATCH, Reply.html(503, "Busy").with_headers({"Retry-After": "nan"}),
+               0, ("users checked",), times=1),
     graph_case("members-json-as-text-plain", "GET", MEMBERS,
                Reply.json({"value": []}, content_type="text/plain"), 0, ("users checked",)),
 ]
@@ -908,6 +922,8 @@ LOGIN_CASES = [
     login_case("token-number", Reply.json({"token_type": "Bearer", "access_token": 12345}), 1, ("no access token",)),
     login_case("token-empty-200", Reply.text(b""), 1, ("no access token", "an empty body")),
     login_case("token-10-megabytes", Reply.html(200, "Proxy error", size=TEN_MB), 1, ("no access token", "HTML")),
+    login_case("token-503-retry-after-nan", Reply.html(503, "Busy").with_headers({"Retry-After": "nan"}), 0,
+               ("users checked",), times=1),
     login_case("token-redirect-other-host", to_decoy("/collect", 307), 1,
                ("redirect (307)", "localhost", "not followed")),
 ]
