@@ -781,7 +781,8 @@ def login_case(case_id: str, reply: Reply | Callable[[Lab], Reply], exit_code: i
 
 
 def connect_case(case_id: str, group: str, method: str, path: str, reply: Reply | Callable[[Lab], Reply] | None,
-                 exit_code: int, fragments: tuple[str, ...], *, process: bool = False) -> Case:
+                 exit_code: int, fragments: tuple[str, ...], *, process: bool = False, times: int | None = None
+                 ) -> Case:
     """connect on a community where contoso.example is pending, with Sekoia.io (group "sekoia") or the
     login host (group "discovery") answering `reply` on one route; in-process, or as a process."""
 
@@ -791,7 +792,7 @@ def connect_case(case_id: str, group: str, method: str, path: str, reply: Reply 
         upstream = sekoia.url if group == "sekoia" else graph.url
         stand_in = lab.stand_in(upstream=upstream)
         if reply is not None:
-            stand_in.on(method, path, reply(lab) if callable(reply) else reply)
+            stand_in.on(method, path, reply(lab) if callable(reply) else reply, times=times)
         urls = {"sekoia": stand_in.url} if group == "sekoia" else {"login": stand_in.url}
         lab.sandbox(**urls, state=process)
         return lab.cli("connect", "sandbox", "--no-wait") if process else lab.connect()
@@ -890,6 +891,9 @@ GRAPH_CASES = [
                    {"Retry-After": "nan"}), 0, ("users checked",), times=1),
     graph_case("batch-503-retry-after-nan", "POST", BATCH, Reply.html(503, "Busy").with_headers({"Retry-After": "nan"}),
                0, ("users checked",), times=1),
+    graph_case("members-429-wait-a-day", "GET", MEMBERS,
+               Reply.json({"error": {"code": "TooManyRequests", "message": "slow down"}}, status=429).with_headers(
+                   {"Retry-After": "86400"}), 1, ("Microsoft Graph throttled GET /v1.0/groups/", "asks to wait 86400 s")),
     graph_case("members-json-as-text-plain", "GET", MEMBERS,
                Reply.json({"value": []}, content_type="text/plain"), 0, ("users checked",)),
 ]
@@ -979,6 +983,12 @@ SEKOIA_CASES = [
                  ("Sekoia.io GET /v1/communities/", "a JSON string", "not an object")),
     connect_case("community-503-html", "sekoia", "GET", COMMUNITY, Reply.html(503, "Service Unavailable"), 1,
                  ("Sekoia.io GET /v1/communities/", "answered 503", "after 5 tries")),
+    connect_case("community-503-retry-after-nan", "sekoia", "GET", COMMUNITY,
+                 Reply.html(503, "Busy").with_headers({"Retry-After": "nan"}), 3,
+                 ("Waiting for Sekoia.io to verify contoso.example",), times=1),
+    connect_case("me-429-blocked-for-a-day", "sekoia", "GET", ME,
+                 Reply.json({"message": "Too many requests", "code": "RATE_LIMITED"}, status=429).with_headers(
+                     {"Retry-After": "86400"}), 1, ("Sekoia.io GET /v1/me answered 429", "asks to wait 86400s")),
     connect_case("roles-items-strings", "sekoia", "GET", ROLES, Reply.json({"items": ["Analyst"], "total": 1}), 1,
                  ("Sekoia.io GET /v1/communities/", "/roles", "not objects")),
     connect_case("roles-a-list", "sekoia", "GET", ROLES, Reply.json([{"name": "Analyst"}]), 1,
