@@ -236,7 +236,9 @@ class Case:
     run: Callable[[Lab], Outcome]
     exit_code: int
     fragments: tuple[str, ...]
-    sandboxed: bool = True  # needs the session's emulators; the others run side by side, ahead of time
+    # "alone": needs no emulator; "shared": reads only, through its own stand-ins, from the session's emulators
+    # (both kinds run side by side, ahead of the tests); "serial": needs the emulators to itself.
+    runs_in: str = "serial"
 
     @property
     def key(self) -> str:
@@ -321,13 +323,23 @@ def outputs_state(tenant_id: str, tenant_endpoint: str) -> dict:
             "resources": [], "check_results": None}
 
 
-class Lab:
-    """One case's world. Without `request` (a case that needs no emulator) only `cli` is available."""
+def emulator_writes(graph, sekoia) -> list[str]:
+    """Every request that could have changed the emulated tenant or community (token requests and $batch of GETs cannot)."""
+    writes = [f"Graph write: {r.method} {r.path}" for r in graph.requests
+              if r.method != "GET" and r.path != "/v1.0/$batch" and "/oauth2/" not in r.path]
+    return writes + [f"Sekoia.io write: {r.method} {r.path}" for r in sekoia.write_requests]
 
-    def __init__(self, request: pytest.FixtureRequest | None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch | None):
+
+class Lab:
+    """One case's world: a project, a sandbox dir, stand-ins. A serial case's lab has the test's `request`
+    (emulators reset for it) and `monkeypatch`; a pooled one only runs processes, on `shared` emulators if any."""
+
+    def __init__(self, tmp_path: Path, *, request: pytest.FixtureRequest | None = None,
+                 monkeypatch: pytest.MonkeyPatch | None = None, shared=None):
         self.request = request
         self.tmp = tmp_path
         self.monkeypatch = monkeypatch
+        self.shared = shared
         self.stand_ins: list[StandIn] = []
         self.secrets: list[str] = [FAKE_SECRET]
         self.decoys: list[StandIn] = []  # hosts a redirect or nextLink names: must get nothing
@@ -342,9 +354,12 @@ class Lab:
 
     @cached_property
     def emulators(self):
-        sandbox = self.request.getfixturevalue("sandbox")
-        graph = self.request.getfixturevalue("graph_emulator")
-        sekoia = self.request.getfixturevalue("sekoia_emulator")
+        if self.shared is not None:
+            sandbox, graph, sekoia = self.shared, self.shared.graph, self.shared.sekoia
+        else:
+            sandbox = self.request.getfixturevalue("sandbox")
+            graph = self.request.getfixturevalue("graph_emulator")
+            sekoia = self.request.getfixturevalue("sekoia_emulator")
         self.secrets += [sandbox.graph.principal_client_secret, sandbox.sekoia.demo_api_key or ""]
         return sandbox, graph, sekoia
 
@@ -389,13 +404,10 @@ class Lab:
         sekoia.seed_domain(DEMO_COMMUNITY_UUID, "contoso.example", status="pending")
 
     def _emulator_writes(self) -> list[str]:
-        if "emulators" not in self.__dict__:
-            return []
+        if "emulators" not in self.__dict__ or self.shared is not None:
+            return []  # shared emulators are checked once for the whole pool
         _, graph, sekoia = self.emulators
-        writes = [f"Graph write: {r.method} {r.path}" for r in graph.requests
-                  if r.method != "GET" and r.path != "/v1.0/$batch" and "/oauth2/" not in r.path]
-        writes += [f"Sekoia.io write: {r.method} {r.path}" for r in sekoia.write_requests]
-        return writes
+        return emulator_writes(graph, sekoia)
 
     def _decoy_hits(self) -> list[str]:
         return [f"sent to the other host: {method} {path}" + (" WITH credentials" if any(
@@ -506,7 +518,7 @@ class Lab:
 
 @pytest.fixture
 def lab(request, tmp_path, monkeypatch) -> Iterator[Lab]:
-    laboratory = Lab(request, tmp_path, monkeypatch)
+    laboratory = Lab(tmp_path, request=request, monkeypatch=monkeypatch)
     yield laboratory
     laboratory.close()
 
@@ -534,18 +546,18 @@ def config_case(case_id: str, content: str | bytes | Callable[[], str | bytes], 
         path.write_bytes(body if isinstance(body, bytes) else body.encode())
         return lab.cli("render", "broken")
 
-    return Case(case_id, "config", run, 2, ("envs/broken.yaml", *fragments), sandboxed=False)
+    return Case(case_id, "config", run, 2, ("envs/broken.yaml", *fragments), runs_in="alone")
 
 
 def cli_case(case_id: str, args: tuple[str, ...], exit_code: int, fragments: tuple[str, ...],
              group: str = "cli", env: dict[str, str] | None = None,
-             prepare: Callable[[Lab], None] | None = None, sandboxed: bool = False) -> Case:
+             prepare: Callable[[Lab], None] | None = None, runs_in: str = "alone") -> Case:
     def run(lab: Lab) -> Outcome:
         if prepare is not None:
             prepare(lab)
         return lab.cli(*args, env=env)
 
-    return Case(case_id, group, run, exit_code, fragments, sandboxed)
+    return Case(case_id, group, run, exit_code, fragments, runs_in)
 
 
 def _set(path: str, value) -> Callable[[dict], None]:
@@ -669,7 +681,7 @@ ENV_CASES = [
              env={"SEKOIA_API_KEY": "   "}),
     cli_case("sandbox-key-missing", ("connect", "sandbox", "--no-wait"), 2,
              ("envs/sandbox.yaml", "SEKOIA_SANDBOX_API_KEY is not set"), "env", prepare=_unset_sekoia_key,
-             sandboxed=True),
+             runs_in="shared"),
     cli_case("arm-credentials-missing", ("preflight", "example-prod"), 2,
              ("no Microsoft Graph credentials found", "ARM_CLIENT_ID + ARM_CLIENT_SECRET"), "env"),
     cli_case("arm-secret-without-client-id", ("preflight", "example-prod"), 2,
@@ -763,7 +775,7 @@ def graph_case(case_id: str, method: str, path: str, reply: Reply | Callable[[La
         lab.sandbox(graph=stand_in.url)
         return lab.cli("preflight", "sandbox", "--warn-only")
 
-    return Case(case_id, "graph", run, exit_code, fragments)
+    return Case(case_id, "graph", run, exit_code, fragments, runs_in="shared")
 
 
 def login_case(case_id: str, reply: Reply | Callable[[Lab], Reply], exit_code: int, fragments: tuple[str, ...],
@@ -777,7 +789,8 @@ def login_case(case_id: str, reply: Reply | Callable[[Lab], Reply], exit_code: i
         lab.sandbox(login=stand_in.url)
         return lab.cli("preflight", "sandbox", "--warn-only")
 
-    return Case(case_id, "login", run, exit_code, ("Entra ID", *fragments) if exit_code else fragments)
+    return Case(case_id, "login", run, exit_code, ("Entra ID", *fragments) if exit_code else fragments,
+                runs_in="shared")
 
 
 def connect_case(case_id: str, group: str, method: str, path: str, reply: Reply | Callable[[Lab], Reply] | None,
@@ -1051,33 +1064,53 @@ def bad_input_figures(pytestconfig) -> BadInputFigures:
 # The tests
 
 
-STANDALONE_WORKERS = 4
+POOL_WORKERS = 4
 
 
 @pytest.fixture(scope="module")
-def standalone_outcomes(request, tmp_path_factory) -> dict[str, Outcome]:
-    """The selected cases that need no emulator, run as processes four at a time (they are ~0.3 s of CPU each)."""
+def pooled_outcomes(request, tmp_path_factory) -> dict[str, tuple[Outcome, list[str]]]:
+    """The selected cases that run processes only, four at a time (each is ~0.3 s of CPU, mostly imports).
+
+    Shared cases read the session's emulators, each through its own stand-ins: the emulators are reset
+    before, and any write they saw in the meantime is charged to every shared case (none can write).
+    """
     selected = {item.callspec.params["case"].key for item in request.session.items
                 if hasattr(item, "callspec") and isinstance(item.callspec.params.get("case"), Case)}
-    cases = [case for case in CASES if not case.sandboxed and case.key in selected]
+    cases = [case for case in CASES if case.runs_in != "serial" and case.key in selected]
+    shared = request.getfixturevalue("sandbox") if any(c.runs_in == "shared" for c in cases) else None
+    if shared is not None:
+        shared.graph.reset()
+        shared.sekoia.reset()
 
-    def run(case: Case) -> Outcome:
+    def run(case: Case) -> tuple[Outcome, list[str]]:
+        lab = Lab(tmp_path_factory.mktemp(case.id), shared=shared if case.runs_in == "shared" else None)
         try:
-            return case.run(Lab(None, tmp_path_factory.mktemp(case.id), None))
-        except Exception:  # a broken case fails alone, not the whole group
-            return Outcome(-1, "", "the case itself failed:\n" + traceback.format_exc())
+            return case.run(lab), lab.secrets
+        except Exception:  # a broken case fails alone, not the whole pool
+            return Outcome(-1, "", "the case itself failed:\n" + traceback.format_exc()), lab.secrets
+        finally:
+            lab.close()
 
-    with ThreadPoolExecutor(max_workers=STANDALONE_WORKERS) as pool:
-        return dict(zip((case.key for case in cases), pool.map(run, cases), strict=True))
+    with ThreadPoolExecutor(max_workers=POOL_WORKERS) as pool:
+        outcomes = dict(zip((case.key for case in cases), pool.map(run, cases), strict=True))
+    if shared is not None:
+        writes = emulator_writes(shared.graph, shared.sekoia) + [f"Graph emulator error: {e}"
+                                                                 for e in shared.graph.internal_errors]
+        for case in cases:
+            if case.runs_in == "shared":
+                outcomes[case.key][0].changes.extend(writes)
+        shared.graph.reset()
+        shared.sekoia.reset()
+    return outcomes
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.key for c in CASES])
 def test_bad_input_is_handled(case: Case, request, bad_input_figures: BadInputFigures) -> None:
-    if case.sandboxed:
+    if case.runs_in == "serial":
         lab: Lab = request.getfixturevalue("lab")
         outcome, secrets = case.run(lab), lab.secrets
     else:
-        outcome, secrets = request.getfixturevalue("standalone_outcomes")[case.key], [FAKE_SECRET]
+        outcome, secrets = request.getfixturevalue("pooled_outcomes")[case.key]
     problems = problems_with(case, outcome, secrets)
     bad_input_figures.record(case, not problems)
     assert not problems, (f"{case.id}: " + "; ".join(problems) + f"\n--- exit {outcome.exit_code}\n--- stdout\n"
