@@ -21,18 +21,23 @@ Decisions this corpus pins down (orchestrator/config.py):
   could read one tenant_id and the tool use another;
 - YAML aliases are refused, even small ones (nested ones expand exponentially, and an environment
   file is short enough to write values out); nesting is bounded; files over 1 MB are refused unread;
-- a well-formed JSON answer under a wrong Content-Type is read (cases marked "tolerated" expect the
-  same result as a correct answer): the APIs' own gateways mislabel bodies, the JSON is what counts.
+- a well-formed JSON answer under a wrong Content-Type is read, and so is a numeric string where Graph
+  puts a number ($batch statuses): those cases expect the same result as a correct answer;
+- a Retry-After that is not a finite number counts as absent (the client backs off on its own).
 
 How the API cases run: a `StandIn`, a real HTTP server on 127.0.0.1, takes the place of Graph, the
 login host or Sekoia.io in the sandbox's endpoints.json (which orchestrator/endpoints.py maps the real
 hosts to). It serves the scripted bad answer on one route and forwards every other request to the
-session's emulators, so the rest of the run is real. Graph and login cases run `sekoia-sso preflight`
-as a process. Sekoia.io and discovery cases run the library's `connect` in-process (the call the
-connect, apply and rotate commands make; errors become exit codes exactly as the CLI's SSOGroup does),
-since a process spends a second in `terraform init` and paces Sekoia.io at 3.5 requests/s; a few run
-as `sekoia-sso connect` processes too, on a hand-written Terraform state holding only outputs. A
-domain already pending in Sekoia.io makes a correct run stop, exit 3, before any write.
+session's emulators, so the rest of the run is real; redirects and nextLinks point at a decoy host.
+Graph and login cases run `sekoia-sso preflight` as a process (two reads of an application run
+GraphClient.get in-process). Sekoia.io and discovery cases run the library's `connect` in-process
+(the call the connect, apply and rotate commands make; errors become exit codes exactly as the CLI's
+SSOGroup does), since a process spends a second in `terraform init` and paces Sekoia.io at 3.5
+requests/s; a few run as `sekoia-sso connect` processes too, on a hand-written Terraform state holding
+only outputs. A domain already pending in Sekoia.io makes a correct run stop, exit 3, before any write.
+
+The cases that only run processes (config, CLI, environment variables, Graph and login) run four at a
+time ahead of the tests (`pooled_outcomes`); the module takes 20-25 s.
 
 Prints at the end of the session: cases tried / handled, per group.
 """
