@@ -274,13 +274,16 @@ def problems_with(case: Case, outcome: Outcome, secrets: list[str]) -> list[str]
         found.append("a Python traceback was printed")
     if len(printed.encode()) > MAX_PRINTED:
         found.append(f"{len(printed.encode()):,} bytes printed")
+    said = printed  # where the fragments must be: the error message itself when there is one
     if case.exit_code != 0:
         paragraph = _error_paragraph(outcome.err)
         if isinstance(paragraph, str):
             found.append(paragraph)
         elif len(paragraph[0]) < len("Error: ") + 20:
             found.append("the error message says too little")
-    missing = [fragment for fragment in case.fragments if fragment not in printed]
+        else:
+            said = "\n".join(paragraph)
+    missing = [fragment for fragment in case.fragments if fragment not in said]
     if missing:
         found.append(f"message lacks {missing}")
     found += outcome.changes
