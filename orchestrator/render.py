@@ -198,20 +198,41 @@ def templates_dir(project_dir: Path) -> Path:
     return own if own.is_dir() else Path(__file__).resolve().parent.parent / "templates"
 
 
+class RenderFileError(SekoiaSSOError):
+    """A file of the rendered root cannot be read or written (a directory in its place, not UTF-8, ...)."""
+
+
+def _read(path: Path, project_dir: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise RenderFileError(f"{path.relative_to(project_dir)}: cannot be read ({reason}); nothing was "
+                              "written") from None
+
+
 def write_rendered(root: RenderedRoot, project_dir: Path) -> list[Path]:
-    """Write the files; remove generated files the render no longer produces. Returns changed paths."""
+    """Write the files; remove generated files the render no longer produces. Returns changed paths.
+
+    Everything is read before anything is written, so a file in the way stops the render unchanged.
+    """
     target = project_dir / root.directory
-    target.mkdir(parents=True, exist_ok=True)
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RenderFileError(f"{root.directory.as_posix()}: cannot be made a directory ({exc.strerror}); "
+                              "nothing was written") from None
+    stale = [name for name, text in root.files.items()
+             if not (target / name).exists() or _read(target / name, project_dir) != text]
+    obsolete = [path for path in sorted(target.glob("*.tf"))
+                if path.name not in root.files and HEADER_MARK in _read(path, project_dir)[:300]]
     changed = []
-    for name, text in root.files.items():
-        path = target / name
-        if not path.exists() or path.read_text(encoding="utf-8") != text:
-            path.write_text(text, encoding="utf-8")
-            changed.append(path)
-    for path in sorted(target.glob("*.tf")):
-        if path.name not in root.files and HEADER_MARK in path.read_text(encoding="utf-8")[:300]:
-            path.unlink()
-            changed.append(path)
+    for name in stale:
+        (target / name).write_text(root.files[name], encoding="utf-8")
+        changed.append(target / name)
+    for path in obsolete:
+        path.unlink()
+        changed.append(path)
     return changed
 
 
@@ -219,10 +240,11 @@ def diff_rendered(root: RenderedRoot, project_dir: Path) -> str:
     """A unified diff from the committed files to a fresh render; empty when they match."""
     target = project_dir / root.directory
     chunks = []
-    names = set(root.files) | {p.name for p in target.glob("*.tf") if HEADER_MARK in p.read_text(encoding="utf-8")[:300]}
+    names = set(root.files) | {p.name for p in target.glob("*.tf")
+                               if HEADER_MARK in _read(p, project_dir)[:300]}
     for name in sorted(names):
         path = target / name
-        committed = path.read_text(encoding="utf-8") if path.exists() else ""
+        committed = _read(path, project_dir) if path.exists() else ""
         fresh = root.files.get(name, "")
         if committed != fresh:
             rel = (root.directory / name).as_posix()
