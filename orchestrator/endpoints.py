@@ -94,6 +94,9 @@ def endpoints_for(env: Environment, project_dir: Path) -> Endpoints:
             f"{env.path} is a sandbox environment but the sandbox is not running ({path} is missing). "
             "Start it with `python -m sandbox up` in another terminal, or run `make demo`."
         ) from None
+    except OSError as exc:  # a directory in its place, SEKOIA_SSO_SANDBOX_DIR naming a file, ...
+        raise SandboxNotRunningError(f"{path} cannot be read ({exc.strerror}): check SEKOIA_SSO_SANDBOX_DIR, or "
+                                     "restart the sandbox") from None
     except (ValueError, KeyError, AttributeError, TypeError) as exc:
         raise SandboxNotRunningError(f"{path} is not a valid sandbox endpoints file ({exc}); restart the sandbox") from None
     return Endpoints(
