@@ -672,6 +672,14 @@ def _unset_sekoia_key(lab: Lab) -> None:
     lab.sandbox(drop_env=("SEKOIA_SANDBOX_API_KEY",))
 
 
+def _sandbox_dir_is_a_file(lab: Lab) -> None:
+    lab.sandbox_dir.write_text("not a directory\n")
+
+
+def _endpoints_json_is_a_directory(lab: Lab) -> None:
+    (lab.sandbox_dir / "endpoints.json").mkdir(parents=True)
+
+
 def _endpoints_file(content: bytes) -> Callable[[Lab], None]:
     def prepare(lab: Lab) -> None:
         lab.sandbox_dir.mkdir(exist_ok=True)
@@ -718,10 +726,40 @@ ENV_CASES = [
     cli_case("endpoints-json-a-list", ("preflight", "sandbox"), 1,
              ("endpoints.json is not a valid sandbox endpoints file", "restart the sandbox"), "env",
              prepare=_endpoints_file(b"[1, 2, 3]")),
+    cli_case("sandbox-dir-is-a-file", ("preflight", "sandbox"), 1,
+             ("endpoints.json cannot be read (Not a directory)", "SEKOIA_SSO_SANDBOX_DIR"), "env",
+             prepare=_sandbox_dir_is_a_file),
+    cli_case("endpoints-json-a-directory", ("preflight", "sandbox"), 1,
+             ("endpoints.json cannot be read (Is a directory)",), "env", prepare=_endpoints_json_is_a_directory),
     cli_case("endpoints-json-binary", ("preflight", "sandbox"), 1,
              ("endpoints.json is not a valid sandbox endpoints file", "utf-8"), "env",
              prepare=_endpoints_file(b"\x89PNG\r\n\x1a\n\x00\x00")),
 ]
+
+
+def _file_in_place_of_root(lab: Lab) -> None:
+    root = lab.project / "terraform" / "envs" / "sandbox"
+    for path in root.iterdir():
+        path.unlink()
+    root.rmdir()
+    root.write_text("a file where the rendered root goes\n")
+
+
+def _directory_in_place_of_main_tf(lab: Lab) -> None:
+    main_tf = lab.project / "terraform" / "envs" / "sandbox" / "main.tf"
+    main_tf.unlink()
+    main_tf.mkdir()
+
+
+def _committed_tf_not_utf8(lab: Lab) -> None:
+    main_tf = lab.project / "terraform" / "envs" / "sandbox" / "main.tf"
+    main_tf.write_bytes(main_tf.read_bytes().replace(b"sekoia_sso", b"sekoia\xff_sso", 1))
+
+
+def _one_broken_among_all(lab: Lab) -> None:
+    (lab.project / "envs" / "zz-broken.yaml").write_text(good_text().replace("region: FRA1", "region: MARS"))
+    for rendered in (lab.project / "terraform" / "envs").iterdir():  # stale renders: --all would rewrite them
+        (rendered / "main.tf").write_text((rendered / "main.tf").read_text() + "# edited\n")
 
 
 def _project_file_outside_envs(lab: Lab) -> None:
@@ -757,6 +795,16 @@ CLI_CASES = [
              ("--yes needs --confirm sandbox",)),
     cli_case("destroy-confirm-other-env", ("destroy", "sandbox", "--yes", "--confirm", "prod"), 2,
              ("--yes needs --confirm sandbox",)),
+    cli_case("render-all-one-broken", ("render", "--all"), 2, ("envs/zz-broken.yaml", "unknown region 'MARS'"),
+             prepare=_one_broken_among_all),
+    cli_case("render-file-in-place-of-root", ("render", "sandbox"), 1,
+             ("terraform/envs/sandbox: cannot be made a directory", "nothing was written"),
+             prepare=_file_in_place_of_root),
+    cli_case("render-directory-in-place-of-main-tf", ("render", "sandbox"), 1,
+             ("terraform/envs/sandbox/main.tf: cannot be read (Is a directory)", "nothing was written"),
+             prepare=_directory_in_place_of_main_tf),
+    cli_case("check-committed-tf-not-utf8", ("check", "sandbox"), 1,
+             ("terraform/envs/sandbox/main.tf: cannot be read (not UTF-8 text)",), prepare=_committed_tf_not_utf8),
     cli_case("destroy-no-terminal", ("destroy", "sandbox"), 2, ("no terminal to confirm on",
                                                                 "--yes --confirm sandbox")),
 ]
