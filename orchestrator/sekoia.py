@@ -405,7 +405,12 @@ class SekoiaClient:
         return self.list_all("community_roles", community_uuid=community_uuid)
 
     def domains(self, community_uuid: str) -> list[dict[str, Any]]:
-        return self.list_all("list_domains", community_uuid=community_uuid)
+        items = self.list_all("list_domains", community_uuid=community_uuid)
+        # Callers match domains by name and remove them by uuid: an item without both cannot be acted on.
+        if not all(isinstance(item.get("name"), str) and isinstance(item.get("uuid"), str) for item in items):
+            raise SekoiaProtocolError(f"Sekoia.io GET {ROUTES['list_domains'].format(community_uuid=community_uuid)} "
+                                      "answered a domain without a string name and uuid", status=200)
+        return items
 
     def add_domain(self, community_uuid: str, name: str) -> dict[str, Any] | None:
         return self._object("add_domain", self.request("add_domain", json={"name": name}, community_uuid=community_uuid),
