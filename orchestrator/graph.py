@@ -9,7 +9,8 @@ What it does for the caller:
 - 429: waits what `Retry-After` says (also for each throttled request inside a $batch), else
   backs off exponentially; gives up after `max_throttle_retries`.
 - 5xx, connection resets and read timeouts: bounded retries with jittered exponential backoff.
-  Only reads are retried (GETs and $batch of GETs), so a retry never repeats a write.
+  Only reads are retried (GETs and $batch of GETs), so a retry never repeats a write; the one
+  write, `action`, is for actions that are idempotent by nature (removePassword of one key ID).
 - 401 with an expired token: one retry with a fresh token.
 - Errors become `GraphError(status, code)` from Graph's `{"error": {"code", "message"}}`. The
   bearer token is sent only to the Graph origin (a nextLink elsewhere is refused) and never
@@ -210,6 +211,12 @@ class GraphClient:
         if not isinstance(body, dict):  # callers read fields with .get(): a list must stop here, named
             raise GraphError(f"Microsoft Graph answered {_json_kind(body)}, not an object, to GET {urlsplit(url).path}")
         return body
+
+    def action(self, path: str, body: Mapping[str, Any]) -> None:
+        """POST /v1.0{path} with a JSON body, for an action whose effect twice is its effect once (removePassword
+        of one key ID): a 429, 5xx or reset is sent again as for a read. A repeat of an action the lost answer
+        had done answers an error (no such key): the caller reads back to tell."""
+        self._send_raw("POST", self.base_url + path, json_body=dict(body), headers={"Content-Type": "application/json"})
 
     def iter_pages(self, path: str, params: Mapping[str, str | int] | None = None, *,
                    headers: Mapping[str, str] | None = None) -> Iterator[list[dict[str, Any]]]:

@@ -369,6 +369,18 @@ def destroy_argv(binary: str, *, lock_timeout: str) -> list[str]:
     )
 
 
+def import_argv(binary: str, address: str, resource_id: str, *, lock_timeout: str) -> list[str]:
+    return terraform_argv(
+        binary,
+        "import",
+        address,
+        resource_id,
+        input=False,
+        no_color=IsFlagged,
+        lock_timeout=lock_timeout,
+    )
+
+
 def show_plan_argv(binary: str, plan_path: Path) -> list[str]:
     return terraform_argv(binary, "show", str(plan_path), json=IsFlagged, no_color=IsFlagged)
 
@@ -657,6 +669,13 @@ class TerraformRunner:
             destroy_argv(self.binary, lock_timeout=self.lock_timeout),
             stream=True,
             extra_env=variables_env(vars),
+        )
+
+    def import_resource(self, address: str, resource_id: str) -> CommandResult:
+        """Record in the state, under `address`, an object that already exists (`terraform import`)."""
+        return self._run(
+            import_argv(self.binary, address, resource_id, lock_timeout=self.lock_timeout),
+            stream=True,
         )
 
     def outputs(self) -> dict[str, Any]:

@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from orchestrator.adopt import PASSWORD as PASSWORD_PREFIX
+from orchestrator.adopt import creates
 from orchestrator.config import Environment, load_environment
 from orchestrator.errors import EXIT_FAILED, EXIT_OK, EXIT_WAITING, ConfigError, SekoiaSSOError, UsageError
 from orchestrator.planview import PlanSummary
@@ -230,6 +232,35 @@ def _wait_until_readable(env: Environment, project_dir: Path, outputs: dict[str,
     console.note("application and service principal are readable in Microsoft Graph")
 
 
+def _adopt_unrecorded(env: Environment, project_dir: Path, workspace: Workspace, runner, summary: PlanSummary,
+                      console: Console) -> tuple[Any, PlanSummary] | None:
+    """Objects a killed run left in Entra ID outside the state: imported, and the plan made again (adopt.py)."""
+    from orchestrator.adopt import adopt_unrecorded, may_adopt
+    from orchestrator.graph import open_graph
+
+    if not may_adopt(summary):
+        return None
+    with open_graph(env, project_dir) as graph:
+        imported = adopt_unrecorded(graph, runner.import_resource, env, summary, console.note)
+    if not imported:
+        return None
+    console.step("Planning again, with the adopted objects in the state")
+    plan = runner.plan(workspace.plan_path)
+    return plan, runner.show_plan(plan.plan_path) if plan.has_changes else PlanSummary()
+
+
+def _remove_unrecorded_passwords(env: Environment, project_dir: Path, outputs: dict[str, Any],
+                                 console: Console) -> None:
+    """Once Sekoia.io holds the state's secret: the sekoia-sso passwords the state does not list go (adopt.py)."""
+    from orchestrator.adopt import remove_unrecorded_passwords
+    from orchestrator.graph import open_graph
+
+    secrets = _reveal(outputs.get("secrets")) or {}
+    recorded = [item.get("key_id") for item in secrets.values() if isinstance(item, dict)]
+    with open_graph(env, project_dir) as graph:
+        remove_unrecorded_passwords(graph, str(outputs["application_object_id"]), recorded, console.note)
+
+
 def apply_environment(project_dir: Path, env: Environment, options: ApplyOptions, console: Console) -> ApplySummary:
     from orchestrator.discovery import check_tenant_discovery
     from orchestrator.sekoia import SekoiaClient
@@ -251,6 +282,9 @@ def apply_environment(project_dir: Path, env: Environment, options: ApplyOptions
             try:
                 plan = runner.plan(workspace.plan_path)
                 tf_summary = runner.show_plan(plan.plan_path) if plan.has_changes else PlanSummary()
+                adopted = _adopt_unrecorded(env, project_dir, workspace, runner, tf_summary, console)
+                if adopted:
+                    plan, tf_summary = adopted
             except BaseException:
                 wait([preflight_future, sekoia_future, outputs_future])
                 # A bad name in `access` fails the plan too; the preflight's message says it better.
@@ -313,6 +347,8 @@ def apply_environment(project_dir: Path, env: Environment, options: ApplyOptions
                         + json.dumps(final.to_dict()["sso"], sort_keys=True)
                     )
                 login_url = result.login_url or final.login_url
+                if creates(tf_summary, PASSWORD_PREFIX):  # a killed run may have made one the state lacks
+                    _remove_unrecorded_passwords(env, project_dir, outputs, console)
             else:
                 login_url = sekoia_plan.login_url
 
@@ -491,7 +527,8 @@ def rotate_environment(project_dir: Path, env: Environment, options: RotateOptio
         set_secret_slots(project_dir / env.path, [new], new)
         env = _render(project_dir, env.name)
         workspace = Workspace(env, project_dir)
-        _apply_terraform(workspace, console, forbid_destroying={PASSWORD_ADDRESS.format(slot=new)})
+        runner = _apply_terraform(workspace, console, forbid_destroying={PASSWORD_ADDRESS.format(slot=new)})
+        _remove_unrecorded_passwords(env, project_dir, runner.outputs(), console)
     console.result(f"Rotated: Sekoia.io now uses the secret of slot {new} (key ID {new_key}).")
     console.result(f"Commit the change: git add {env.path} terraform/envs/{env.name} && "
                    f"git commit -m 'Rotate the Sekoia.io client secret of {env.name}'")
