@@ -471,6 +471,13 @@ def verify_secret_accepted(env: Environment, workspace: Workspace, client_id: st
             delay = min(delay * 2, 10.0)
 
 
+def _slots_in_state(workspace: Workspace) -> set[str]:
+    """The secret slots whose password the Terraform state holds."""
+    prefix, suffix = PASSWORD_ADDRESS.split("{slot}")
+    return {address[len(prefix):-len(suffix)] for address in workspace.initialised_runner().state_list()
+            if address.startswith(prefix) and address.endswith(suffix)}
+
+
 def rotate_environment(project_dir: Path, env: Environment, options: RotateOptions, console: Console) -> dict[str, Any]:
     """Zero-downtime rotation; each phase is decided from the config, the state and Sekoia.io, so a re-run resumes."""
     from orchestrator.discovery import check_tenant_discovery
@@ -481,7 +488,15 @@ def rotate_environment(project_dir: Path, env: Environment, options: RotateOptio
     workspace = Workspace(env, project_dir)
     with environment_lock(workspace):
         slots = list(env.config.secret.slots)
-        if len(slots) == 1:
+        unfinished = sorted(_slots_in_state(workspace) - set(slots)) if len(slots) == 1 else []
+        if unfinished:
+            # Killed after the config dropped the old slot but before Terraform removed its secret: a new
+            # rotation would reuse that slot, and its secret, the old one. Finish this rotation instead.
+            old, new = unfinished[0], slots[0]
+            console.step(f"Finishing the interrupted rotation from slot {old} to {new}")
+            set_secret_slots(project_dir / env.path, [old, new], new)
+            env = _render(project_dir, env.name)
+        elif len(slots) == 1:
             old = slots[0]
             new = next(name for name in (*SLOT_NAMES, f"{old}-next") if name != old)
             _confirm(options, f"Rotate the client secret of {env.name} (slot {old} → {new})?")
