@@ -74,13 +74,25 @@ class Runs:
         self.started.append(started)
         return started
 
-    def outputs(self) -> dict:
+    def runner(self):
+        """The environment's TerraformRunner, initialised the way the CLI does it."""
         env = load_environment(self.project, "sandbox")
         os.environ["SEKOIA_SSO_SANDBOX_DIR"] = str(self.sandbox_dir)
         try:
-            return Workspace(env, self.project).initialised_runner().outputs()
+            return Workspace(env, self.project).initialised_runner()
         finally:
             del os.environ["SEKOIA_SSO_SANDBOX_DIR"]
+
+    def outputs(self) -> dict:
+        return self.runner().outputs()
+
+    def plain_plan(self):
+        """A plan as anyone would run it: the state lock taken (no -lock=false), and not waited for (0s).
+
+        Raises StateLockedError if a run left the lock held; returns the PlanResult (has_changes)."""
+        runner = self.runner()
+        runner.lock_timeout = "0s"
+        return runner.plan(self.sandbox_dir / "check.tfplan")
 
     @property
     def state_path(self) -> Path:
