@@ -4,4 +4,5 @@ pytest_plugins = [
     "tests.fixtures_graph",
     "tests.fixtures_sekoia",
     "tests.fixtures_sandbox",
+    "tests.e2e",  # `runs` (the CLI as processes on the sandbox) and `evidence` (figures in the summary)
 ]

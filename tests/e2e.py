@@ -254,8 +254,8 @@ def _alive(pid: int) -> bool:
 
 
 @pytest.fixture(name="runs")
-def runs_fixture(tmp_path, sandbox, graph_emulator, sekoia_emulator) -> Iterator[Runs]:
-    """A `Runs` on a fresh copy of the project; what it printed is scanned for secrets at the end."""
+def runs_fixture(tmp_path, sandbox, graph_emulator, sekoia_emulator, evidence) -> Iterator[Runs]:
+    """A `Runs` on a fresh copy of the project; what it printed and wrote is scanned for secrets at the end."""
     project = copy_project(tmp_path / "project", envs=("sandbox",))
     sandbox_dir = tmp_path / "sandbox"
     sandbox_dir.mkdir()
@@ -264,8 +264,16 @@ def runs_fixture(tmp_path, sandbox, graph_emulator, sekoia_emulator) -> Iterator
     runner = Runs(project, sandbox_dir)
     yield runner
     runner.stop_strays()
-    leaks(runner.printed, [sandbox.sekoia.demo_api_key, *sekoia_emulator.sso_secret_history(DEMO_COMMUNITY_UUID),
-                           *graph_emulator.state.password_secrets.values()])
+    # Everything the tool printed (plan summaries and --json documents included) and every file of
+    # the project it may have written (rendered HCL, the YAML rotate edits). The state and saved
+    # plans are Terraform's own and hold the secret by design.
+    written = [path.read_bytes() for path in sorted(project.rglob("*"))
+               if path.is_file() and path.suffix in (".tf", ".yaml", ".json", ".md", ".log")]
+    scanned, hits = leaks([*runner.printed, *written],
+                          [sandbox.sekoia.demo_api_key, *sekoia_emulator.sso_secret_history(DEMO_COMMUNITY_UUID),
+                           *graph_emulator.state.password_secrets.values(), graph_emulator.principal_client_secret])
+    evidence.leak_scan(scanned, hits, runs=len(runner.printed) // 2)
+    assert hits == [], f"secrets printed or written: {hits}"
 
 
 def encodings(secret: str) -> list[bytes]:
@@ -274,9 +282,10 @@ def encodings(secret: str) -> list[bytes]:
             urllib.parse.quote_plus(secret).encode()]
 
 
-def leaks(printed: list[bytes], secrets: list[str]) -> None:
-    hits = [(s[:3] + "…") for s in secrets if s for blob in printed for form in encodings(s) if form in blob]
-    assert hits == [], f"secrets printed: {hits}"
+def leaks(blobs: list[bytes], secrets: list[str]) -> tuple[int, list[str]]:
+    """(bytes scanned, the secrets found, shown by their first 3 characters), plain, base64 or URL-encoded."""
+    hits = [(s[:3] + "…") for s in secrets if s for blob in blobs for form in encodings(s) if form in blob]
+    return sum(len(blob) for blob in blobs), hits
 
 
 def tenant_counts(graph) -> dict[str, int]:
@@ -443,16 +452,29 @@ class Evidence:
 
     def __init__(self) -> None:
         self.tallies: dict[str, Tally] = {}
+        self.leak_bytes = self.leak_hits = self.leak_runs = self.leak_tests = 0
+
+    def leak_scan(self, scanned: int, hits: list[str], *, runs: int) -> None:
+        self.leak_bytes += scanned
+        self.leak_hits += len(hits)
+        self.leak_runs += runs
+        self.leak_tests += 1
 
     def tally(self, title: str) -> Tally:
         return self.tallies.setdefault(title, Tally(title))
 
     def pytest_terminal_summary(self, terminalreporter) -> None:
-        if not self.tallies:
+        if not self.tallies and not self.leak_tests:
             return
         terminalreporter.write_sep("-", "reliability figures")
         for tally in self.tallies.values():
             terminalreporter.write_line(tally.line())
+        if self.leak_tests:
+            terminalreporter.write_line(
+                f"secret leaks: {self.leak_tests} end-to-end tests, {self.leak_runs} CLI runs, {self.leak_bytes:,} bytes "
+                f"scanned (stdout, stderr, --json documents, plan summaries, rendered files, YAML) for the client "
+                f"secrets, the Terraform principal's secret and the API key, plain, base64 and URL-encoded: "
+                f"hits {self.leak_hits}")
 
 
 @pytest.fixture(scope="session", name="evidence")

@@ -20,15 +20,13 @@ from typing import Any
 
 import pytest
 
-from tests.e2e import (  # noqa: F401 - evidence_fixture and runs_fixture: the fixtures `evidence` and `runs`
+from tests.e2e import (
     Baseline,
     apply,
     clean_failure,
     converged_problems,
     error_message,
-    evidence_fixture,
     fault_answers,
-    runs_fixture,
 )
 
 pytestmark = pytest.mark.timeout(900)

@@ -28,13 +28,11 @@ from dataclasses import dataclass
 import pytest
 
 from sandbox.sekoia import DEMO_COMMUNITY_UUID
-from tests.e2e import (  # noqa: F401 - evidence_fixture and runs_fixture: the fixtures `evidence` and `runs`
+from tests.e2e import (
     Baseline,
     apply,
     converged_problems,
-    evidence_fixture,
     orphaned_objects,
-    runs_fixture,
 )
 
 pytestmark = pytest.mark.timeout(900)

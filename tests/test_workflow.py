@@ -15,7 +15,7 @@ from orchestrator.config import load_environment
 from orchestrator.workflow import environment_lock
 from orchestrator.workspace import Workspace
 from sandbox.sekoia import DEMO_COMMUNITY_UUID
-from tests.e2e import apply, runs_fixture, tenant_counts  # noqa: F401 - runs_fixture: the fixture `runs`
+from tests.e2e import apply, tenant_counts
 
 pytestmark = pytest.mark.timeout(600)
 
