@@ -31,6 +31,7 @@ from sandbox.sekoia import DEMO_COMMUNITY_UUID
 from tests.e2e import (
     Baseline,
     apply,
+    clean_failure,
     converged_problems,
     orphaned_objects,
 )
@@ -49,6 +50,8 @@ MARKERS = {
                "==> Giving Sekoia.io the new secret", "Recording key ID", "==> Sekoia.io holds the new secret"),
     "destroy": ("==> Disabling SSO in Sekoia.io", "==> Destroying the Terraform resources"),
 }
+# What each command prints on stdout once its work is all done.
+FINISHED = {"apply": "Environment sandbox is configured.", "rotate": "Rotated: ", "destroy": "is destroyed"}
 SLOW_SEEDS = range(100, 120)
 
 
@@ -134,12 +137,18 @@ def check_interrupted(done, case: Interruption, sent: bool) -> None:
         assert done.returncode == 0, context
     elif case.signum == signal.SIGKILL:
         assert done.returncode in (-signal.SIGKILL, 0), context
+    elif done.returncode == -signal.SIGINT:
+        # Ctrl-C after the command had returned, as the interpreter exits: Python dies of the signal
+        # (its documented way out of an unhandled Ctrl-C). Only acceptable with the work all done.
+        assert FINISHED[case.command] in done.out, context
     else:
-        # Ctrl-C: "Interrupted." and 130; or the run was past its last step and finished (0), or the
-        # interruption reached Terraform, which stopped and failed its command cleanly (1, one paragraph).
+        # Ctrl-C during a step: "Interrupted." and 130 (the CLI stops Terraform first and waits for it);
+        # 0 when the run was already past its last step; 1 only as one clean `Error:` paragraph.
         assert done.returncode in (130, 0, 1), context
         if done.returncode == 130:
             assert done.err.rstrip().endswith("Interrupted."), context
+        if done.returncode == 1:
+            assert clean_failure(done) is None, context
 
 
 def check_lock_free(runs) -> None:
@@ -169,6 +178,8 @@ def run_scenario(label: str, cases: list[Interruption], runs, graph, sekoia, evi
             tally.notes["signals too late (run already done)"] += 1
         context = "\n".join(history)
         check_interrupted(done, case, sent)
+        if sent and done.returncode == -signal.SIGINT:
+            tally.notes["Ctrl-C as the CLI exited, work done"] += 1
         check_lock_free(runs)
         if case.command == "rotate":
             # a bare bool: pytest would print the secrets of a failed `in` comparison
