@@ -179,3 +179,24 @@ def test_apply_refuses_a_stale_render(runs, graph_emulator):
     assert stale.returncode == 1
     assert "sekoia-sso render sandbox" in stale.err
     assert tenant_counts(graph_emulator)["applications"] == 0
+
+
+def test_plan_with_bad_credentials_gives_terraforms_error_in_one_paragraph(runs, graph_emulator):
+    endpoints = json.loads((runs.sandbox_dir / "endpoints.json").read_text())
+    endpoints["env"]["ARM_CLIENT_SECRET"] = "not-the-secret"
+    (runs.sandbox_dir / "endpoints.json").write_text(json.dumps(endpoints))
+    done = runs("plan", "sandbox", "--quiet")
+    assert done.returncode == 1, done.err
+    errors = [line for line in done.err.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1 and "access token" in errors[0] and "Invalid client secret" in errors[0]
+    assert "Traceback" not in done.err and "not-the-secret" not in done.err
+    assert tenant_counts(graph_emulator)["applications"] == 0
+
+
+def test_plan_summarises_the_changes_as_json(runs):
+    done = runs("plan", "sandbox", "--json")
+    assert done.returncode == 0, done.err
+    summary = json.loads(done.out)
+    assert summary["counts"]["create"] >= 8
+    addresses = {change["address"] for change in summary["resource_changes"]}
+    assert 'module.sekoia_sso.azuread_application_password.this["blue"]' in addresses
