@@ -126,6 +126,18 @@ def faults_off(graph, sekoia) -> None:
     sekoia.block(0)  # a WAF block the faults provoked is over
 
 
+def failure_kind(done) -> str:
+    """What stopped a failed run, in a few words, from its Error paragraph."""
+    message = error_message(done)
+    for needle, kind in (("Sekoia.io POST", "Sekoia.io write refused"), ("Sekoia.io PUT", "Sekoia.io write refused"),
+                         ("Sekoia.io DELETE", "Sekoia.io write refused"), ("Sekoia.io", "Sekoia.io read"),
+                         ("terraform", "Terraform"), ("Microsoft Graph", "Microsoft Graph"),
+                         ("Entra ID", "Entra ID")):
+        if needle in message:
+            return kind
+    return f"exit {done.returncode}"
+
+
 def run_seed(seed: int, runs, graph, sekoia, evidence, *, quick: bool) -> None:
     tally = evidence.tally("faults: seeded apply from scratch" + (" (quick mixes)" if quick else ""))
     mix = FaultMix.draw(seed, quick=quick)
@@ -141,6 +153,7 @@ def run_seed(seed: int, runs, graph, sekoia, evidence, *, quick: bool) -> None:
         assert problem is None, f"{mix.describe()}\n{history}\nunclean failure ({problem}):\n{done.err[-3000:]}"
         history[-1] += f" — {error_message(done)[:300]}"
         tally.notes[f"first runs ending in exit {done.returncode}" if reruns == 0 else "re-runs that failed"] += 1
+        tally.notes[f"failed runs: {failure_kind(done)}"] += 1
         reruns += 1
         faults_off(graph, sekoia)
         if reruns == 1:
