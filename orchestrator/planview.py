@@ -54,6 +54,18 @@ _VALUE_WIDTH = 70
 _SHORTEST_SECRET = 4
 
 
+def _change_values(change: Any) -> dict[str, Any]:
+    """before/after of a change for JSON; a sensitive one says so and carries no value at all."""
+    if change.sensitive:
+        return {"sensitive": True}
+    values: dict[str, Any] = {"before": change.before}
+    if change.after_unknown:
+        values["after_unknown"] = True
+    else:
+        values["after"] = change.after
+    return values
+
+
 @dataclass(frozen=True)
 class AttributeChange:
     """One attribute (dotted path, list indices as numbers) whose value changes.
@@ -75,15 +87,7 @@ class AttributeChange:
         return self.path.split(".", 1)[0]
 
     def to_dict(self) -> dict[str, Any]:
-        item: dict[str, Any] = {"path": self.path}
-        if self.sensitive:
-            item["sensitive"] = True
-        else:
-            item["before"] = self.before
-            if self.after_unknown:
-                item["after_unknown"] = True
-            else:
-                item["after"] = self.after
+        item: dict[str, Any] = {"path": self.path, **_change_values(self)}
         if self.forces_replacement:
             item["forces_replacement"] = True
         return item
@@ -149,16 +153,7 @@ class OutputChange:
     after_unknown: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        item: dict[str, Any] = {"name": self.name, "action": self.action}
-        if self.sensitive:
-            item["sensitive"] = True
-        else:
-            item["before"] = self.before
-            if self.after_unknown:
-                item["after_unknown"] = True
-            else:
-                item["after"] = self.after
-        return item
+        return {"name": self.name, "action": self.action, **_change_values(self)}
 
     def render(self) -> str:
         symbol = _SYMBOLS.get(self.action, "?")
