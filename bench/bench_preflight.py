@@ -5,7 +5,7 @@
     from bench.bench_preflight import run_benchmark     # for a combined `make bench` table
     measures = run_benchmark()                           # a dict, see `run_benchmark`
 
-The Graph emulator (sandbox/bigtenant.py's tenant) runs in a child process, so neither its CPU nor
+The Graph emulator (sandbox/bigtenant.py's tenant and `TenantProcess`) runs in a child process, so neither its CPU nor
 its memory counts as the client's. What is measured is the client: a real Graph renders pages on
 many servers at once, but the emulator is one Python process that renders 999 users in about as
 much CPU time as the client takes to check them. So the emulator runs with `cache_reads`: the
@@ -32,7 +32,6 @@ import os
 import re
 import resource
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -42,71 +41,6 @@ from pathlib import Path
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 RATIO_TARGET = 1.5
 MEMORY_TARGET_MB = 150.0
-
-# The emulator's process: builds the tenant, serves it, answers "log" with a summary of the
-# requests since the last "log", and stops on "stop" or end of input.
-_EMULATOR_PROCESS = r"""
-import gc, json, os, re, sys
-from sandbox.bigtenant import generate_tenant
-from sandbox.graph import GraphEmulator
-
-users, groups, latency_ms = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
-tenant = generate_tenant(users=users, groups=groups, seed=0)
-group_sizes = {g["displayName"]: len(g["members"]) for g in tenant["groups"]}
-incomplete = len(tenant["generated"]["incompleteUserIds"])
-emulator = GraphEmulator(tenant).start()
-emulator.configure(latency_ms=latency_ms, cache_reads=True)
-# A server tuning, as for any server with a big static heap: the 100,000-user tenant never changes, and
-# the cyclic collector would otherwise rescan it now and then, stalling every answer for tens of ms.
-gc.freeze()
-print(json.dumps({"url": emulator.url, "tenant_id": emulator.tenant_id, "client_id": emulator.principal_client_id,
-                  "client_secret": emulator.principal_client_secret, "group_sizes": group_sizes,
-                  "incomplete": incomplete}), flush=True)
-per_user = re.compile(r"^/v1\.0/users/[^/]+$|^/v1\.0/users\('.*'\)$")
-cpu = sum(os.times()[:2])
-for line in sys.stdin:
-    if line.strip() == "log":
-        records = emulator.requests
-        emulator.clear_requests()
-        cpu, spent = sum(os.times()[:2]), sum(os.times()[:2]) - cpu
-        print(json.dumps({"requests": len(records), "cpu": spent,
-                          "per_user": sum(1 for r in records if per_user.match(r.path)),
-                          "statuses": sorted({r.status for r in records})}), flush=True)
-    elif line.strip() == "stop":
-        break
-emulator.stop()
-"""
-
-
-class _EmulatorProcess:
-    def __init__(self, users: int, groups: int, latency_ms: float):
-        self.process = subprocess.Popen(
-            [sys.executable, "-c", _EMULATOR_PROCESS, str(users), str(groups), str(latency_ms)],
-            cwd=PROJECT_DIR, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-        )
-        line = self.process.stdout.readline()
-        if not line:
-            self.process.wait()
-            raise RuntimeError(f"the Graph emulator process failed to start (exit {self.process.returncode})")
-        self.info = json.loads(line)
-
-    def log(self) -> dict:
-        self.process.stdin.write("log\n")
-        self.process.stdin.flush()
-        return json.loads(self.process.stdout.readline())
-
-    def stop(self) -> None:
-        try:
-            self.process.stdin.write("stop\n")
-            self.process.stdin.close()
-        except OSError:
-            pass
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-
 
 def _environment(project_dir: Path, group_names: list[str]):
     """envs/sandbox.yaml with `access` naming the generated groups (and no single users)."""
@@ -131,8 +65,9 @@ def run_benchmark(*, users: int = 100_000, groups: int = 10, latency_ms: float =
     per_user_requests, users_checked, problems_found, problems_expected, correct, ok.
     """
     from orchestrator.preflight import run_preflight
+    from sandbox.bigtenant import TenantProcess
 
-    emulator = _EmulatorProcess(users, groups, latency_ms)
+    emulator = TenantProcess(users=users, groups=groups, latency_ms=latency_ms, cache_reads=True)
     saved = {name: os.environ.get(name) for name in ("SEKOIA_SSO_SANDBOX_DIR",)}
     try:
         info = emulator.info
@@ -184,7 +119,7 @@ def run_benchmark(*, users: int = 100_000, groups: int = 10, latency_ms: float =
     lower_bound = chain * latency_ms / 1000
     seconds, median = min(times), statistics.median(times)
     report = reports[-1]
-    correct = all(r.users_checked == users and len(r.problems) == info["incomplete"] and not r.refused
+    correct = all(r.users_checked == users and len(r.problems) == len(info["incomplete_ids"]) and not r.refused
                   for r in [cold_report, *reports])
     per_user = max(log["per_user"] for log in logs)
     ratio = seconds / lower_bound if lower_bound else float("inf")
@@ -215,7 +150,7 @@ def run_benchmark(*, users: int = 100_000, groups: int = 10, latency_ms: float =
         "per_user_requests": per_user,
         "users_checked": report.users_checked,
         "problems_found": len(report.problems),
-        "problems_expected": info["incomplete"],
+        "problems_expected": len(info["incomplete_ids"]),
         "correct": correct,
         "ok": correct and ratio <= RATIO_TARGET and peak_mb < MEMORY_TARGET_MB and per_user == 0,
     }

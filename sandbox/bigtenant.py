@@ -3,6 +3,9 @@
     tenant = generate_tenant(users=100_000, groups=10, incomplete_share=0.05, seed=0)
     emulator = GraphEmulator(tenant).start()
 
+    with TenantProcess(users=100_000, groups=10, latency_ms=20) as served:   # the same, in a child process
+        served.info["url"], served.log()["per_user"]
+
 The tenant id, the Terraform principal, the Microsoft Graph service principal and the principal's
 permissions are those of the default fixture, so everything that works against the small tenant works
 here. Users are spread round-robin over the groups; the first group is "SOC Analysts" (so a config
@@ -13,12 +16,23 @@ givenName, surname or mail. Their ids are listed under `generated.incompleteUser
 Memory: each user is one small dict whose repeated strings (names, job titles) are shared and whose
 mail is the same string object as its userPrincipalName. 100,000 users: about 50 MB for the dict,
 generated in about 0.5 s, and about as much again for the emulator's working copy.
+
+`TenantProcess` serves a generated tenant from a child process (`python -m sandbox.bigtenant`), so that
+a benchmark or a memory test of the client in this process counts neither the emulator's CPU nor its
+memory.
 """
 
 from __future__ import annotations
 
+import gc
+import json
+import os
 import random
+import re
+import subprocess
+import sys
 import uuid
+from pathlib import Path
 from typing import Any
 
 from sandbox.graph import load_default_tenant
@@ -84,3 +98,84 @@ def generate_tenant(users: int = 100_000, groups: int = 10, incomplete_share: fl
     tenant["generated"] = {"seed": seed, "users": users, "groups": groups, "incompleteShare": incomplete_share,
                            "incompleteUserIds": incomplete_ids}
     return tenant
+
+
+# GET /users/{id or upn}, in or out of a $batch: the requests a preflight must never make per user.
+_PER_USER_PATH = re.compile(r"^/v1\.0/users/[^/]+$|^/v1\.0/users\('.*'\)$")
+
+
+class TenantProcess:
+    """A Graph emulator serving `generate_tenant(...)` in a child process; a context manager.
+
+    `info`: url, tenant_id, client_id, client_secret (the Terraform principal's), group_sizes (by display
+    name), incomplete_ids. `log()`: a summary of the requests since the previous `log()`: requests, cpu
+    (the child's CPU seconds), per_user (count of per-user GETs), statuses.
+    """
+
+    def __init__(self, *, users: int, groups: int, latency_ms: float = 0.0, incomplete_share: float = 0.05,
+                 seed: int = 0, cache_reads: bool = False):
+        argv = [sys.executable, "-m", "sandbox.bigtenant", str(users), str(groups), str(latency_ms),
+                str(incomplete_share), str(seed), "cache" if cache_reads else "nocache"]
+        self.process = subprocess.Popen(argv, cwd=Path(__file__).resolve().parent.parent,
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        line = self.process.stdout.readline()
+        if not line:
+            self.process.wait()
+            raise RuntimeError(f"the Graph emulator process failed to start (exit {self.process.returncode})")
+        self.info: dict[str, Any] = json.loads(line)
+
+    def log(self) -> dict[str, Any]:
+        self.process.stdin.write("log\n")
+        self.process.stdin.flush()
+        return json.loads(self.process.stdout.readline())
+
+    def stop(self) -> None:
+        try:
+            self.process.stdin.write("stop\n")
+            self.process.stdin.close()
+        except OSError:
+            pass
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def __enter__(self) -> TenantProcess:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+def _serve(argv: list[str]) -> None:
+    """The child of `TenantProcess`: serve the tenant, answer "log" lines, stop on "stop" or end of input."""
+    from sandbox.graph import GraphEmulator
+
+    users, groups, latency_ms, share, seed, cache = argv
+    tenant = generate_tenant(users=int(users), groups=int(groups), incomplete_share=float(share), seed=int(seed))
+    emulator = GraphEmulator(tenant).start()
+    emulator.configure(latency_ms=float(latency_ms), cache_reads=cache == "cache")
+    # A server tuning, as for any server with a big static heap: the tenant never changes, and the cyclic
+    # collector would otherwise rescan it now and then, stalling every answer for tens of ms.
+    gc.freeze()
+    print(json.dumps({"url": emulator.url, "tenant_id": emulator.tenant_id, "client_id": emulator.principal_client_id,
+                      "client_secret": emulator.principal_client_secret,
+                      "group_sizes": {g["displayName"]: len(g["members"]) for g in tenant["groups"]},
+                      "incomplete_ids": tenant["generated"]["incompleteUserIds"]}), flush=True)
+    cpu = sum(os.times()[:2])
+    for line in sys.stdin:
+        if line.strip() == "log":
+            records = emulator.requests
+            emulator.clear_requests()
+            cpu, spent = sum(os.times()[:2]), sum(os.times()[:2]) - cpu
+            print(json.dumps({"requests": len(records), "cpu": spent,
+                              "per_user": sum(1 for r in records if _PER_USER_PATH.match(r.path)),
+                              "statuses": sorted({r.status for r in records})}), flush=True)
+        elif line.strip() == "stop":
+            break
+    emulator.stop()
+
+
+if __name__ == "__main__":
+    _serve(sys.argv[1:])
