@@ -255,7 +255,7 @@ def connect(env: str, wait: bool, timeout: str, show_secret: bool, as_json: bool
 
 
 def _console(as_json: bool, quiet: bool = False):
-    from orchestrator.sekoia_setup import Reporter
+    from orchestrator.terminal import Reporter
     from orchestrator.workflow import Console
 
     return Console(Reporter(sys.stdout, sys.stderr, results_to_err=as_json), terraform_lines=not quiet)
@@ -322,7 +322,7 @@ def apply(env: str, yes: bool, wait: bool, timeout: str, max_problems: int, warn
         sekoia-sso apply prod --yes --json > apply.json
         make apply ENV=prod
     """
-    from orchestrator.sekoia_setup import parse_duration
+    from orchestrator.terminal import parse_duration
     from orchestrator.workflow import ApplyOptions, apply_environment
 
     options = ApplyOptions(yes=yes, wait=wait, timeout=parse_duration(timeout), max_problems=max_problems,
@@ -383,7 +383,7 @@ def rotate(env: str, yes: bool, wait: bool, timeout: str, as_json: bool) -> None
         sekoia-sso rotate prod
         sekoia-sso rotate prod --yes
     """
-    from orchestrator.sekoia_setup import parse_duration
+    from orchestrator.terminal import parse_duration
     from orchestrator.workflow import RotateOptions, rotate_environment
 
     options = RotateOptions(yes=yes, wait=wait, timeout=parse_duration(timeout), confirm=_confirm_on_terminal())

@@ -28,8 +28,6 @@ from __future__ import annotations
 
 import difflib
 import json
-import math
-import re
 import sys
 import time
 from collections.abc import Callable, Mapping
@@ -46,6 +44,7 @@ from orchestrator.sekoia import (
     SsoSettings,
 )
 from orchestrator.sekoia_routes import PERMISSION_WRITE
+from orchestrator.terminal import Reporter, format_duration, parse_duration
 
 __all__ = [
     "PUSHED_SECRET_RESOURCE",
@@ -114,43 +113,6 @@ class ManualStepsRequired(WaitingError):
         self.steps = steps
         self.operation = operation
         self.report = report or {}
-
-
-# --------------------------------------------------------------------------------------------
-# Durations
-
-
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)([smhd])")
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def parse_duration(text: str) -> float:
-    """Seconds from "90", "90s", "15m", "2h", "1d" or "1h30m"; UsageError (exit 2) otherwise."""
-    value = text.strip().lower()
-    try:
-        seconds = float(value)
-    except ValueError:
-        parts = _DURATION_PART.findall(value)
-        if not parts or "".join(n + u for n, u in parts) != value:
-            raise UsageError(f"{text!r} is not a duration: use e.g. 90s, 15m, 2h, 1d or 1h30m") from None
-        seconds = sum(float(n) * _UNITS[u] for n, u in parts)
-    if not math.isfinite(seconds):
-        # float() reads "nan" and "inf": a NaN deadline is never reached, so the wait would never end.
-        raise UsageError(f"{text!r} is not a duration: use e.g. 90s, 15m, 2h, 1d or 1h30m")
-    if seconds < 0:
-        raise UsageError(f"{text!r}: a duration cannot be negative")
-    return seconds
-
-
-def format_duration(seconds: float) -> str:
-    seconds = int(max(0, seconds))
-    if seconds < 60:
-        return f"{seconds}s"
-    if seconds < 3600:
-        return f"{seconds // 60}m {seconds % 60:02d}s"
-    if seconds < 86400:
-        return f"{seconds // 3600}h {seconds % 3600 // 60:02d}m"
-    return f"{seconds // 86400}d {seconds % 86400 // 3600:02d}h"
 
 
 # --------------------------------------------------------------------------------------------
@@ -234,58 +196,6 @@ def _reveal(value: Any) -> Any:
 # Output
 
 
-class Reporter:
-    """Where connect speaks: results to `out`, progress to `err` (one updated line on a terminal)."""
-
-    def __init__(self, out: TextIO | None = None, err: TextIO | None = None, *, results_to_err: bool = False):
-        self.out = out if out is not None else sys.stdout
-        self.err = err if err is not None else sys.stderr
-        self.results_to_err = results_to_err  # --json: stdout holds the JSON document only
-        self._progress_open = False
-
-    @property
-    def progress_is_tty(self) -> bool:
-        return _isatty(self.err)
-
-    @property
-    def out_is_tty(self) -> bool:
-        return not self.results_to_err and _isatty(self.out)
-
-    def line(self, text: str = "") -> None:
-        self.end_progress()
-        stream = self.err if self.results_to_err else self.out
-        stream.write(text + "\n")
-        stream.flush()
-
-    def note(self, text: str) -> None:
-        """A step as it happens (stderr)."""
-        self.end_progress()
-        self.err.write(text + "\n")
-        self.err.flush()
-
-    def progress(self, text: str) -> None:
-        """On a terminal one line rewritten in place; elsewhere (CI logs) one line each time."""
-        if self.progress_is_tty:
-            self.err.write("\r\x1b[2K" + text)
-            self._progress_open = True
-        else:
-            self.err.write(text + "\n")
-        self.err.flush()
-
-    def end_progress(self) -> None:
-        if self._progress_open:
-            self.err.write("\n")
-            self.err.flush()
-            self._progress_open = False
-
-
-def _isatty(stream: Any) -> bool:
-    try:
-        return bool(stream.isatty())
-    except (AttributeError, ValueError):
-        return False
-
-
 # --------------------------------------------------------------------------------------------
 # Preconditions
 
@@ -299,9 +209,13 @@ class Preconditions:
     default_role_uuid: str | None
 
 
-def check_preconditions(client: SekoiaClient, target: SekoiaTarget) -> Preconditions:
-    """The key works, the community is reachable, the default role exists. Reads only."""
-    me = client.me()
+def check_preconditions(client: SekoiaClient, target: SekoiaTarget, *, read_key_owner: bool = True) -> Preconditions:
+    """The key works, the community is reachable, the default role exists. Reads only.
+
+    `read_key_owner=False` skips GET /v1/me (who owns the key): a refused key fails the community
+    read just as clearly. For a plan that writes nothing, where each read costs a rate-limited turn.
+    """
+    me = client.me() if read_key_owner else {}
     try:
         community = client.community(target.community_uuid)
     except (SekoiaNotFoundError, SekoiaPermissionError) as exc:

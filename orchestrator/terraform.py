@@ -72,6 +72,7 @@ __all__ = [
     "StalePlanError",
     "StateLockedError",
     "TerraformBinary",
+    "TerraformCancelled",
     "TerraformError",
     "TerraformRunner",
     "TerraformTimeoutError",
@@ -161,6 +162,10 @@ class BackendChangedError(TerraformError):
     """init found other backend settings than the ones this data dir was initialised with."""
 
 
+class TerraformCancelled(TerraformError):
+    """The command was stopped because its caller set the `cancel` event; nothing is wrong with it."""
+
+
 class TerraformTimeoutError(TerraformError):
     """A command ran past its timeout and was stopped."""
 
@@ -193,10 +198,13 @@ class TerraformBinary:
         return ".".join(str(part) for part in self.version)
 
 
-def find_terraform(binary: str | None = None, *, env: Mapping[str, str] | None = None) -> TerraformBinary:
+def find_terraform(binary: str | None = None, *, env: Mapping[str, str] | None = None,
+                   cache_file: Path | None = None) -> TerraformBinary:
     """Locate Terraform/OpenTofu and check its version; ConfigError (exit 2) if unusable.
 
     Order: `binary` (a name on PATH or a path), then $TERRAFORM_BIN, then `terraform`, then `tofu`.
+    `cache_file` keeps what `version -json` said about each binary (path, inode, size, mtime), so
+    that a later process skips that run (about 60 ms) while the binary is the same file.
     """
     environ = dict(os.environ if env is None else env)
     search_path = environ.get("PATH", os.defpath)
@@ -210,7 +218,14 @@ def find_terraform(binary: str | None = None, *, env: Mapping[str, str] | None =
         found = shutil.which(candidate, path=search_path)
         if found:
             path = os.path.abspath(found)
-            return _probe(path, os.stat(path).st_mtime_ns, search_path)
+            stat = os.stat(path)
+            identity = f"{path}:{stat.st_ino}:{stat.st_size}:{stat.st_mtime_ns}"
+            known = _read_probe_cache(cache_file, identity)
+            if known is not None:
+                return known
+            probed = _probe(path, stat.st_mtime_ns, search_path)
+            _write_probe_cache(cache_file, identity, probed)
+            return probed
     if source == "PATH":
         raise ConfigError(
             "Terraform not found: neither `terraform` nor `tofu` is on PATH. Install Terraform "
@@ -220,6 +235,34 @@ def find_terraform(binary: str | None = None, *, env: Mapping[str, str] | None =
         f"Terraform not found: {source}={candidates[0]!r} is not an executable file. Point it "
         f"at Terraform >= {_dotted(MINIMUM_VERSION)} (or OpenTofu)."
     )
+
+
+def _read_probe_cache(cache_file: Path | None, identity: str) -> TerraformBinary | None:
+    if cache_file is None:
+        return None
+    try:
+        entry = json.loads(cache_file.read_text(encoding="utf-8"))
+        if entry.get("identity") != identity:
+            return None
+        version = tuple(int(part) for part in entry["version"])
+        if len(version) != 3 or version < MINIMUM_VERSION or entry["product"] not in ("Terraform", "OpenTofu"):
+            return None
+        return TerraformBinary(path=entry["path"], version=version, product=entry["product"])
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None  # no cache, or not one we wrote: probe again
+
+
+def _write_probe_cache(cache_file: Path | None, identity: str, found: TerraformBinary) -> None:
+    if cache_file is None:
+        return
+    entry = {"identity": identity, "path": found.path, "version": list(found.version), "product": found.product}
+    try:
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        partial = cache_file.with_name(cache_file.name + f".{os.getpid()}")
+        partial.write_text(json.dumps(entry), encoding="utf-8")
+        partial.replace(cache_file)
+    except OSError:
+        pass  # a cache only: the next run probes again
 
 
 @lru_cache(maxsize=16)
@@ -550,7 +593,7 @@ class TerraformRunner:
             raise ConfigError(f"Terraform root {self.root_dir} is not a directory")
         if not re.fullmatch(r"\d+(ms|s|m|h)", lock_timeout):
             raise ConfigError(f"lock_timeout {lock_timeout!r} is not a Terraform duration such as 30s or 5m")
-        self.terraform = find_terraform(binary, env=self._base_env())
+        self.terraform = find_terraform(binary, env=self._base_env(), cache_file=self.data_dir / "terraform-binary.json")
 
     @property
     def binary(self) -> str:
@@ -610,8 +653,13 @@ class TerraformRunner:
         refresh_only: bool = False,
         vars: Mapping[str, Any] | None = None,
         replace: Sequence[str] = (),
+        cancel: threading.Event | None = None,
     ) -> PlanResult:
-        """Plan into the saved plan file `out`; rc 2 (changes) is a result, not an error."""
+        """Plan into the saved plan file `out`; rc 2 (changes) is a result, not an error.
+
+        Setting `cancel` (from another thread) stops the plan as Ctrl-C would, and it raises
+        TerraformCancelled once Terraform has exited: a plan changes nothing, so a caller may start
+        one before its own checks are done and drop it if they fail."""
         if destroy and refresh_only:
             raise UsageError("plan: destroy and refresh_only exclude each other")
         out = Path(out).absolute()
@@ -628,7 +676,7 @@ class TerraformRunner:
         )
         self._remember_secrets((vars or {}).values())
         try:
-            result = self._run(argv, stream=True, ok=(0, 2), extra_env=variables_env(vars))
+            result = self._run(argv, stream=True, ok=(0, 2), extra_env=variables_env(vars), cancel=cancel)
         except BaseException:
             out.unlink(missing_ok=True)  # Terraform saves an errored plan too: nobody may apply it
             raise
@@ -741,6 +789,7 @@ class TerraformRunner:
         secret_stdout: bool = False,
         extra_env: Mapping[str, str] | None = None,
         plan_path: Path | None = None,
+        cancel: threading.Event | None = None,
     ) -> CommandResult:
         command = argv[1] if len(argv) > 1 else "?"
         env = self._base_env()
@@ -767,6 +816,7 @@ class TerraformRunner:
             grace_period=self.grace_period,
             redact=self.redact,
             redact_stdout=not secret_stdout,
+            cancel=cancel,
         )
         try:
             supervisor.pump()
@@ -779,6 +829,9 @@ class TerraformRunner:
         duration = time.monotonic() - started
         if supervisor.timed_out:
             raise self._timeout_error(command, supervisor.killed)
+        if supervisor.cancelled:
+            raise TerraformCancelled(f"terraform {command} was stopped on request", command=command,
+                                     returncode=process.returncode)
         if process.returncode not in ok:
             raise self._error(command, process.returncode, stderr, "" if secret_stdout else stdout, plan_path)
         return CommandResult(tuple(argv), process.returncode, stdout, stderr, duration)
@@ -899,8 +952,11 @@ class _Supervisor:
         grace_period: float,
         redact: Callable[[str], str],
         redact_stdout: bool,
+        cancel: threading.Event | None = None,
     ):
         self.process = process
+        self.cancel = cancel
+        self.cancelled = False
         self.redact = redact
         # stdout of show/output -json is parsed, never shown: it must stay intact to be JSON
         self.redact_stdout = redact_stdout
@@ -960,6 +1016,16 @@ class _Supervisor:
             elif not self.timed_out and now >= self.deadline:
                 self.timed_out = True
                 self.interrupt(within=self.grace_period)
+            elif self.cancel is not None and self.cancel.is_set() and not self.cancelled:
+                self.cancelled = True
+                self.interrupt(within=self.grace_period)
+            if self.open_streams == 0:
+                # Both pipes are closed, so Terraform is exiting: wait for that, not for events that will not come.
+                try:
+                    self.process.wait(timeout=0.05)
+                except subprocess.TimeoutExpired:
+                    pass
+                continue
             try:
                 name, line = self.events.get(timeout=0.05)
             except queue.Empty:

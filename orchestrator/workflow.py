@@ -18,6 +18,7 @@ import datetime as dt
 import fcntl
 import json
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, wait
@@ -31,7 +32,7 @@ from orchestrator.adopt import creates
 from orchestrator.config import Environment, load_environment
 from orchestrator.errors import EXIT_FAILED, EXIT_OK, EXIT_WAITING, ConfigError, SekoiaSSOError, UsageError
 from orchestrator.planview import PlanSummary
-from orchestrator.sekoia_setup import Reporter
+from orchestrator.terminal import Reporter
 from orchestrator.workspace import Workspace
 
 PASSWORD_ADDRESS = 'module.sekoia_sso.azuread_application_password.this["{slot}"]'
@@ -175,10 +176,14 @@ def _application_will_change(summary) -> bool:
 
 
 def _read_sekoia(client, env: Environment, outputs_future):
-    """Sekoia.io's reads for the combined plan; the checks that need no Terraform output go first."""
+    """Sekoia.io's reads for the combined plan; the checks that need no Terraform output go first.
+
+    Not the key's owner (GET /v1/me): `connect` checks every precondition again before it writes,
+    and a no-op re-apply spends its time on the four reads left (the client paces them at 3.5/s)."""
     from orchestrator.sekoia_setup import SekoiaTarget, check_preconditions, plan_sekoia
 
-    preconditions = check_preconditions(client, SekoiaTarget.from_outputs(env, {}, allow_unapplied=True))
+    preconditions = check_preconditions(client, SekoiaTarget.from_outputs(env, {}, allow_unapplied=True),
+                                        read_key_owner=False)
     target = SekoiaTarget.from_outputs(env, outputs_future.result(), allow_unapplied=True)
     return target, plan_sekoia(client, target, preconditions=preconditions)
 
@@ -262,35 +267,55 @@ def _remove_unrecorded_passwords(env: Environment, project_dir: Path, outputs: d
 
 
 def apply_environment(project_dir: Path, env: Environment, options: ApplyOptions, console: Console) -> ApplySummary:
-    from orchestrator.discovery import check_tenant_discovery
-    from orchestrator.sekoia import SekoiaClient
-    from orchestrator.sekoia_setup import SekoiaTarget, connect, plan_sekoia, terraform_recorder
-
     workspace = Workspace(env, project_dir)
-    console.step(f"Checking that terraform/envs/{env.name} is a fresh render of {env.path}")
-    workspace.require_current_render()
-    with environment_lock(workspace), ThreadPoolExecutor(max_workers=3) as pool:
+    workspace.require_rendered_root()
+    with environment_lock(workspace), ThreadPoolExecutor(max_workers=5) as pool:
         endpoints = workspace.endpoints
-        client = SekoiaClient.for_environment(env, endpoints, **options.sekoia_client_options)
-        with client:
-            # Independent reads at once: Graph (preflight), Sekoia.io, the outputs, and Terraform's plan.
-            console.step("Planning the Terraform changes, reading Entra ID and Sekoia.io")
+        # The plan goes first, as it takes longest; everything else runs beside it: the render check,
+        # Graph (preflight), Sekoia.io's reads and the outputs. A plan changes nothing, so when a check
+        # fails it is stopped (as Ctrl-C would) and dropped.
+        console.step(f"Planning the Terraform changes, reading Entra ID and Sekoia.io; checking that "
+                     f"terraform/envs/{env.name} is a fresh render of {env.path}")
+        runner = workspace.initialised_runner(on_line=console.terraform_line)
+        stop_plan = threading.Event()
+        plan_future = pool.submit(runner.plan, workspace.plan_path, cancel=stop_plan)
+        render_future = pool.submit(workspace.require_current_render)
+        render_future.add_done_callback(lambda done: done.exception() is not None and stop_plan.set())
+        futures = [plan_future, render_future]
+        client = None
+        try:
+            # imported once the plan runs: httpx and the clients take a tenth of a second to load
+            from orchestrator.discovery import check_tenant_discovery
+            from orchestrator.sekoia import SekoiaClient
+            from orchestrator.sekoia_setup import SekoiaTarget, connect, plan_sekoia, terraform_recorder
+
             preflight_future = pool.submit(_preflight_report, env, project_dir, options)
-            runner = workspace.initialised_runner(on_line=console.terraform_line)
             outputs_future = pool.submit(workspace.runner().outputs)  # its own runner: no state shared
+            futures += [preflight_future, outputs_future]
+            client = SekoiaClient.for_environment(env, endpoints, **options.sekoia_client_options)
             sekoia_future = pool.submit(_read_sekoia, client, env, outputs_future)
-            try:
-                plan = runner.plan(workspace.plan_path)
-                tf_summary = runner.show_plan(plan.plan_path) if plan.has_changes else PlanSummary()
-                adopted = _adopt_unrecorded(env, project_dir, workspace, runner, tf_summary, console)
-                if adopted:
-                    plan, tf_summary = adopted
-            except BaseException:
-                wait([preflight_future, sekoia_future, outputs_future])
-                # A bad name in `access` fails the plan too; the preflight's message says it better.
-                if isinstance(preflight_future.exception(), ConfigError):
+            futures.append(sekoia_future)
+            render_future.result()  # a stale render stops here, whatever the plan did
+            plan = plan_future.result()
+            tf_summary = runner.show_plan(plan.plan_path) if plan.has_changes else PlanSummary()
+            adopted = _adopt_unrecorded(env, project_dir, workspace, runner, tf_summary, console)
+            if adopted:
+                plan, tf_summary = adopted
+        except BaseException as error:
+            stop_plan.set()
+            wait(futures)
+            workspace.plan_path.unlink(missing_ok=True)
+            if client is not None:
+                client.close()
+            if not isinstance(error, KeyboardInterrupt):
+                # What to fix first: a stale render; then a bad name in `access`, which fails the plan
+                # too but whose preflight message says it better.
+                if render_future.exception() is not None:
+                    raise render_future.exception() from None
+                if len(futures) > 2 and isinstance(preflight_future.exception(), ConfigError):
                     raise preflight_future.exception() from None
-                raise
+            raise
+        with client:
             try:
                 preflight_report = preflight_future.result()
                 target, sekoia_plan = sekoia_future.result()
@@ -321,7 +346,8 @@ def apply_environment(project_dir: Path, env: Environment, options: ApplyOptions
                 console.step("Applying the saved Terraform plan")
                 runner.apply(plan.plan_path)
             workspace.plan_path.unlink(missing_ok=True)
-            outputs = runner.outputs()
+            # With nothing applied, the outputs read beside the plan are still those of the state.
+            outputs = runner.outputs() if plan.has_changes or adopted else outputs_future.result()
             if plan.has_changes:
                 console.step("Waiting until Entra ID serves the new objects")
                 _wait_until_readable(env, project_dir, outputs, console)

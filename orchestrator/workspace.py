@@ -48,14 +48,17 @@ class Workspace:
             return {"path": str(sandbox_dir(self.project_dir) / "terraform" / f"{self.env.name}.tfstate")}
         return None
 
-    def require_current_render(self) -> None:
-        """Terraform runs only what was reviewed: refuse when the committed HCL is stale."""
-        from orchestrator.render import StaleRenderError, diff_rendered, render_environment
-
+    def require_rendered_root(self) -> None:
         if not self.root_dir.is_dir():
             raise UsageError(
                 f"terraform/envs/{self.env.name} does not exist: run `sekoia-sso render {self.env.name}` and commit it"
             )
+
+    def require_current_render(self) -> None:
+        """Terraform runs only what was reviewed: refuse when the committed HCL is stale."""
+        from orchestrator.render import StaleRenderError, diff_rendered, render_environment
+
+        self.require_rendered_root()
         if diff_rendered(render_environment(self.env, self.project_dir), self.project_dir):
             raise StaleRenderError([self.env.name])
 

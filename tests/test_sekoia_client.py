@@ -15,6 +15,7 @@ from orchestrator.endpoints import Endpoints
 from orchestrator.errors import ConfigError, SekoiaError, SekoiaSSOError
 from orchestrator.sekoia import (
     DEFAULT_RATE,
+    RequestWindow,
     RetryPolicy,
     SekoiaAuthError,
     SekoiaClient,
@@ -25,7 +26,6 @@ from orchestrator.sekoia import (
     SekoiaRouteMissingError,
     SekoiaUnavailableError,
     SsoSettings,
-    TokenBucket,
     parse_retry_after,
 )
 from orchestrator.sekoia_routes import PERMISSION_READ, PERMISSION_WRITE
@@ -285,7 +285,7 @@ def test_without_pacing_the_same_burst_trips_the_waf(sekoia_emulator, sekoia_api
                 unpaced.me()
 
 
-def test_token_bucket_bound_with_a_fake_clock():
+def test_request_window_bound_with_a_fake_clock():
     now = [0.0]
     slept: list[float] = []
 
@@ -293,42 +293,39 @@ def test_token_bucket_bound_with_a_fake_clock():
         slept.append(seconds)
         now[0] += seconds
 
-    bucket = TokenBucket(DEFAULT_RATE, burst=1, clock=lambda: now[0], sleep=sleep)
+    window = RequestWindow(DEFAULT_RATE, clock=lambda: now[0], sleep=sleep)
     stamps = []
     for _ in range(9):
-        bucket.acquire()
+        window.acquire()
         stamps.append(now[0])
-    assert stamps == pytest.approx([n / DEFAULT_RATE for n in range(9)])
+        window.settle()
+    period = 4 / DEFAULT_RATE
+    assert stamps == pytest.approx([0, 0, 0, 0, period, period, period, period, 2 * period])
     for start in stamps:  # at most 4 in any one-second window, even one stretched by 100 ms of jitter
         assert sum(1 for s in stamps if start <= s <= start + 1.1) <= 4
-    now[0] += 10  # idle time does not build up more than `burst`
-    bucket.acquire()
-    bucket.acquire()
-    assert slept[-1] == pytest.approx(1 / DEFAULT_RATE)
+    now[0] += 10  # idle time gives back one burst, never more
+    for _ in range(5):
+        window.acquire()
+        window.settle()
+    assert slept[-1] == pytest.approx(period) and len(slept) == 3
 
 
-def test_token_bucket_spacing_counts_from_the_end_of_a_request():
+def test_request_window_counts_from_the_answer_of_a_request():
     now = [0.0]
 
     def sleep(seconds: float) -> None:
         now[0] += seconds
 
-    bucket = TokenBucket(4.0, clock=lambda: now[0], sleep=sleep)
+    window = RequestWindow(2.0, burst=2, clock=lambda: now[0], sleep=sleep)  # 2 requests per second
     sends = []
-    for in_flight in (0.1, 0.3, 0.0, 0.05):
-        bucket.acquire()
+    for in_flight in (0.4, 0.1, 0.0, 0.05, 0.0):
+        window.acquire()
         sends.append(now[0])
         now[0] += in_flight  # the answer takes this long
-        bucket.settle()
-    # each send comes a full 0.25 s after the previous answer, so arrivals are spaced whatever the latency
-    assert sends == pytest.approx([0.0, 0.35, 0.9, 1.15])
-
-    burst = TokenBucket(2.0, burst=3, clock=lambda: now[0], sleep=sleep)
-    now[0] += 100
-    start = now[0]
-    for _ in range(5):
-        burst.acquire()
-    assert now[0] - start == pytest.approx(1.0)  # 3 at once, then 2 more at 0.5 s each
+        window.settle()
+    # the 3rd waits until 1 s after the 1st ANSWER (0.4), the 4th until 1 s after the 2nd answer (0.5),
+    # so whatever the latency, no two arrivals but the pair of one window share a second
+    assert sends == pytest.approx([0.0, 0.4, 1.4, 1.5, 2.4])
 
 
 def test_parse_retry_after():

@@ -35,6 +35,7 @@ from orchestrator.terraform import (
     BackendChangedError,
     Secret,
     StalePlanError,
+    TerraformCancelled,
     TerraformRunner,
     TerraformTimeoutError,
     error_blocks,
@@ -433,6 +434,56 @@ def test_locked_state_gives_state_locked_error(tmp_path, make_runner, cli_config
         f"run in {runner.root_dir} with TF_DATA_DIR={runner.data_dir}."
     )
     assert "-lock-timeout=0s" in runner.commands[-1].argv
+
+
+def test_a_plan_stopped_on_request_exits_cleanly_and_leaves_no_plan(tmp_path, make_runner, cli_config):
+    # A plan waiting for a lock another run holds: the caller's `cancel` stops it long before its timeout.
+    runner = make_runner(make_root(tmp_path, SLOW), lock_timeout="60s")
+    runner.init()
+    holder, reader = start_slow_apply(runner, tmp_path, cli_config)
+    cancel = threading.Event()
+    threading.Timer(1.0, cancel.set).start()
+    started = time.monotonic()
+    try:
+        with pytest.raises(TerraformCancelled) as caught:
+            runner.plan(tmp_path / "p.tfplan", cancel=cancel)
+        stopped_after = time.monotonic() - started
+    finally:
+        holder.send_signal(signal.SIGINT)
+        holder.wait(timeout=30)
+    assert 1.0 <= stopped_after < 15, stopped_after
+    assert caught.value.exit_code == 1 and str(caught.value) == "terraform plan was stopped on request"
+    assert runner.commands[-1].returncode != 0
+    assert not (tmp_path / "p.tfplan").exists()
+    assert_lock_free(runner, tmp_path)
+
+
+def test_the_version_probe_is_remembered_per_binary(tmp_path):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    calls = tmp_path / "calls"
+    stub = bin_dir / "terraform"
+
+    def write_stub(version: str) -> None:
+        stub.write_text(f'#!/bin/sh\necho run >> {calls}\necho \'{{"terraform_version": "{version}"}}\'\n')
+        stub.chmod(0o755)
+
+    write_stub("1.9.0")
+    cache = tmp_path / "data" / "terraform-binary.json"
+    assert find_terraform(env={"PATH": str(bin_dir)}, cache_file=cache).version == (1, 9, 0)
+    assert find_terraform(env={"PATH": str(bin_dir)}, cache_file=cache).version == (1, 9, 0)
+    assert calls.read_text().count("run") == 1  # the second process would not run `version` again
+
+    write_stub("1.4.0")  # replaced by an older one: another size and mtime, so probed again, and refused
+    os.utime(stub, ns=(stub.stat().st_atime_ns, stub.stat().st_mtime_ns + 1_000_000_000))
+    with pytest.raises(ConfigError, match=r"Terraform 1.4.0 at .* is too old"):
+        find_terraform(env={"PATH": str(bin_dir)}, cache_file=cache)
+    assert calls.read_text().count("run") == 2
+
+    write_stub("1.10.0")
+    cache.write_text("{not json")  # a damaged cache is ignored and written again
+    assert find_terraform(env={"PATH": str(bin_dir)}, cache_file=cache).version == (1, 10, 0)
+    assert json.loads(cache.read_text())["version"] == [1, 10, 0]
 
 
 INTERRUPTED_APPLY = """

@@ -34,6 +34,8 @@ def test_first_apply_configures_entra_and_sekoia_then_a_rerun_changes_nothing(ru
     assert sso["client_id"] == outputs["client_id"] and sso["enabled"] is True
     assert sso["provider_url"] == "https://login.microsoftonline.com/8f0c2b7e-4d1a-4c55-9e3b-2a6f1d9c7e10/"
 
+    # before its first write, the apply checked who owns the API key
+    assert [r.path for r in sekoia_emulator.requests].count("/v1/me") >= 1
     graph_emulator.clear_requests()
     sekoia_emulator.clear_requests()
     second = apply(runs, "--json")
@@ -42,6 +44,10 @@ def test_first_apply_configures_entra_and_sekoia_then_a_rerun_changes_nothing(ru
     summary = json.loads(second.out)
     assert summary["terraform"]["applied"] is False
     assert sekoia_emulator.write_requests == []
+    # only what the plan compares: the community, its roles, the domains and the OIDC settings
+    community = f"/v1/communities/{DEMO_COMMUNITY_UUID}"
+    assert sorted(r.path for r in sekoia_emulator.requests) == sorted(
+        [community, f"{community}/roles", f"{community}/domains", f"{community}/sso"])
     # $batch carries GETs (each sub-request is logged on its own); the token endpoint is no write either
     writes = [r for r in graph_emulator.requests if r.method != "GET" and r.path != "/v1.0/$batch"
               and "/oauth2/" not in r.path]
@@ -179,6 +185,11 @@ def test_apply_refuses_a_stale_render(runs, graph_emulator):
     assert stale.returncode == 1
     assert "sekoia-sso render sandbox" in stale.err
     assert tenant_counts(graph_emulator)["applications"] == 0
+    # the plan started beside the check was stopped: no plan file to apply by mistake, no lock held
+    assert not (runs.sandbox_dir / "terraform" / "sandbox" / "plan.tfplan").exists()
+    main_tf.write_text(main_tf.read_text().replace("secret_validity_days = 90", "secret_validity_days = 180"))
+    planned = runs("plan", "sandbox", "--quiet")
+    assert planned.returncode == 0, planned.err
 
 
 def test_plan_with_bad_credentials_gives_terraforms_error_in_one_paragraph(runs, graph_emulator):
