@@ -20,6 +20,9 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
+	@# pip byte-compiles what it installs, but not an editable checkout; with PYTHONDONTWRITEBYTECODE set
+	@# (as on our machines) every command would compile the package again. Stale files are ignored.
+	$(BIN)/python -m compileall -q orchestrator sandbox > /dev/null
 	touch $@
 
 test: setup

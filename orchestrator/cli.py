@@ -6,6 +6,7 @@ inside the commands so that `sekoia-sso --help` stays fast.
 
 from __future__ import annotations
 
+import gc
 import sys
 
 import click
@@ -438,4 +439,7 @@ def main() -> None:
     except SystemExit as exc:
         # Click reports usage errors with exit 2 already; keep every other code as it is.
         code = exc.code if isinstance(exc.code, int) else (EXIT_USAGE if exc.code else 0)
+        # All that is alive now lives until the exit: spare the interpreter's last collection a scan of
+        # every loaded module (pydantic, httpx, …), tens of milliseconds on each command's way out.
+        gc.freeze()
         sys.exit(code)
