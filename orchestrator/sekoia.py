@@ -24,8 +24,8 @@ The errors it raises (all exit 1 unless the caller maps them otherwise):
     ├── SekoiaUnavailableError        5xx after the retries, or the host cannot be reached
     └── SekoiaProtocolError           an answer we cannot read: HTML, truncated JSON, a redirect
 
-Traffic rules, from Sekoia.io's developer docs: stay under 5 requests/s (a token bucket, 3.5/s by
-default, evenly spaced), and a WAF blocks a key for 30 s to 10 min after bursts or error storms. So a safe
+Traffic rules, from Sekoia.io's developer docs: stay under 5 requests/s (`RequestWindow`: at most 4
+requests in any 1.14 s by default), and a WAF blocks a key for 30 s to 10 min after bursts or error storms. So a safe
 request (GET) that gets 429 or a 5xx is retried with `Retry-After` or exponential backoff, a
 bounded number of times; a write (POST/PUT/DELETE) is never retried, because it may have been
 applied: the caller re-reads the state on its next run instead. Redirects are never followed:

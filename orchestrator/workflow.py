@@ -1,6 +1,7 @@
 """What users run: apply, status, rotate and destroy of one environment.
 
-    apply:   render current? → preflight → one combined plan (Terraform + Sekoia.io) → confirm
+    apply:   Terraform plan, beside it render current?, preflight and Sekoia.io's reads
+             → one combined plan (Terraform + Sekoia.io) → confirm
              → Terraform apply of the saved plan → app and service principal readable
              → Sekoia.io (domains, verification wait, discovery check, OIDC) → final check → summary
     rotate:  a second secret slot beside the first → Terraform apply → push it to Sekoia.io →
