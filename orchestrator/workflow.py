@@ -180,7 +180,7 @@ def _read_sekoia(client, env: Environment, outputs_future):
     """Sekoia.io's reads for the combined plan; the checks that need no Terraform output go first.
 
     Not the key's owner (GET /v1/me): `connect` checks every precondition again before it writes,
-    and a no-op re-apply spends its time on the four reads left (the client paces them at 3.5/s)."""
+    and a no-op re-apply needs only the four reads left, which the client sends at once (RequestWindow)."""
     from orchestrator.sekoia_setup import SekoiaTarget, check_preconditions, plan_sekoia
 
     preconditions = check_preconditions(client, SekoiaTarget.from_outputs(env, {}, allow_unapplied=True),
