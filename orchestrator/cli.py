@@ -245,7 +245,8 @@ def connect(env: str, wait: bool, timeout: str, show_secret: bool, as_json: bool
         sekoia-sso connect prod --no-wait --json
         sekoia-sso connect prod --timeout 2h
     """
-    from orchestrator.sekoia_setup import connect_environment, parse_duration
+    from orchestrator.sekoia_setup import connect_environment
+    from orchestrator.terminal import parse_duration
     from orchestrator.workflow import poll_policy
 
     seconds = parse_duration(timeout)

@@ -44,7 +44,7 @@ from orchestrator.sekoia import (
     SsoSettings,
 )
 from orchestrator.sekoia_routes import PERMISSION_WRITE
-from orchestrator.terminal import Reporter, format_duration, parse_duration
+from orchestrator.terminal import Reporter, format_duration
 
 __all__ = [
     "PUSHED_SECRET_RESOURCE",
@@ -59,16 +59,13 @@ __all__ = [
     "PollPolicy",
     "Preconditions",
     "RecordFailedError",
-    "Reporter",
     "SekoiaPlan",
     "SekoiaTarget",
     "TerraformNotAppliedError",
     "check_preconditions",
     "connect",
     "connect_environment",
-    "format_duration",
     "manual_steps",
-    "parse_duration",
     "plan_sekoia",
     "terraform_recorder",
 ]

@@ -468,7 +468,8 @@ class Lab:
         from orchestrator.endpoints import endpoints_for
         from orchestrator.errors import SekoiaSSOError
         from orchestrator.sekoia import RetryPolicy, SekoiaClient
-        from orchestrator.sekoia_setup import Reporter, SekoiaTarget, connect
+        from orchestrator.sekoia_setup import SekoiaTarget, connect
+        from orchestrator.terminal import Reporter
 
         self.monkeypatch.setenv("SEKOIA_SSO_SANDBOX_DIR", str(self.sandbox_dir))
         recorded: list[str] = []

@@ -31,14 +31,12 @@ from orchestrator.sekoia_setup import (
     DomainsPendingError,
     ManualStepsRequired,
     PollPolicy,
-    Reporter,
     SekoiaTarget,
     TerraformNotAppliedError,
     connect,
-    format_duration,
-    parse_duration,
     plan_sekoia,
 )
+from orchestrator.terminal import Reporter, format_duration, parse_duration
 from orchestrator.terraform import Secret
 from sandbox.sekoia import DEMO_COMMUNITY_UUID, FOREIGN_COMMUNITY_UUID, SekoiaEmulator
 from tests.project import copy_project
