@@ -912,6 +912,10 @@ def _values_as_names(body):
     return body
 
 
+def _user_enabled_as_word(body):
+    return {**body, "accountEnabled": "yes"} if isinstance(body, dict) and "userPrincipalName" in body else body
+
+
 def members_next_link_to_decoy(lab: Lab) -> Reply:
     return Reply.json({"value": [], "@odata.nextLink": lab.decoy().other_host_url + "/v1.0/users?$skiptoken=x"})
 
@@ -944,6 +948,11 @@ GRAPH_CASES = [
     graph_case("members-numeric-id", "GET", MEMBERS,
                Reply.json({"value": [{"id": 12345, "mail": "a@contoso.example"}]}), 1,
                ("/members/microsoft.graph.user", "not objects with a string id")),
+    graph_case("members-mail-number", "GET", MEMBERS,
+               Reply.json({"value": [{"id": "5b1f", "mail": 42, "displayName": "Ivan"}]}), 1,
+               ("/members/microsoft.graph.user", "does not have the types Graph documents", "$.value[0].mail")),
+    graph_case("batch-user-enabled-word", "POST", BATCH, _in_batch(_user_enabled_as_word), 1,
+               ("GET /users/ivan@contoso.example", "does not have the types Graph documents", "accountEnabled")),
     graph_case("members-list-not-object", "GET", MEMBERS, Reply.json([{"id": "x"}]), 1,
                ("without a `value` list", "/members/microsoft.graph.user")),
     graph_case("members-empty-200", "GET", MEMBERS, Reply.text(b""), 1,
