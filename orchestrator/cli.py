@@ -41,7 +41,7 @@ def cli() -> None:
 
 
 def _project():
-    from orchestrator.config import find_project_dir
+    from orchestrator.workspace import find_project_dir
 
     return find_project_dir()
 
@@ -257,8 +257,7 @@ def connect(env: str, wait: bool, timeout: str, show_secret: bool, as_json: bool
 
 
 def _console(as_json: bool, quiet: bool = False):
-    from orchestrator.terminal import Reporter
-    from orchestrator.workflow import Console
+    from orchestrator.terminal import Console, Reporter
 
     return Console(Reporter(sys.stdout, sys.stderr, results_to_err=as_json), terraform_lines=not quiet)
 
@@ -325,13 +324,23 @@ def apply(env: str, yes: bool, wait: bool, timeout: str, max_problems: int, warn
         make apply ENV=prod
     """
     from orchestrator.terminal import parse_duration
-    from orchestrator.workflow import ApplyOptions, apply_environment
+    from orchestrator.workspace import EarlyPlan
 
-    options = ApplyOptions(yes=yes, wait=wait, timeout=parse_duration(timeout), max_problems=max_problems,
-                           warn_only=warn_only, skip_preflight=skip_preflight, show_secret=show_secret,
-                           confirm=_confirm_on_terminal())
-    (environment,) = _environments(env, False)
-    summary = apply_environment(_project(), environment, options, _console(as_json, quiet))
+    duration = parse_duration(timeout)
+    console = _console(as_json, quiet)
+    # The plan is most of a no-op re-run: it starts before the config (and pydantic) loads, and is
+    # dropped if the config turns out not to want it (see orchestrator/workspace.py, EarlyPlan).
+    early = EarlyPlan.start(_project(), env, on_line=console.terraform_line, announce=console.step)
+    try:
+        from orchestrator.workflow import ApplyOptions, apply_environment
+
+        options = ApplyOptions(yes=yes, wait=wait, timeout=duration, max_problems=max_problems, warn_only=warn_only,
+                               skip_preflight=skip_preflight, show_secret=show_secret, confirm=_confirm_on_terminal())
+        (environment,) = _environments(env, False)
+        summary = apply_environment(_project(), environment, options, console, early)
+    finally:
+        if early is not None:
+            early.close()
     if as_json:
         _emit_json(summary.to_dict())
 

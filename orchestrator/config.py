@@ -429,18 +429,6 @@ def parse_environment(name: str, path: Path, text: str) -> Environment:
     return Environment(name=name, path=path, config=config, warnings=tuple(warnings))
 
 
-def find_project_dir(start: Path | None = None) -> Path:
-    """The directory holding `envs/`: $SEKOIA_SSO_PROJECT_DIR, else the nearest parent of the cwd."""
-    explicit = os.environ.get("SEKOIA_SSO_PROJECT_DIR")
-    if explicit:
-        return Path(explicit).resolve()
-    here = (start or Path.cwd()).resolve()
-    for candidate in (here, *here.parents):
-        if (candidate / "envs").is_dir():
-            return candidate
-    raise ConfigError(f"no envs/ directory in {here} or its parents; run sekoia-sso from your project (or set SEKOIA_SSO_PROJECT_DIR)")
-
-
 def environment_names(project_dir: Path) -> list[str]:
     return sorted(p.stem for p in (project_dir / "envs").glob("*.yaml"))
 

@@ -13,10 +13,13 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from orchestrator.config import Environment
 from orchestrator.errors import SekoiaSSOError
+
+if TYPE_CHECKING:  # config loads pydantic: apply starts its plan before that (workspace.EarlyPlan)
+    from orchestrator.config import Environment
 
 ENDPOINTS_FILE = "endpoints.json"
 
@@ -80,26 +83,43 @@ def endpoints_for(env: Environment, project_dir: Path) -> Endpoints:
     sekoia_api = env.config.sekoia.region_info.api_base
     if not env.config.sandbox:
         return Endpoints(login_url=cloud.login_url, graph_url=cloud.graph_url, sekoia_api_base=sekoia_api)
-    path = sandbox_dir(project_dir) / ENDPOINTS_FILE
+    running = read_running_sandbox(project_dir, env.path)
     try:
-        running = json.loads(path.read_text(encoding="utf-8"))
         routes = {
             cloud.login_url: running["login_url"].rstrip("/"),
             cloud.graph_url: running["graph_url"].rstrip("/"),
             sekoia_api: running["sekoia_url"].rstrip("/"),
         }
-        sandbox_env = {str(k): str(v) for k, v in running.get("env", {}).items()}
+    except (KeyError, AttributeError, TypeError) as exc:
+        path = sandbox_dir(project_dir) / ENDPOINTS_FILE
+        raise SandboxNotRunningError(f"{path} is not a valid sandbox endpoints file ({exc}); restart the sandbox") from None
+    return Endpoints(
+        login_url=cloud.login_url, graph_url=cloud.graph_url, sekoia_api_base=sekoia_api,
+        routes=routes, sandbox_env=sandbox_environ(running),
+    )
+
+
+def read_running_sandbox(project_dir: Path, env_path: Path | str) -> dict[str, Any]:
+    """The endpoints file of the running sandbox; SandboxNotRunningError saying why not."""
+    path = sandbox_dir(project_dir) / ENDPOINTS_FILE
+    try:
+        running = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise SandboxNotRunningError(
-            f"{env.path} is a sandbox environment but the sandbox is not running ({path} is missing). "
+            f"{env_path} is a sandbox environment but the sandbox is not running ({path} is missing). "
             "Start it with `python -m sandbox up` in another terminal, or run `make demo`."
         ) from None
     except OSError as exc:  # a directory in its place, SEKOIA_SSO_SANDBOX_DIR naming a file, ...
         raise SandboxNotRunningError(f"{path} cannot be read ({exc.strerror}): check SEKOIA_SSO_SANDBOX_DIR, or "
                                      "restart the sandbox") from None
-    except (ValueError, KeyError, AttributeError, TypeError) as exc:
+    except ValueError as exc:
         raise SandboxNotRunningError(f"{path} is not a valid sandbox endpoints file ({exc}); restart the sandbox") from None
-    return Endpoints(
-        login_url=cloud.login_url, graph_url=cloud.graph_url, sekoia_api_base=sekoia_api,
-        routes=routes, sandbox_env=sandbox_env,
-    )
+    if not isinstance(running, dict) or not isinstance(running.get("env", {}), dict):
+        raise SandboxNotRunningError(f"{path} is not a valid sandbox endpoints file (not an object with an `env` "
+                                     "object); restart the sandbox")
+    return running
+
+
+def sandbox_environ(running: dict[str, Any]) -> dict[str, str]:
+    """What the sandbox adds to the environment of Terraform and the clients."""
+    return {str(k): str(v) for k, v in running.get("env", {}).items()}

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import re
 import sys
+from dataclasses import dataclass
 from typing import Any, TextIO
 
 from orchestrator.errors import UsageError
@@ -99,3 +100,24 @@ def format_duration(seconds: float) -> str:
     if seconds < 86400:
         return f"{seconds // 3600}h {seconds % 3600 // 60:02d}m"
     return f"{seconds // 86400}d {seconds % 86400 // 3600:02d}h"
+
+
+@dataclass
+class Console:
+    """Where a workflow speaks: steps on stderr, results on stdout (or only JSON on stdout with --json)."""
+
+    reporter: Reporter
+    terraform_lines: bool = True
+
+    def step(self, text: str) -> None:
+        self.reporter.note(f"==> {text}")
+
+    def note(self, text: str) -> None:
+        self.reporter.note(f"    {text}")
+
+    def result(self, text: str) -> None:
+        self.reporter.line(text)
+
+    def terraform_line(self, line: str) -> None:
+        if self.terraform_lines:
+            self.reporter.note(f"    | {line}")

@@ -16,9 +16,7 @@ Sekoia.io, so any step can be re-run and a re-run with nothing to do changes not
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
 import json
-import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -33,8 +31,8 @@ from orchestrator.adopt import creates
 from orchestrator.config import Environment, load_environment
 from orchestrator.errors import EXIT_FAILED, EXIT_OK, EXIT_WAITING, ConfigError, SekoiaSSOError, UsageError
 from orchestrator.planview import PlanSummary
-from orchestrator.terminal import Reporter
-from orchestrator.workspace import Workspace
+from orchestrator.terminal import Console
+from orchestrator.workspace import EarlyPlan, EnvironmentLock, Workspace, apply_plan_step
 
 PASSWORD_ADDRESS = 'module.sekoia_sso.azuread_application_password.this["{slot}"]'
 APPLICATION_ADDRESS = "module.sekoia_sso.azuread_application.this"
@@ -42,60 +40,18 @@ SLOT_NAMES = ("blue", "green")
 READABLE_TIMEOUT = 120.0
 
 
-class EnvironmentBusyError(SekoiaSSOError):
-    exit_code = EXIT_FAILED
-
-
 class RotationUnsafeError(SekoiaSSOError):
     exit_code = EXIT_FAILED
 
 
 @contextmanager
-def environment_lock(workspace: Workspace) -> Iterator[None]:
-    """One run per environment at a time; the second fails fast (Terraform's lock covers only its half)."""
-    workspace.data_dir.mkdir(parents=True, exist_ok=True)
-    path = workspace.data_dir / "sekoia-sso.lock"
-    handle = path.open("a+")
+def environment_lock(workspace: Workspace, held: EnvironmentLock | None = None) -> Iterator[None]:
+    """One run per environment at a time (EnvironmentBusyError for the second); `held`: already taken."""
+    lock = held or workspace.site.lock().acquire()
     try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        handle.seek(0)
-        holder = handle.read().strip() or "another process"
-        handle.close()
-        raise EnvironmentBusyError(
-            f"another sekoia-sso run is working on environment {workspace.env.name} ({holder}); "
-            "wait for it to finish, then re-run"
-        ) from None
-    try:
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"pid {os.getpid()}")
-        handle.flush()
         yield
     finally:
-        fcntl.flock(handle, fcntl.LOCK_UN)
-        handle.close()
-
-
-@dataclass
-class Console:
-    """Where a workflow speaks: steps on stderr, results on stdout (or only JSON on stdout with --json)."""
-
-    reporter: Reporter
-    terraform_lines: bool = True
-
-    def step(self, text: str) -> None:
-        self.reporter.note(f"==> {text}")
-
-    def note(self, text: str) -> None:
-        self.reporter.note(f"    {text}")
-
-    def result(self, text: str) -> None:
-        self.reporter.line(text)
-
-    def terraform_line(self, line: str) -> None:
-        if self.terraform_lines:
-            self.reporter.note(f"    | {line}")
+        lock.release()
 
 
 def _reveal(value: Any) -> Any:
@@ -267,19 +223,27 @@ def _remove_unrecorded_passwords(env: Environment, project_dir: Path, outputs: d
         remove_unrecorded_passwords(graph, str(outputs["application_object_id"]), recorded, console.note)
 
 
-def apply_environment(project_dir: Path, env: Environment, options: ApplyOptions, console: Console) -> ApplySummary:
+def apply_environment(project_dir: Path, env: Environment, options: ApplyOptions, console: Console,
+                      early: EarlyPlan | None = None) -> ApplySummary:
+    """`early`: the plan EarlyPlan.start began before `env` was loaded; taken when it is the plan this apply
+    needs, else dropped (the caller closes it in any case: a no-op once taken)."""
     workspace = Workspace(env, project_dir)
     workspace.require_rendered_root()
-    with environment_lock(workspace), ThreadPoolExecutor(max_workers=5) as pool:
+    if early is not None and not early.take(workspace):
+        early.close()
+        early = None
+    with environment_lock(workspace, early.lock if early else None), ThreadPoolExecutor(max_workers=5) as pool:
         endpoints = workspace.endpoints
         # The plan goes first, as it takes longest; everything else runs beside it: the render check,
         # Graph (preflight), Sekoia.io's reads and the outputs. A plan changes nothing, so when a check
         # fails it is stopped (as Ctrl-C would) and dropped.
-        console.step(f"Planning the Terraform changes, reading Entra ID and Sekoia.io; checking that "
-                     f"terraform/envs/{env.name} is a fresh render of {env.path}")
-        runner = workspace.initialised_runner(on_line=console.terraform_line)
-        stop_plan = threading.Event()
-        plan_future = pool.submit(runner.plan, workspace.plan_path, cancel=stop_plan)
+        if early is None:
+            console.step(apply_plan_step(env.name))
+            runner = workspace.initialised_runner(on_line=console.terraform_line)
+            stop_plan = threading.Event()
+            plan_future = pool.submit(runner.plan, workspace.plan_path, cancel=stop_plan)
+        else:
+            runner, stop_plan, plan_future = early.runner, early.cancel, early.future
         render_future = pool.submit(workspace.require_current_render)
         render_future.add_done_callback(lambda done: done.exception() is not None and stop_plan.set())
         futures = [plan_future, render_future]
