@@ -25,11 +25,13 @@ The errors it raises (all exit 1 unless the caller maps them otherwise):
     └── SekoiaProtocolError           an answer we cannot read: HTML, truncated JSON, a redirect
 
 Traffic rules, from Sekoia.io's developer docs: stay under 5 requests/s (`RequestWindow`: at most 4
-requests in any 1.14 s by default), and a WAF blocks a key for 30 s to 10 min after bursts or error storms. So a safe
-request (GET) that gets 429 or a 5xx is retried with `Retry-After` or exponential backoff, a
-bounded number of times; a write (POST/PUT/DELETE) is never retried, because it may have been
-applied: the caller re-reads the state on its next run instead. Redirects are never followed:
-the API key must not travel to a host we did not choose.
+requests in any 1.14 s by default), and a WAF blocks a key for 30 s to 10 min after bursts or error storms. So any
+request that gets 429 is retried with `Retry-After` or exponential backoff, a bounded number of
+times: the rate limiter answers 429 instead of processing the request, so a write refused so was
+not applied. A 5xx or a lost connection is retried only for a safe request (GET): a write
+(POST/PUT/DELETE) may have been applied, so the caller re-reads the state on its next run instead.
+A Retry-After longer than `max_retry_after` is a WAF block: reported, not waited out. Redirects
+are never followed: the API key must not travel to a host we did not choose.
 
 Secrets: the API key and any client secret sent in a body are masked out of every error text,
 and no request or answer body is logged.
@@ -184,7 +186,7 @@ class RequestWindow:
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How a safe request is retried after 429, 5xx or a lost connection."""
+    """How a request is retried after 429 (any request), 5xx or a lost connection (safe requests only)."""
 
     attempts: int = 5  # tries in all
     backoff: float = 1.0  # first wait when the server gives no Retry-After
@@ -513,7 +515,8 @@ class SekoiaClient:
             log.debug("Sekoia.io %s %s -> %d in %.0f ms", route.method, path, response.status_code,
                       elapsed * 1000)
             status = response.status_code
-            if route.safe and (status == 429 or status >= 500) and attempt < self.retry.attempts:
+            # 429: refused unprocessed, so a write is sent again too; a 5xx write may have been applied.
+            if (status == 429 or (route.safe and status >= 500)) and attempt < self.retry.attempts:
                 retry_after = parse_retry_after(response.headers.get("Retry-After"))
                 if retry_after is None or retry_after <= self.retry.max_retry_after:
                     wait = self.retry.delay(attempt, retry_after)
@@ -583,11 +586,9 @@ class SekoiaClient:
             retry_after = parse_retry_after(response.headers.get("Retry-After"))
             wait = f"; Sekoia.io asks to wait {retry_after:.0f}s" if retry_after is not None else ""
             tries = f" after {attempts} tries" if attempts > 1 else ""
-            why = (" (a write is never retried: it may have been applied; re-run, the tool reads the state "
-                   "first)" if not route.safe else "")
             return SekoiaRateLimitedError(self._mask(
                 f"{answer}{tries}{wait}. Sekoia.io's rate limiter blocks bursts and error storms for 30 s to "
-                f"10 min: wait, then re-run{why}", hidden), status=status, code=code, retry_after=retry_after)
+                "10 min: wait, then re-run", hidden), status=status, code=code, retry_after=retry_after)
         if status >= 500:
             tries = f" after {attempts} tries" if attempts > 1 else ""
             why = (" A write is not retried, since it may have been applied: re-run, the tool reads the "

@@ -233,14 +233,42 @@ def test_connection_resets_on_a_read_are_retried(client, sekoia_emulator):
     assert [r.status for r in sekoia_emulator.requests] == [0, 0, 200]
 
 
-@pytest.mark.parametrize("status", [429, 500, 503])
-def test_writes_are_never_retried(client, sekoia_emulator, status):
+@pytest.mark.parametrize("status", [500, 503])
+def test_a_write_that_gets_a_5xx_is_not_retried(client, sekoia_emulator, status):
     sekoia_emulator.fail_next(status, operation="add_domain", retry_after=0)
     with pytest.raises(SekoiaError) as error:
         client.add_domain(DEMO_COMMUNITY_UUID, "contoso.example")
     assert error.value.status == status
     assert len(sekoia_emulator.requests_for("add_domain")) == 1
     assert "may have been applied" in str(error.value)
+
+
+def test_a_throttled_write_is_sent_again_and_applied_once(client, sekoia_emulator):
+    # the rate limiter answers 429 instead of processing the request: the write was not applied
+    sekoia_emulator.throttle_storm(2, retry_after=0, operation="add_domain")
+    client.add_domain(DEMO_COMMUNITY_UUID, "contoso.example")
+    assert [r.status for r in sekoia_emulator.requests_for("add_domain")] == [429, 429, 201]
+    domains = [d["name"] for d in client.domains(DEMO_COMMUNITY_UUID)]
+    assert domains.count("contoso.example") == 1
+
+
+def test_a_write_throttled_past_the_retries_says_to_wait_and_re_run(client, sekoia_emulator):
+    sekoia_emulator.throttle_storm(10, retry_after=0, operation="write_sso")
+    with pytest.raises(SekoiaRateLimitedError) as error:
+        client.write_sso(DEMO_COMMUNITY_UUID, settings(sekoia_emulator), client_secret=SECRET)
+    assert len(sekoia_emulator.requests_for("write_sso")) == FAST_RETRY.attempts
+    assert f"after {FAST_RETRY.attempts} tries" in str(error.value) and "re-run" in str(error.value)
+    assert SECRET not in str(error.value)
+    assert sekoia_emulator.sso_configuration(DEMO_COMMUNITY_UUID) is None
+
+
+def test_a_waf_block_on_a_write_is_reported_not_waited_out(client, sekoia_emulator):
+    sekoia_emulator.block(300)
+    started = time.monotonic()
+    with pytest.raises(SekoiaRateLimitedError):
+        client.add_domain(DEMO_COMMUNITY_UUID, "contoso.example")
+    assert time.monotonic() - started < 2
+    assert len(sekoia_emulator.requests_for("add_domain")) == 1
 
 
 def test_a_reset_write_is_not_retried(client, sekoia_emulator):
