@@ -7,12 +7,22 @@ inside the commands so that `sekoia-sso --help` stays fast.
 from __future__ import annotations
 
 import gc
+import signal
 import sys
 
 import click
 
 from orchestrator import __version__
 from orchestrator.errors import EXIT_USAGE, SekoiaSSOError
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a cancelled CI job, a stopped container), met as Ctrl-C is: every step that runs Terraform
+    stops it with SIGINT and waits for it to exit, so the state is written and its lock released."""
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated()
 
 
 class SSOGroup(click.Group):
@@ -24,6 +34,9 @@ class SSOGroup(click.Group):
         except SekoiaSSOError as exc:
             click.secho(f"Error: {exc}", fg="red", err=True)
             ctx.exit(exc.exit_code)
+        except Terminated:
+            click.secho("Terminated.", fg="red", err=True)
+            ctx.exit(128 + signal.SIGTERM)
         except KeyboardInterrupt:
             click.secho("Interrupted.", fg="red", err=True)
             ctx.exit(130)
@@ -36,7 +49,8 @@ def cli() -> None:
 
     Each environment is described by envs/<env>.yaml; its Terraform root module is rendered to
     terraform/envs/<env>/ and committed. Exit codes: 0 done, 1 failed, 2 bad usage or bad
-    config, 3 waiting on something outside our control (re-run later to go on).
+    config, 3 waiting on something outside our control (re-run later to go on), 130 after
+    Ctrl-C, 143 after SIGTERM (Terraform is stopped cleanly first; a re-run goes on).
     """
 
 
@@ -444,9 +458,13 @@ def destroy(env: str, yes: bool, confirm_name: str | None, remove_domains: bool,
 
 
 def main() -> None:
+    signal.signal(signal.SIGTERM, _raise_terminated)
     try:
         cli.main(prog_name="sekoia-sso", standalone_mode=True)
     except SystemExit as exc:
+        # The command is over, and said how: a signal now would only replace its exit code with a traceback.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         # Click reports usage errors with exit 2 already; keep every other code as it is.
         code = exc.code if isinstance(exc.code, int) else (EXIT_USAGE if exc.code else 0)
         # All that is alive now lives until the exit: spare the interpreter's last collection a scan of

@@ -241,6 +241,34 @@ def test_objects_a_killed_run_left_outside_the_state_are_adopted_not_duplicated(
     tally.converged += 1
 
 
+def test_sigterm_stops_terraform_cleanly_and_a_rerun_converges(runs, graph_emulator, sekoia_emulator, evidence):
+    """SIGTERM, as a cancelled CI job or a stopped container sends it to the CLI's process group (Terraform runs
+    in its own): met as Ctrl-C is, so Terraform is stopped with SIGINT and waited for."""
+    tally = evidence.tally("interruptions: SIGTERM during Terraform's apply")
+    baseline = Baseline.of(graph_emulator)
+    graph_emulator.configure(replication_delay_ms=1000)  # each create waits: the signal lands mid-apply
+    running = runs.start(*APPLY)
+    assert running.wait_for_line("==> Applying the saved Terraform plan", timeout=180), running.err
+    time.sleep(0.3)
+    tally.runs += 1
+    running.signal(signal.SIGTERM)
+    tally.faults["SIGTERM"] += 1
+    done = running.finish()
+    assert "Traceback (most recent call last)" not in done.err, done.err[-3000:]
+    assert done.returncode == 128 + signal.SIGTERM, done.err[-3000:]
+    assert done.err.rstrip().endswith("Terminated."), done.err[-3000:]
+    # the CLI waited for Terraform (and its provider) to exit: nothing of the run lives on, no lock is held
+    assert running.wait_descendants_gone(timeout=5) == []
+    check_lock_free(runs)
+    again = runs(*APPLY)
+    assert again.returncode == 0, again.err[-3000:]
+    problems, duplicates = converged_problems(runs, graph_emulator, sekoia_emulator, baseline)
+    tally.duplicates += duplicates
+    assert problems == [] and duplicates == 0, problems
+    assert orphaned_objects(runs, graph_emulator, baseline) == []
+    tally.converged += 1
+
+
 @pytest.mark.parametrize("seed", [0])
 def test_interrupted_apply_rotate_destroy_each_converge_on_a_rerun(seed, runs, graph_emulator, sekoia_emulator,
                                                                    evidence):
