@@ -6,8 +6,9 @@ is killed) leaves the object in Entra ID and not in the state. The next plan wou
 second application, or fail for ever on a service principal or an assignment Entra ID already has
 ("already exists"). So when a plan creates any of these, `apply` first looks for them in Entra ID —
 the application by its display name and this environment's tag `sekoia-sso:<env>`, the service
-principal by the application's client ID, each assignment by its principal and app role — and
-imports what it finds into the state; then it plans again.
+principal by the application's client ID, each assignment by its principal and app role, the
+admin consent grant by its client and resource (Entra ID keeps one: a second create would fail for
+ever with 409) — and imports what it finds into the state; then it plans again.
 
 Passwords cannot be imported (a secret's value is never readable again), and one the state does
 not know is one nobody holds: Sekoia.io only ever gets the secret of the Terraform outputs. Once
@@ -29,6 +30,7 @@ APPLICATION = MODULE + "azuread_application.this"
 SERVICE_PRINCIPAL = MODULE + "azuread_service_principal.this"
 ASSIGNMENT = MODULE + "azuread_app_role_assignment.this["
 PASSWORD = MODULE + "azuread_application_password.this["
+CONSENT_GRANT = MODULE + "azuread_service_principal_delegated_permission_grant.this"
 PASSWORD_NAME_PREFIX = "sekoia-sso-"  # the module names each slot's password sekoia-sso-<slot>
 
 
@@ -42,7 +44,7 @@ def creates(summary: PlanSummary, prefix: str) -> list[Any]:
 
 def may_adopt(summary: PlanSummary) -> bool:
     """Whether the plan creates an object an interrupted run may have left in Entra ID unrecorded."""
-    return any(creates(summary, prefix) for prefix in (APPLICATION, SERVICE_PRINCIPAL, ASSIGNMENT))
+    return any(creates(summary, prefix) for prefix in (APPLICATION, SERVICE_PRINCIPAL, ASSIGNMENT, CONSENT_GRANT))
 
 
 def _planned(change: Any, name: str) -> Any:
@@ -105,6 +107,18 @@ def adopt_unrecorded(graph, import_resource: Callable[[str, str], Any], env: Env
                     import_resource(change.address, f"/servicePrincipals/{resource_id}/appRoleAssignedTo/{match['id']}")
                     note(f"adopted the assignment of {match.get('principalDisplayName') or principal}")
                     imported.append(change.address)
+    for change in creates(summary, CONSENT_GRANT):
+        # Entra ID keeps one tenant-wide grant per client and resource: another create answers 409.
+        client = service_principal_id or _planned(change, "service_principal_object_id")
+        resource = str(_planned(change, "resource_service_principal_object_id") or "").lower()
+        if client and resource:
+            match = next((g for page in graph.iter_pages("/oauth2PermissionGrants", {
+                "$filter": f"clientId eq {_odata_string(client)}"}) for g in page
+                if g.get("consentType") == "AllPrincipals" and str(g.get("resourceId", "")).lower() == resource), None)
+            if match is not None:
+                import_resource(change.address, f"/oauth2PermissionGrants/{match['id']}")
+                note(f"adopted the admin consent grant {match['id']}: an interrupted run made it")
+                imported.append(change.address)
     return imported
 
 

@@ -241,6 +241,35 @@ def test_objects_a_killed_run_left_outside_the_state_are_adopted_not_duplicated(
     tally.converged += 1
 
 
+def test_an_admin_consent_grant_a_killed_run_left_outside_the_state_is_adopted(
+        runs, graph_emulator, graph_client, evidence):
+    """Entra ID keeps one tenant-wide grant per client and resource: without adoption, every re-run after a
+    run killed as it granted consent would fail on "Permission entry already exists" (409)."""
+    tally = evidence.tally("interruptions: admin consent grant left outside the state, then apply")
+    assert apply(runs).returncode == 0
+    yaml_path = runs.project / "envs" / "sandbox.yaml"
+    yaml_path.write_text(yaml_path.read_text().replace("application:\n", "application:\n  admin_consent: true\n", 1))
+    assert runs("render", "sandbox").returncode == 0
+    # the grant as the provider makes it, then the run dies before Terraform records it
+    client_sp = runs.outputs()["service_principal_object_id"]
+    microsoft_graph = graph_client.get("/v1.0/servicePrincipals", params={
+        "$filter": "appId eq '00000003-0000-0000-c000-000000000000'"}).raise_for_status().json()["value"][0]
+    graph_client.post("/v1.0/oauth2PermissionGrants", json={
+        "clientId": client_sp, "resourceId": microsoft_graph["id"], "consentType": "AllPrincipals",
+        "scope": "openid profile"}).raise_for_status()
+    tally.runs += 1
+    tally.faults["objects left outside the state"] += 1
+
+    done = apply(runs)
+    assert done.returncode == 0, done.err[-3000:]
+    assert "adopted the admin consent grant" in done.err
+    grants = [g for g in graph_emulator.state.oauth2_permission_grants.values() if g["clientId"] == client_sp]
+    assert len(grants) == 1
+    assert sorted(grants[0]["scope"].split()) == ["User.Read", "email", "openid", "profile"]  # the config's, now
+    assert runs.plain_plan().has_changes is False
+    tally.converged += 1
+
+
 def test_sigterm_stops_terraform_cleanly_and_a_rerun_converges(runs, graph_emulator, sekoia_emulator, evidence):
     """SIGTERM, as a cancelled CI job or a stopped container sends it to the CLI's process group (Terraform runs
     in its own): met as Ctrl-C is, so Terraform is stopped with SIGINT and waited for."""
