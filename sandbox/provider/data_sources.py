@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
-
-from tf.schema import Schema
-from tf.utils import Diagnostics
+from typing import Any
 
 from sandbox.provider.errors import ProviderError
-from sandbox.provider.graph_client import GraphAPIError, GraphClient
-from sandbox.provider.resources import flatten_features, flatten_service_principal
+from sandbox.provider.graph_client import GraphAPIError
+from sandbox.provider.resources import GraphType, flatten_features, flatten_service_principal
 from sandbox.provider.schema import TypeSpec, data_source_spec
-from sandbox.provider.validate import validate_config
 
 # The fields the provider $selects on a user (users/user_data_source.go): Graph's default
 # projection of a user is much smaller.
@@ -29,30 +25,12 @@ def _quote(value: str) -> str:
     return value.replace("'", "''")
 
 
-class GraphDataSource:
-    type_name: ClassVar[str]
-
-    def __init__(self, provider: Any):
-        self.provider = provider
-
-    @classmethod
-    def get_name(cls) -> str:
-        return cls.type_name
+class GraphDataSource(GraphType):
+    config_label = "data."
 
     @classmethod
     def spec(cls) -> TypeSpec:
         return data_source_spec(cls.type_name)
-
-    @classmethod
-    def get_schema(cls) -> Schema:
-        return cls.spec().to_tf_schema()
-
-    @property
-    def client(self) -> GraphClient:
-        return self.provider.client
-
-    def validate(self, diags: Diagnostics, type_name: str, config: dict[str, Any]) -> None:
-        validate_config(diags, self.spec(), config, f"data.{self.type_name}")
 
     def _one(self, path: str, filter_: str, what: str, attribute: str) -> dict[str, Any]:
         try:

@@ -29,16 +29,15 @@ from sandbox.provider.validate import parse_rfc3339, validate_config
 _GUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 
 
-class GraphResource:
-    """Base of the resource types: `tf`'s Resource protocol plus the hooks the servicer calls."""
+class GraphType:
+    """What resource and data source types share: a name, a schema from the azuread 3.7.0 data, config
+    validation against it, and the provider's Graph client."""
 
     type_name: ClassVar[str]
-    importable: ClassVar[bool] = True
+    config_label: ClassVar[str] = ""  # how validation messages name the block ("data.x" for a data source)
 
     def __init__(self, provider: Any):
         self.provider = provider
-        # Set once the object exists in Graph, so a failure later in create still records it.
-        self.created_state: dict[str, Any] | None = None
 
     @classmethod
     def get_name(cls) -> str:
@@ -46,7 +45,7 @@ class GraphResource:
 
     @classmethod
     def spec(cls) -> TypeSpec:
-        return resource_spec(cls.type_name)
+        raise NotImplementedError
 
     @classmethod
     def get_schema(cls) -> Schema:
@@ -57,7 +56,22 @@ class GraphResource:
         return self.provider.client
 
     def validate(self, diags: Diagnostics, type_name: str, config: dict[str, Any]) -> None:
-        validate_config(diags, self.spec(), config, self.type_name)
+        validate_config(diags, self.spec(), config, f"{self.config_label}{self.type_name}")
+
+
+class GraphResource(GraphType):
+    """Base of the resource types: `tf`'s Resource protocol plus the hooks the servicer calls."""
+
+    importable: ClassVar[bool] = True
+
+    def __init__(self, provider: Any):
+        super().__init__(provider)
+        # Set once the object exists in Graph, so a failure later in create still records it.
+        self.created_state: dict[str, Any] | None = None
+
+    @classmethod
+    def spec(cls) -> TypeSpec:
+        return resource_spec(cls.type_name)
 
     def customize_plan(self, diags: Diagnostics, prior: dict[str, Any] | None,
                        planned: dict[str, Any]) -> dict[str, Any]:
