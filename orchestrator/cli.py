@@ -342,16 +342,17 @@ def apply(env: str, yes: bool, wait: bool, timeout: str, max_problems: int, warn
 
     duration = parse_duration(timeout)
     console = _console(as_json, quiet)
+    project = _project()
     # The plan is most of a no-op re-run: it starts before the config (and pydantic) loads, and is
     # dropped if the config turns out not to want it (see orchestrator/workspace.py, EarlyPlan).
-    early = EarlyPlan.start(_project(), env, on_line=console.terraform_line, announce=console.step)
+    early = EarlyPlan.start(project, env, on_line=console.terraform_line, announce=console.step)
     try:
         from orchestrator.workflow import ApplyOptions, apply_environment
 
         options = ApplyOptions(yes=yes, wait=wait, timeout=duration, max_problems=max_problems, warn_only=warn_only,
                                skip_preflight=skip_preflight, show_secret=show_secret, confirm=_confirm_on_terminal())
         (environment,) = _environments(env, False)
-        summary = apply_environment(_project(), environment, options, console, early)
+        summary = apply_environment(project, environment, options, console, early)
     finally:
         if early is not None:
             early.close()
