@@ -35,15 +35,15 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
 import httpx
-import msgspec
 
 from orchestrator.credentials import CloudHosts, TokenSource, graph_token_source
 from orchestrator.endpoints import endpoints_for, require_https
 from orchestrator.errors import GraphError
+from orchestrator.pagecheck import decode_page, describe_body, json_or_none
 
 API_VERSION = "v1.0"
 BATCH_LIMIT = 20  # Graph's hard limit of requests in one JSON $batch
@@ -227,16 +227,25 @@ class GraphClient:
         Items are dicts, each checked to have a string id; with `item_type` (a msgspec Struct naming the
         selected properties) they are decoded straight into it, types checked on the way: no dict is
         built, which halves the CPU a page of 999 users costs.
+        """
+        what = self.page_request(path, params)
+        for raw, link in self.iter_raw_pages(path, params, headers=headers):
+            items, page_link = decode_page(raw, item_type, what)
+            if page_link != link:
+                raise GraphError(f"Microsoft Graph answered a page with two different nextLinks to {what}")
+            yield items
+
+    def iter_raw_pages(self, path: str, params: Mapping[str, str | int] | None = None, *,
+                       headers: Mapping[str, str] | None = None) -> Iterator[tuple[bytes, str | None]]:
+        """Each page as Graph sent it, with the nextLink read from its head: for a caller that decodes
+        the pages elsewhere (pagecheck.decode_page reads them, and says what is wrong with one).
+
         A fetcher thread walks the pages and asks for the next one as soon as it reads the link from
         the head of the current one (Graph writes it before `value`), at most `READ_AHEAD` pages ahead
         of the caller: the walk costs one round trip per page, and the caller's work on a page
         overlaps the wait for the next instead of adding to it.
         """
-        if path.startswith(("https://", "http://")):
-            self._check_origin(path)
-            url = path
-        else:
-            url = self.base_url + path + encode_query(params)
+        url = self._first_page_url(path, params)
         pages: queue.Queue[tuple[bytes | None, str | None, BaseException | None]] = queue.Queue(maxsize=READ_AHEAD)
         stop = threading.Event()
         self._pager_pool().submit(self._fetch_pages, url, headers, pages, stop)
@@ -247,15 +256,21 @@ class GraphClient:
                     raise error
                 if raw is None:
                     return
-                items, page_link = _decode_page(raw, item_type, f"GET {urlsplit(url).path}")
-                if page_link != link:
-                    raise GraphError(f"Microsoft Graph answered a page with two different nextLinks to GET "
-                                     f"{urlsplit(url).path}")
-                yield items
+                yield raw, link
         finally:
             stop.set()
             while not pages.empty():  # unblock a fetcher waiting to hand over a page nobody will read
                 pages.get_nowait()
+
+    def page_request(self, path: str, params: Mapping[str, str | int] | None = None) -> str:
+        """How messages name the request for the pages at `path` ("GET /v1.0/groups/…/members")."""
+        return f"GET {urlsplit(self._first_page_url(path, params)).path}"
+
+    def _first_page_url(self, path: str, params: Mapping[str, str | int] | None) -> str:
+        if path.startswith(("https://", "http://")):
+            self._check_origin(path)
+            return path
+        return self.base_url + path + encode_query(params)
 
     def _fetch_pages(self, url: str | None, headers: Mapping[str, str] | None, pages: queue.Queue,
                      stop: threading.Event) -> None:
@@ -331,7 +346,7 @@ class GraphClient:
         raw = self._send_raw(method, url, headers=headers, json_body=json_body)
         body = _json_or_none(raw)
         if body is None:
-            raise GraphError(f"Microsoft Graph answered {_describe_body(raw)} to {method} {urlsplit(url).path}")
+            raise GraphError(f"Microsoft Graph answered {describe_body(raw)} to {method} {urlsplit(url).path}")
         return body
 
     def _send_raw(self, method: str, url: str, *, headers: Mapping[str, str] | None = None,
@@ -462,62 +477,8 @@ def _batch_status(answer: Mapping[str, Any]) -> int:
     raise GraphError(f"Microsoft Graph answered a $batch response with status {raw!r}, not a number")
 
 
-def _describe_body(content: bytes) -> str:
-    """What a body that is not JSON looks like, for messages (never the body itself: it may be huge)."""
-    if not content:
-        return "an empty body"
-    if content.lstrip()[:15].lower().startswith((b"<!doctype", b"<html")):
-        return "an HTML page, not JSON (a proxy or gateway answered?)"
-    return f"a body that is not JSON ({len(content):,} bytes, truncated?)"
-
-
 def _json_or_none(content: bytes | httpx.Response) -> Any:
-    if isinstance(content, httpx.Response):
-        content = content.content
-    if not content:
-        return None
-    try:
-        # msgspec: a 100,000-user check parses about 25 MB of pages, in a third of stdlib json's CPU time.
-        return _ANY_JSON.decode(content)
-    except msgspec.DecodeError:  # invalid JSON or UTF-8, integers past 64 bits
-        return None
-
-
-_ANY_JSON = msgspec.json.Decoder()
-_Item = TypeVar("_Item")
-
-
-class _Page(msgspec.Struct, Generic[_Item], gc=False):
-    value: list[_Item]
-    next_link: str | None = msgspec.field(default=None, name="@odata.nextLink")
-
-
-@functools.cache
-def _page_decoder(item_type: type) -> msgspec.json.Decoder:
-    return msgspec.json.Decoder(_Page[item_type])
-
-
-def _decode_page(raw: bytes, item_type: type | None, what: str) -> tuple[list[Any], str | None]:
-    """A collection page's items and nextLink; GraphError naming what is wrong with anything else."""
-    if item_type is not None:
-        try:
-            page = _page_decoder(item_type).decode(raw)
-        except msgspec.DecodeError as exc:
-            detail = str(exc)  # msgspec names the place and the types, never a value
-        else:
-            return page.value, page.next_link
-    body = _json_or_none(raw)
-    if not isinstance(body, dict) or not isinstance(body.get("value"), list):
-        found = "a page without a `value` list" if body is not None else _describe_body(raw)
-        raise GraphError(f"Microsoft Graph answered {found} to {what}")
-    # Graph's entities are objects with a string id; anything else would be a TypeError further on.
-    if not all(isinstance(item, dict) and isinstance(item.get("id", ""), str) for item in body["value"]):
-        raise GraphError(f"Microsoft Graph answered a page to {what} whose `value` items are not objects with a "
-                         "string id")
-    if item_type is not None:
-        raise GraphError(f"Microsoft Graph answered a page to {what} that does not have the types Graph documents: "
-                         f"{detail}")
-    return body["value"], body.get("@odata.nextLink")
+    return json_or_none(content.content if isinstance(content, httpx.Response) else content)
 
 
 # Graph writes "@odata.nextLink" before "value"; inside a string value its quotes would be escaped.

@@ -33,7 +33,7 @@ import json
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,6 +44,7 @@ import msgspec
 from orchestrator.config import GUID_RE
 from orchestrator.errors import ConfigError, GraphError, SekoiaSSOError
 from orchestrator.graph import BatchRequest, GraphClient, encode_query, odata_string, path_segment
+from orchestrator.pagecheck import GraphUser, LocalChecker, Outcome, PageChecker, Progress
 
 REPORT_VERSION = 1
 USER_FIELDS = ("id", "userPrincipalName", "mail", "givenName", "surname", "displayName", "accountEnabled")
@@ -123,6 +124,10 @@ class PreflightReport:
     refused: tuple[RefusedUser, ...]
     elapsed_seconds: float = 0.0
     graph_requests: int = 0
+    # What the page checker process used (see orchestrator/pagecheck.py; 0 when pages were checked here), for
+    # benchmarks: its peak of traced memory when the caller traces memory (tracemalloc), and its CPU time.
+    checker_peak_bytes: int = 0
+    checker_cpu_seconds: float = 0.0
 
     @property
     def users_ready(self) -> int:
@@ -208,61 +213,8 @@ class UnknownAccessError(ConfigError):
 # Checking one user
 
 
-class GraphUser(msgspec.Struct, gc=False):
-    """A user as Graph answers the `$select` of USER_FIELDS (or fewer: unselected ones are None).
-
-    Pages decode straight into it (GraphClient.iter_pages' `item_type`), types checked on the way.
-    No reference cycles can form through strings and booleans, so the cyclic collector skips it."""
-
-    id: str
-    userPrincipalName: str | None = None
-    mail: str | None = None
-    givenName: str | None = None
-    surname: str | None = None
-    displayName: str | None = None
-    accountEnabled: bool | None = None
-
-
-def _present(value: str | None) -> bool:
-    return value is not None and bool(value.strip())
-
-
-def user_problems(user: GraphUser, domains: frozenset[str]) -> tuple[str, ...]:
-    """The problem codes of one user (empty when the user will get in)."""
-    problems = []
-    mail = user.mail
-    if not _present(mail):
-        problems.append("missing_mail")
-    else:
-        _, at, domain = mail.strip().rpartition("@")
-        if not at or domain.lower() not in domains:
-            problems.append("mail_domain_not_allowed")
-    if not _present(user.givenName):
-        problems.append("missing_given_name")
-    if not _present(user.surname):
-        problems.append("missing_surname")
-    if not _present(user.displayName):
-        problems.append("missing_display_name")
-    if user.accountEnabled is False:
-        problems.append("account_disabled")
-    return tuple(problems)
-
-
 # ------------------------------------------------------------------------------------------------
 # The check
-
-
-# Kept per problem user while pages stream by; strings only inside, so no cycle for the collector to find.
-class _Finding(msgspec.Struct, gc=False):
-    user: GraphUser
-    problems: tuple[str, ...]
-    via: list[str]
-
-
-class _Candidate(msgspec.Struct, gc=False):
-    upn: str
-    display_name: str | None
-    via: list[str]
 
 
 @dataclass
@@ -271,61 +223,6 @@ class _ResolvedGroup:
     name: str
     direct_users: int = 0
     nested: list[tuple[str, str]] = field(default_factory=list)  # (id, name)
-
-
-Progress = Callable[[int, int], None]
-"""Called with (users checked so far, pages read so far) after each page; from worker threads."""
-
-
-class _Tally:
-    """Everything kept while pages stream by: seen IDs, findings, refusal candidates, counts."""
-
-    def __init__(self, domains: Iterable[str], progress: Progress | None):
-        self.domains = frozenset(d.lower() for d in domains)
-        self.lock = threading.Lock()
-        self.seen: set[str] = set()
-        self.findings: dict[str, _Finding] = {}
-        self.candidates: dict[str, _Candidate] = {}
-        self.pages = 0
-        self.progress = progress
-
-    def add_users(self, users: list[GraphUser], via: str) -> int:
-        """Check the users not seen yet; returns how many users the page held."""
-        seen, findings, domains = self.seen, self.findings, self.domains
-        with self.lock:
-            for user in users:
-                user_id = user.id
-                if user_id in seen:
-                    finding = findings.get(user_id)
-                    if finding is not None and via not in finding.via:
-                        finding.via.append(via)
-                    continue
-                seen.add(user_id)
-                # The common case first, inline: on a 100,000-user tenant this loop is the client's hot spot.
-                mail, given, surname, display = user.mail, user.givenName, user.surname, user.displayName
-                if (mail and given and surname and display and user.accountEnabled is not False
-                        and not given.isspace() and not surname.isspace() and not display.isspace()):
-                    _, at, domain = mail.rpartition("@")
-                    if at and domain.lower() in domains:
-                        continue
-                problems = user_problems(user, domains)
-                if problems:
-                    findings[user_id] = _Finding(user, problems, [via])
-            self.pages += 1
-            checked, pages = len(seen), self.pages
-        if self.progress is not None:
-            self.progress(checked, pages)
-        return len(users)
-
-    def add_candidates(self, users: Iterable[GraphUser], via: str) -> None:
-        with self.lock:
-            for user in users:
-                user_id = user.id
-                candidate = self.candidates.get(user_id)
-                if candidate is None:
-                    self.candidates[user_id] = _Candidate(user.userPrincipalName or "", user.displayName, [via])
-                elif via not in candidate.via:
-                    candidate.via.append(via)
 
 
 class _Jobs:
@@ -368,7 +265,7 @@ class _Preflight:
         self.access = env.config.access
         self.page_size = page_size
         self.concurrency = concurrency
-        self.tally = _Tally(env.config.sekoia.domains, progress)
+        self.progress = progress
         self.groups: dict[str, _ResolvedGroup] = {}
         self.user_upns: list[str] = []
 
@@ -473,15 +370,20 @@ class _Preflight:
 
     # -- members ---------------------------------------------------------------------------------
 
-    def direct_members(self, group: _ResolvedGroup, jobs: _Jobs) -> None:
-        params = {"$select": ",".join(USER_FIELDS), "$top": self.page_size}
-        for page in self.graph.iter_pages(f"/groups/{group.id}/members/microsoft.graph.user", params,
-                                          item_type=GraphUser):
-            group.direct_users += self.tally.add_users(page, group.name)
+    def direct_members(self, group: _ResolvedGroup, checker: LocalChecker | PageChecker, jobs: _Jobs) -> None:
+        path, params = f"/groups/{group.id}/members/microsoft.graph.user", {"$select": ",".join(USER_FIELDS),
+                                                                            "$top": self.page_size}
+        what = self.graph.page_request(path, params)
+
+        def counted(users: int) -> None:
+            group.direct_users += users
+
+        for raw, link in self.graph.iter_raw_pages(path, params):
+            checker.add_page(raw, link, group.name, what, counted)
             if jobs.stopped.is_set():
                 return
 
-    def nested_groups(self, groups: list[_ResolvedGroup], jobs: _Jobs) -> None:
+    def nested_groups(self, groups: list[_ResolvedGroup], checker: LocalChecker | PageChecker, jobs: _Jobs) -> None:
         """Member groups of each group ($batch); then the users of each nested group, concurrently."""
         params = encode_query({"$select": "id,displayName", "$top": PAGE_SIZE})
         requests = [BatchRequest(f"/groups/{g.id}/members/microsoft.graph.group{params}") for g in groups]
@@ -500,15 +402,14 @@ class _Preflight:
                 group.nested.append((str(member["id"]), name))
                 nested_seen.setdefault(str(member["id"]), []).append(f"{group.name} > {name}")
         for nested_id, paths in nested_seen.items():
-            jobs.submit(self.nested_users, nested_id, paths, jobs)
+            jobs.submit(self.nested_users, nested_id, paths, checker, jobs)
 
-    def nested_users(self, group_id: str, paths: list[str], jobs: _Jobs) -> None:
+    def nested_users(self, group_id: str, paths: list[str], checker: LocalChecker | PageChecker, jobs: _Jobs) -> None:
+        path = f"/groups/{group_id}/transitiveMembers/microsoft.graph.user"
         params = {"$select": ",".join(REFUSED_FIELDS), "$top": self.page_size, "$count": "true"}
-        pages = self.graph.iter_pages(f"/groups/{group_id}/transitiveMembers/microsoft.graph.user", params,
-                                      headers={"ConsistencyLevel": "eventual"}, item_type=GraphUser)
-        for page in pages:
-            for path in paths:
-                self.tally.add_candidates(page, path)
+        what = self.graph.page_request(path, params)
+        for raw, link in self.graph.iter_raw_pages(path, params, headers={"ConsistencyLevel": "eventual"}):
+            checker.add_candidates(raw, link, paths, what)
             if jobs.stopped.is_set():
                 return
 
@@ -516,43 +417,49 @@ class _Preflight:
 
     def run(self) -> PreflightReport:
         started = time.monotonic()
-        configured_users = self.resolve()
-        for via, users in configured_users:
-            self.tally.add_users(users, via)
-        groups = list(self.groups.values())
-        with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="preflight") as pool:
-            jobs = _Jobs(pool)
-            try:
-                if groups and self.access.assignment_required:
-                    jobs.submit(self.nested_groups, groups, jobs)
-                for group in groups:
-                    jobs.submit(self.direct_members, group, jobs)
-                jobs.wait_all()
-            except BaseException:
-                jobs.stopped.set()
-                pool.shutdown(wait=True, cancel_futures=True)
-                raise
-        return self._report(time.monotonic() - started)
+        domains = self.env.config.sekoia.domains
+        # Groups' members come in pages: they are checked on another core while this process fetches.
+        checker = (PageChecker.start(domains, self.progress) if self.access.group_names or self.access.group_ids
+                   else LocalChecker(domains, self.progress))
+        try:
+            for via, users in self.resolve():
+                checker.add_listed(users, via)
+            groups = list(self.groups.values())
+            with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="preflight") as pool:
+                jobs = _Jobs(pool)
+                try:
+                    if groups and self.access.assignment_required:
+                        jobs.submit(self.nested_groups, groups, checker, jobs)
+                    for group in groups:
+                        jobs.submit(self.direct_members, group, checker, jobs)
+                    jobs.wait_all()
+                except BaseException:
+                    jobs.stopped.set()
+                    pool.shutdown(wait=True, cancel_futures=True)
+                    raise
+            outcome = checker.outcome()
+        finally:
+            checker.close()
+        return self._report(outcome, time.monotonic() - started)
 
-    def _report(self, elapsed: float) -> PreflightReport:
-        tally = self.tally
+    def _report(self, outcome: Outcome, elapsed: float) -> PreflightReport:
         problems = tuple(sorted(
-            (UserFinding(user_id, f.user.userPrincipalName or "", f.user.displayName, f.user.mail, f.problems,
-                         tuple(sorted(f.via))) for user_id, f in tally.findings.items()),
-            key=lambda f: (f.user_principal_name.casefold(), f.id)))
+            (UserFinding(f.id, f.upn, f.display_name, f.mail, f.problems, tuple(sorted(f.via)))
+             for f in outcome.findings), key=lambda f: (f.user_principal_name.casefold(), f.id)))
         refused = tuple(sorted(
-            (RefusedUser(user_id, c.upn, c.display_name, tuple(sorted(c.via)))
-             for user_id, c in tally.candidates.items() if user_id not in tally.seen),
+            (RefusedUser(r.id, r.upn, r.display_name, tuple(sorted(r.via))) for r in outcome.refused),
             key=lambda r: (r.user_principal_name.casefold(), r.id)))
         groups = tuple(sorted(
             (GroupSummary(g.id, g.name, g.direct_users, tuple(sorted(name for _, name in g.nested)))
              for g in self.groups.values()), key=lambda g: (g.name.casefold(), g.id)))
         return PreflightReport(
             environment=self.env.name, tenant_id=self.env.config.tenant_id,
-            assignment_required=self.access.assignment_required, domains=tuple(sorted(tally.domains)),
-            groups=groups, users=tuple(sorted(self.user_upns, key=str.casefold)), users_checked=len(tally.seen),
+            assignment_required=self.access.assignment_required,
+            domains=tuple(sorted({d.lower() for d in self.env.config.sekoia.domains})),
+            groups=groups, users=tuple(sorted(self.user_upns, key=str.casefold)), users_checked=outcome.users_checked,
             problems=problems, refused=refused, elapsed_seconds=round(elapsed, 3),
-            graph_requests=self.graph.stats.requests,
+            graph_requests=self.graph.stats.requests, checker_peak_bytes=outcome.traced_peak,
+            checker_cpu_seconds=outcome.cpu_seconds,
         )
 
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import json
 import os
 import pty
 import re
+import signal
 import subprocess
 import sys
+import time
 import tracemalloc
 import uuid
 from collections.abc import Iterator
@@ -17,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from orchestrator.config import Environment, parse_environment
+from orchestrator.pagecheck import PageCheckerError
 from orchestrator.preflight import (
     REPORT_VERSION,
     PreflightReport,
@@ -29,6 +33,7 @@ from orchestrator.preflight import (
 )
 from sandbox.bigtenant import TenantProcess
 from sandbox.graph import GraphEmulator, load_default_tenant
+from tests.e2e import descendants
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -296,35 +301,88 @@ def test_graph_failure_that_does_not_pass_is_an_error_not_a_report(graph_emulato
     assert getattr(caught.value, "status", None) == 503 and caught.value.exit_code == 1
 
 
+@contextlib.contextmanager
+def served_tenant(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, users: int, groups: int,
+                  latency_ms: float = 0.0) -> Iterator[tuple[Environment, dict]]:
+    """A generated tenant served from a child process, and envs/sandbox.yaml with access to its groups."""
+    with TenantProcess(users=users, groups=groups, incomplete_share=0.05, seed=1, latency_ms=latency_ms) as served:
+        info = served.info
+        directory = tmp_path / f"sandbox-{users}"
+        directory.mkdir()
+        endpoints = {"graph_url": info["url"], "login_url": info["url"], "sekoia_url": "http://127.0.0.1:9",
+                     "env": {"ARM_TENANT_ID": info["tenant_id"], "ARM_CLIENT_ID": info["client_id"],
+                             "ARM_CLIENT_SECRET": info["client_secret"], "ARM_USE_CLI": "false"}}
+        (directory / "endpoints.json").write_text(json.dumps(endpoints), encoding="utf-8")
+        monkeypatch.setenv("SEKOIA_SSO_SANDBOX_DIR", str(directory))
+        listed = "".join(f"    - {name}\n" for name in info["group_sizes"])
+        info["log"] = served.log
+        yield environment(f"  groups:\n{listed}"), info
+
+
 def test_a_big_tenant_streams_within_bounded_memory(tmp_path, monkeypatch):
-    # The emulator runs in a child process, so what tracemalloc sees here is the preflight's own memory.
+    # The emulator runs in a child process, so what tracemalloc sees here is the preflight's own memory; the
+    # page checker's (another child, which traces its own when this process traces) is added to it.
     def peak_for(users: int) -> tuple[PreflightReport, float, dict, dict]:
-        with TenantProcess(users=users, groups=4, incomplete_share=0.05, seed=1) as served:
-            info = served.info
-            directory = tmp_path / f"sandbox-{users}"
-            directory.mkdir()
-            endpoints = {"graph_url": info["url"], "login_url": info["url"], "sekoia_url": "http://127.0.0.1:9",
-                         "env": {"ARM_TENANT_ID": info["tenant_id"], "ARM_CLIENT_ID": info["client_id"],
-                                 "ARM_CLIENT_SECRET": info["client_secret"], "ARM_USE_CLI": "false"}}
-            (directory / "endpoints.json").write_text(json.dumps(endpoints), encoding="utf-8")
-            monkeypatch.setenv("SEKOIA_SSO_SANDBOX_DIR", str(directory))
-            groups = "".join(f"    - {name}\n" for name in info["group_sizes"])
-            env = environment(f"  groups:\n{groups}")
+        with served_tenant(tmp_path, monkeypatch, users=users, groups=4) as (env, info):
             tracemalloc.start()
             try:
                 report = preflight(env)
-                peak = tracemalloc.get_traced_memory()[1] / 1e6
+                peak = (tracemalloc.get_traced_memory()[1] + report.checker_peak_bytes) / 1e6
             finally:
                 tracemalloc.stop()
-            return report, peak, info, served.log()
+            return report, peak, info, info["log"]()
 
     small, small_peak, _, _ = peak_for(4_000)
     big, big_peak, info, log = peak_for(20_000)
     assert big.users_checked == 20_000
+    assert big.checker_peak_bytes > small.checker_peak_bytes > 0  # the pages were checked in the child
     assert {f.id for f in big.problems} == set(info["incomplete_ids"])
     assert log["per_user"] == 0 and log["requests"] > 20_000 / 999
     # Holding 16,000 more users would cost tens of MB; streaming costs their IDs and findings only.
     assert big_peak < 150 and big_peak - small_peak < 10, (small_peak, big_peak)
+
+
+def test_pages_checked_in_the_child_process_give_the_answer_they_give_here(tmp_path, monkeypatch):
+    with served_tenant(tmp_path, monkeypatch, users=6_000, groups=3) as (env, info):
+        in_child = preflight(env)
+        monkeypatch.setattr(sys, "executable", str(tmp_path / "no-python"))  # no child can start: checked here
+        here = preflight(env)
+    assert in_child.checker_cpu_seconds > 0 and here.checker_cpu_seconds == 0
+    assert in_child.users_checked == 6_000 and {f.id for f in in_child.problems} == set(info["incomplete_ids"])
+    assert format_json(in_child) == format_json(here)
+    assert [g.direct_users for g in in_child.groups] == [g.direct_users for g in here.groups]
+
+
+def page_checker_pids() -> list[int]:
+    """This process's page checker children (orchestrator/pagecheck.py)."""
+    found = []
+    for pid in descendants(os.getpid()):
+        try:
+            if b"orchestrator.pagecheck" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                found.append(pid)
+        except OSError:
+            pass
+    return found
+
+
+def test_a_page_checker_that_dies_stops_the_preflight_with_a_clear_error(tmp_path, monkeypatch):
+    with served_tenant(tmp_path, monkeypatch, users=20_000, groups=2, latency_ms=80) as (env, _), \
+            concurrent.futures.ThreadPoolExecutor(1) as pool:
+        running = pool.submit(preflight, env)
+        deadline = time.monotonic() + 30
+        while not page_checker_pids() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.3)  # pages are flowing
+        for pid in page_checker_pids():
+            os.kill(pid, signal.SIGKILL)
+        with pytest.raises(PageCheckerError) as stopped:
+            running.result(timeout=60)
+    assert "page checker" in str(stopped.value) and "stopped" in str(stopped.value)
+    assert stopped.value.exit_code == 1
+    deadline = time.monotonic() + 10
+    while page_checker_pids() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert page_checker_pids() == []
 
 
 # ---------------------------------------------------------------------------------------------- output
