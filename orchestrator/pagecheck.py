@@ -12,7 +12,8 @@ access of users alone, or when the child cannot start.
 This module loads msgspec and nothing heavy, so the child is ready within tens of milliseconds.
 
 Protocol, over the child's stdin and stdout (lengths are 4-byte big-endian):
-    request  header length, payload length, header [op, seq, via, what] as JSON, payload
+    request  header length, payload length, header [op, seq, via (a list for "candidates"), what] as
+             JSON, payload
              ops: "setup" (payload: the domains, JSON), "users" and "candidates" (payload: a raw
              Graph page), "listed" (payload: users as JSON), "outcome" (no payload)
     answer   length, JSON: [seq, users in the page, users checked so far, the page's nextLink,
@@ -320,7 +321,7 @@ class PageChecker:
         self._send("users", via, what, raw, expect=(link, what, counted))
 
     def add_candidates(self, raw: bytes, link: str | None, vias: list[str], what: str) -> None:
-        self._send("candidates", "\n".join(vias), what, raw, expect=(link, what, None))
+        self._send("candidates", vias, what, raw, expect=(link, what, None))
 
     def outcome(self) -> Outcome:
         self._send("outcome", "", "", b"")
@@ -341,7 +342,7 @@ class PageChecker:
 
     # -- the pipes -------------------------------------------------------------------------------
 
-    def _send(self, op: str, via: str, what: str, payload: bytes,
+    def _send(self, op: str, via: str | list[str], what: str, payload: bytes,
               expect: tuple[str | None, str, PageCount | None] | None = None) -> None:
         self._raise_error()
         with self.write_lock:
@@ -390,9 +391,11 @@ class PageChecker:
                     self.outcome_ready.set()
                     return
                 self._page_answered(*_PAGE_ANSWER.decode(body))
-        except (OSError, ValueError, msgspec.MsgspecError, PageCheckerError) as error:
-            self._fail(error if isinstance(error, PageCheckerError) else PageCheckerError(
-                f"the preflight's page checker answered something unreadable ({type(error).__name__})"))
+        except (ValueError, msgspec.MsgspecError) as error:
+            self._fail(PageCheckerError(f"the preflight's page checker answered something unreadable "
+                                        f"({type(error).__name__})"))
+        except BaseException as error:  # a progress callback's too: raised by the caller's next call, not lost
+            self._fail(error)
 
     def _page_answered(self, seq: int, count: int, checked: int, page_link: str | None, error: str | None) -> None:
         with self.state_lock:
@@ -487,7 +490,7 @@ def serve(requests: BinaryIO, answers: BinaryIO, *, trace: bool = False) -> None
                 if op == "users":
                     count = tally.add_users(users, via)
                 else:
-                    for path in via.split("\n"):
+                    for path in via:
                         tally.add_candidates(users, path)
             answer = encode([seq, count, len(tally.seen), link, error])
         answers.write(_ANSWER.pack(len(answer)) + answer)

@@ -353,6 +353,15 @@ def test_pages_checked_in_the_child_process_give_the_answer_they_give_here(tmp_p
     assert [g.direct_users for g in in_child.groups] == [g.direct_users for g in here.groups]
 
 
+def test_a_progress_callback_that_fails_stops_the_preflight_with_its_error(sandbox_dir):
+    # The page checker's answers arrive on a thread of their own: its failure must reach the caller, not hang it.
+    def broken(checked: int, pages: int) -> None:
+        raise OSError("the terminal is gone")
+
+    with pytest.raises(OSError, match="the terminal is gone"):
+        preflight(environment(), progress=broken)
+
+
 def page_checker_pids() -> list[int]:
     """This process's page checker children (orchestrator/pagecheck.py)."""
     found = []
