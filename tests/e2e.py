@@ -206,7 +206,7 @@ class Started:
 
     def kill_descendants(self) -> list[int]:
         """SIGKILL the processes this run started that still live; their pids."""
-        alive = [pid for pid in sorted(self._descendants | set(descendants(self.process.pid))) if _alive(pid)]
+        alive = [pid for pid in sorted(self._descendants | set(descendants(self.process.pid))) if alive(pid)]
         for pid in alive:
             try:
                 os.kill(pid, signal.SIGKILL)
@@ -218,7 +218,7 @@ class Started:
         """Wait until the processes seen under this run have exited; those still alive at the timeout."""
         deadline = time.monotonic() + timeout
         while True:
-            alive = [pid for pid in self._descendants if _alive(pid)]
+            alive = [pid for pid in self._descendants if alive(pid)]
             if not alive or time.monotonic() > deadline:
                 return alive
             time.sleep(0.1)
@@ -245,7 +245,8 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
+    """Whether `pid` runs (a zombie does not)."""
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
     except (OSError, IndexError):

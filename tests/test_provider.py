@@ -12,6 +12,8 @@ import json
 import os
 import stat
 import subprocess
+import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -30,8 +32,9 @@ from sandbox.provider.schema import (
     resource_spec,
     schema_data,
 )
-from sandbox.provider.server import CERT_CACHE_FILE, MAGIC_COOKIE_VALUE, Servicer
+from sandbox.provider.server import CERT_CACHE_FILE, MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE, Servicer
 from sandbox.up import Sandbox
+from tests.e2e import alive
 from tests.fixtures_sandbox import run_terraform
 
 pytestmark = pytest.mark.timeout(240)
@@ -663,3 +666,24 @@ def test_a_changed_force_new_argument_requires_replacement():
     assert plan(spec, prior, proposed)[1] == []
     proposed["application_id"] = Unknown  # the application itself is being replaced
     assert plan(spec, prior, proposed)[1] == ["application_id"]
+
+
+def test_the_provider_ends_itself_when_terraform_is_killed():
+    """A Terraform killed with SIGKILL never stops its plugins: the provider must not linger as an orphan."""
+    starter = ("import os, subprocess, sys, time\n"
+               "plugin = subprocess.Popen([sys.executable, '-m', 'sandbox.provider'], stdout=subprocess.PIPE,\n"
+               f"                          env={{**os.environ, {MAGIC_COOKIE_KEY!r}: {MAGIC_COOKIE_VALUE!r}}})\n"
+               "print(plugin.pid, flush=True)\n"
+               "print(plugin.stdout.readline().decode().split('|')[0], flush=True)\n"
+               "time.sleep(120)\n")
+    terraform = subprocess.Popen([sys.executable, "-c", starter], stdout=subprocess.PIPE,
+                                 cwd=Path(__file__).resolve().parent.parent)
+    plugin = int(terraform.stdout.readline())
+    assert terraform.stdout.readline().strip() == b"1"  # the plugin's handshake: it serves
+    terraform.kill()
+    terraform.wait()
+    deadline = time.monotonic() + 10
+    while alive(plugin) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not alive(plugin)
+

@@ -344,7 +344,10 @@ def serve(provider: Any) -> int:
         handshake = "|".join(["1", "6", "unix", socket_path, "grpc", base64.b64encode(der).decode().rstrip("=")])
         sys.stdout.write(handshake + "\n")
         sys.stdout.flush()
-        while not controller.stopped:
+        # A Terraform killed outright (SIGKILL) never stops its providers: once it is gone (this process
+        # handed to another parent), nobody will, so the plugin ends itself rather than linger.
+        terraform = os.getppid()
+        while not controller.stopped and os.getppid() == terraform:
             server.wait_for_termination(0.05)
         server.stop(grace=0.2)
     return 0
