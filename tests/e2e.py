@@ -245,6 +245,18 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
+def children_running(command: bytes) -> list[int]:
+    """This process's live descendants whose command line holds `command` (b"terraform", ...)."""
+    found = []
+    for pid in descendants(os.getpid()):
+        try:
+            if command in Path(f"/proc/{pid}/cmdline").read_bytes() and alive(pid):
+                found.append(pid)
+        except OSError:
+            pass
+    return found
+
+
 def alive(pid: int) -> bool:
     """Whether `pid` runs (a zombie does not)."""
     try:

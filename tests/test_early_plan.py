@@ -9,13 +9,12 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import pytest
 
 from orchestrator.config import load_environment
 from orchestrator.workspace import EarlyPlan, EnvironmentBusyError, PlanSite, Workspace
-from tests.e2e import apply, descendants
+from tests.e2e import apply, children_running
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -30,24 +29,13 @@ def sandbox_dir(runs) -> Iterator[None]:
         del os.environ["SEKOIA_SSO_SANDBOX_DIR"]
 
 
-def terraform_processes() -> list[int]:
-    found = []
-    for pid in descendants(os.getpid()):
-        try:
-            if b"terraform" in Path(f"/proc/{pid}/cmdline").read_bytes():
-                found.append(pid)
-        except OSError:
-            pass
-    return found
-
-
 def assert_left_nothing(runs) -> None:
     """No plan file, the environment free, no Terraform process, Terraform's state lock free."""
     with sandbox_dir(runs):
         site = PlanSite(runs.project, "sandbox", True)
         assert not site.plan_path.exists()
         site.lock().acquire().release()
-    assert terraform_processes() == []
+    assert children_running(b"terraform") == []
     assert not runs.lock_info_path.exists()
     assert runs.plain_plan().has_changes is False
 
@@ -112,7 +100,7 @@ def test_no_early_plan_when_a_re_run_would_not_be_a_plain_plan(runs, change):
             held.release()
         assert not site.plan_path.exists()
         site.lock().acquire().release()
-    assert terraform_processes() == []
+    assert children_running(b"terraform") == []
 
 
 def test_apply_with_a_broken_config_drops_the_early_plan(runs, graph_emulator):

@@ -33,7 +33,7 @@ from orchestrator.preflight import (
 )
 from sandbox.bigtenant import TenantProcess
 from sandbox.graph import GraphEmulator, load_default_tenant
-from tests.e2e import descendants
+from tests.e2e import children_running
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -362,36 +362,24 @@ def test_a_progress_callback_that_fails_stops_the_preflight_with_its_error(sandb
         preflight(environment(), progress=broken)
 
 
-def page_checker_pids() -> list[int]:
-    """This process's page checker children (orchestrator/pagecheck.py)."""
-    found = []
-    for pid in descendants(os.getpid()):
-        try:
-            if b"orchestrator.pagecheck" in Path(f"/proc/{pid}/cmdline").read_bytes():
-                found.append(pid)
-        except OSError:
-            pass
-    return found
-
-
 def test_a_page_checker_that_dies_stops_the_preflight_with_a_clear_error(tmp_path, monkeypatch):
     with served_tenant(tmp_path, monkeypatch, users=20_000, groups=2, latency_ms=80) as (env, _), \
             concurrent.futures.ThreadPoolExecutor(1) as pool:
         running = pool.submit(preflight, env)
         deadline = time.monotonic() + 30
-        while not page_checker_pids() and time.monotonic() < deadline:
+        while not children_running(b"orchestrator.pagecheck") and time.monotonic() < deadline:
             time.sleep(0.01)
         time.sleep(0.3)  # pages are flowing
-        for pid in page_checker_pids():
+        for pid in children_running(b"orchestrator.pagecheck"):
             os.kill(pid, signal.SIGKILL)
         with pytest.raises(PageCheckerError) as stopped:
             running.result(timeout=60)
     assert "page checker" in str(stopped.value) and "stopped" in str(stopped.value)
     assert stopped.value.exit_code == 1
     deadline = time.monotonic() + 10
-    while page_checker_pids() and time.monotonic() < deadline:
+    while children_running(b"orchestrator.pagecheck") and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert page_checker_pids() == []
+    assert children_running(b"orchestrator.pagecheck") == []
 
 
 # ---------------------------------------------------------------------------------------------- output
