@@ -18,6 +18,8 @@ How it talks to Graph (see orchestrator/graph.py for retries and throttling):
 - Nested groups: one $batch lists each group's member groups; the users of each nested group
   (`transitiveMembers/microsoft.graph.user`, with the `ConsistencyLevel: eventual` Graph
   needs for that cast) minus everyone with direct access are the refused ones.
+- The pages are decoded and checked in a child process on another core while this one fetches
+  the next (orchestrator/pagecheck.py), or here when there are no groups or no child can start.
 - Memory stays bounded: pages are checked as they arrive and dropped; what is kept is the set
   of user IDs already seen (users in two groups count once), the findings and the counts.
 """
