@@ -206,21 +206,21 @@ class Started:
 
     def kill_descendants(self) -> list[int]:
         """SIGKILL the processes this run started that still live; their pids."""
-        alive = [pid for pid in sorted(self._descendants | set(descendants(self.process.pid))) if alive(pid)]
-        for pid in alive:
+        living = [pid for pid in sorted(self._descendants | set(descendants(self.process.pid))) if alive(pid)]
+        for pid in living:
             try:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
-        return alive
+        return living
 
     def wait_descendants_gone(self, timeout: float = 30.0) -> list[int]:
         """Wait until the processes seen under this run have exited; those still alive at the timeout."""
         deadline = time.monotonic() + timeout
         while True:
-            alive = [pid for pid in self._descendants if alive(pid)]
-            if not alive or time.monotonic() > deadline:
-                return alive
+            living = [pid for pid in self._descendants if alive(pid)]
+            if not living or time.monotonic() > deadline:
+                return living
             time.sleep(0.1)
 
 
