@@ -150,7 +150,9 @@ def plan(env: str, as_json: bool, quiet: bool) -> None:
 
     Refuses when the committed terraform/envs/ENV/ is stale (run `sekoia-sso render ENV`).
     The plan is saved in the environment's data dir; `sekoia-sso apply` shows and applies a
-    fresh one. Sensitive values are never shown, only the names of what changes.
+    fresh one. Sensitive values are never shown, only the names of what changes. Also says
+    what apply will do to the client secret: rotate it inside its rotation window, or move
+    Sekoia.io off a secret the plan replaces.
 
     Example:
 
@@ -165,10 +167,24 @@ def plan(env: str, as_json: bool, quiet: bool) -> None:
     runner = workspace.initialised_runner(on_line=_terraform_echo(quiet or as_json))
     result = runner.plan(workspace.plan_path)
     summary = runner.show_plan(result.plan_path)
+    # What apply would do to the client secret besides the plan: a rotation inside the window, a move
+    # off a secret the plan replaces (from the state alone: `plan` needs no Graph access).
+    from orchestrator.rotation import Ledger, SecretPlan
+
+    secret = SecretPlan.of(Ledger.read(runner.outputs()), summary, applied=True,
+                           rotate_before_days=environment.config.secret.rotate_before_days)
     if as_json:
-        click.echo(summary.to_json())
+        import json
+
+        document = json.loads(summary.to_json())
+        document["client_secret"] = {"apply_will": secret.lines(), "rotation_due": secret.rotation_due,
+                                     "replaces_held_secret": secret.threatened,
+                                     "application_replaced": secret.application_replaced}
+        click.echo(json.dumps(document, indent=2, sort_keys=True))
     else:
         click.echo(summary.render_text())
+        for line in secret.lines():
+            click.echo(f"Client secret: {line}")
 
 
 @cli.command()
@@ -326,8 +342,9 @@ def apply(env: str, yes: bool, wait: bool, timeout: str, max_problems: int, warn
     whether the secret will be pushed), asks for confirmation, applies the saved Terraform
     plan, waits until Entra ID serves the new objects, registers and waits for the domains,
     checks the tenant's discovery document, writes the OIDC settings and checks that Sekoia.io
-    holds them. Rotates the client secret when it is inside its rotation window. A re-run
-    with nothing to do changes nothing. Exit 0 done, 1 failed, 2 bad config or not
+    holds them. Rotates the client secret when it is inside its rotation window (no file
+    changes, as `rotate`); when the plan would delete or replace the secret Sekoia.io holds,
+    Sekoia.io is first moved to a fresh one. A re-run with nothing to do changes nothing. Exit 0 done, 1 failed, 2 bad config or not
     confirmed, 3 waiting on Sekoia.io (re-run later to go on).
 
     Example:
@@ -397,11 +414,13 @@ def status(env: str, as_json: bool) -> None:
 def rotate(env: str, yes: bool, wait: bool, timeout: str, as_json: bool) -> None:
     """Rotate the client secret of ENV without downtime.
 
-    Adds a second secret slot beside the current one (envs/ENV.yaml and terraform/envs/ENV
-    change: commit them afterwards), applies it, checks that Entra ID accepts the new secret,
-    gives it to Sekoia.io and checks it is held, and only then removes the old slot. At no
-    moment does Sekoia.io hold a secret Entra ID has deleted. Interrupted, a re-run finishes
-    the rotation.
+    The module always keeps two secret slots. A targeted Terraform plan gives the standby slot
+    a fresh secret (today + validity_days); once Entra ID's token endpoint accepts it, the
+    hand-over is recorded in the state, Sekoia.io gets the new secret, the push is recorded,
+    and only then is the old slot's secret replaced, so it stops working. At no moment does
+    Sekoia.io hold a secret Entra ID does not accept. No file changes: it works on a read-only
+    checkout, and `apply` does the same by itself inside the rotation window. Interrupted, a
+    re-run finishes the hand-over that was under way.
 
     Example:
 

@@ -26,7 +26,6 @@ GUID_RE = re.compile(GUID_PATTERN)
 ENV_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 ENV_VAR_RE = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 DOMAIN_RE = re.compile(r"^(?=.{1,253}$)(?!-)([a-z0-9-]{1,63}(?<!-)\.)+[a-z]{2,63}$")
-SLOT_RE = re.compile(r"^[a-z][a-z0-9-]{0,15}$")
 UPN_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # An environment file is a few kB; the bound keeps a wrong file (a log, a dump) from being parsed for minutes.
 MAX_ENVIRONMENT_BYTES = 1024 * 1024
@@ -71,20 +70,19 @@ class Secret(Strict):
         if isinstance(value, bool):
             raise ValueError(f"must be a number of days, not {str(value).lower()}")
         return value
-    # Named slots make zero-downtime rotation possible: a new slot's secret lives beside the
-    # old one until Sekoia.io holds it, then the old slot is removed.
-    slots: tuple[str, ...] = Field(default=("blue",), min_length=1, max_length=2)
-    active_slot: str | None = None
 
-    @field_validator("slots")
+    @model_validator(mode="before")
     @classmethod
-    def _slot_names(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for slot in value:
-            if not SLOT_RE.fullmatch(slot):
-                raise ValueError(f"slot name {slot!r} must be lowercase letters, digits or '-' (at most 16)")
-        if len(set(value)) != len(value):
-            raise ValueError("slot names must be unique")
-        return value
+    def _no_slot_keys(cls, data: Any) -> Any:
+        # Up to version 0.1 `rotate` edited these; the slots now live in the module and the state.
+        legacy = [key for key in ("slots", "active_slot") if isinstance(data, dict) and key in data]
+        if legacy:
+            raise ValueError(
+                f"{' and '.join(f'secret.{key}' for key in legacy)}: no longer used. Both secret slots are always "
+                "declared, and which one Sekoia.io holds is recorded in the Terraform state, so a rotation changes "
+                "no file. Delete the key, run `sekoia-sso render`, commit, then `sekoia-sso apply`: the secret "
+                "Sekoia.io holds is kept")
+        return data
 
     @model_validator(mode="after")
     def _consistent(self) -> Secret:
@@ -92,13 +90,7 @@ class Secret(Strict):
             raise ValueError(
                 f"rotate_before_days ({self.rotate_before_days}) must be less than validity_days ({self.validity_days})"
             )
-        if self.active_slot is not None and self.active_slot not in self.slots:
-            raise ValueError(f"active_slot {self.active_slot!r} must be one of slots {list(self.slots)}")
         return self
-
-    @property
-    def active(self) -> str:
-        return self.active_slot or self.slots[-1]
 
 
 class Access(Strict):

@@ -32,6 +32,12 @@ MODULE_OUTPUTS = (
     ("client_secret_key_id", False),
     ("client_secret_end_date", False),
     ("secrets", False),
+    ("secret_values", True),
+)
+# The rendered root's own outputs: the records of what Sekoia.io holds (rotation.py).
+RECORD_OUTPUTS = (
+    ("sekoia_pushed_secret_key_id", "terraform_data.sekoia_pushed_secret.output"),
+    ("sekoia_secret_handover", "terraform_data.sekoia_secret_handover.output"),
 )
 
 
@@ -143,9 +149,8 @@ def render_environment(env: Environment, project_dir: Path) -> RenderedRoot:
         ("admin_consent", config.application.admin_consent),
         ("login_url", env.cloud.login_url),
         None,
-        ("secret_slots", list(config.secret.slots)),
-        ("active_secret_slot", config.secret.active),
         ("secret_validity_days", config.secret.validity_days),
+        ("active_secret_key_id", Expression("terraform_data.sekoia_pushed_secret.output")),
         None,
         ("assignment_required", access.assignment_required),
         ("group_names", list(access.group_names)),
@@ -158,7 +163,7 @@ def render_environment(env: Environment, project_dir: Path) -> RenderedRoot:
         (name, aligned([("value", Expression(f"module.sekoia_sso.{name}")), *([("sensitive", True)] if sensitive else [])]))
         for name, sensitive in MODULE_OUTPUTS
     ]
-    outputs.append(("sekoia_pushed_secret_key_id", aligned([("value", Expression("terraform_data.sekoia_pushed_secret.output"))])))
+    outputs += [(name, aligned([("value", Expression(value))])) for name, value in RECORD_OUTPUTS]
 
     jinja = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates_dir(project_dir))),

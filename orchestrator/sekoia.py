@@ -56,6 +56,7 @@ import httpx
 
 from orchestrator.endpoints import Endpoints, require_https
 from orchestrator.errors import SekoiaError
+from orchestrator.secret import reveal
 from orchestrator.sekoia_routes import PERMISSION_WRITE, ROUTES, SekoiaRoute
 
 __all__ = [
@@ -245,10 +246,6 @@ class SsoSettings:
         return asdict(self)
 
 
-def _reveal(value: Any) -> str:
-    """The plain text of a secret given as str or as the runner's Secret (anything with reveal())."""
-    reveal = getattr(value, "reveal", None)
-    return str(reveal() if callable(reveal) else value)
 
 
 # --------------------------------------------------------------------------------------------
@@ -434,7 +431,7 @@ class SekoiaClient:
 
     def write_sso(self, community_uuid: str, settings: SsoSettings, *, client_secret: Any) -> dict[str, Any]:
         """Set every OIDC setting; `client_secret` (str or Secret) is masked out of any error."""
-        secret = _reveal(client_secret)
+        secret = str(reveal(client_secret))
         if not secret.strip():
             raise ValueError("client_secret is empty")
         body = {**settings.to_dict(), "client_secret": secret}

@@ -3,7 +3,7 @@
     target = SekoiaTarget.from_outputs(env, runner.outputs())
     plan = plan_sekoia(client, target)                  # read-only: what connect would change
     print(plan.render_text())
-    result = connect(client, target, check_discovery=..., record_pushed_key_id=..., reporter=Reporter())
+    result = connect(client, target, check_discovery=..., handover=..., reporter=Reporter())
 
 Order, so that nothing is half-done: every read and check first (the key, the community, the
 default role, the tenant's discovery document, the domains, the current OIDC settings), then the
@@ -11,13 +11,12 @@ writes: domains not registered yet (never twice), the bounded wait for Sekoia.io
 them, and the OIDC settings only once every domain is verified.
 
 Which client secret does Sekoia.io hold? It never answers the secret. The tool records the KEY
-ID (not the secret) of the secret it last pushed in the environment's own Terraform state: the
-rendered root has a `terraform_data.sekoia_pushed_secret` whose input is
-`var.sekoia_pushed_secret_key_id` (with ignore_changes, so ordinary plans leave it alone), and
-after each successful push the tool plans `-replace` of it with the new key ID and applies that
-plan. The output `sekoia_pushed_secret_key_id` then says which secret Sekoia.io holds; a push is
-needed when it differs from `client_secret_key_id` or when the OIDC settings differ. The record
-is behind the `record_pushed_key_id(key_id)` callable so that this module runs without Terraform.
+ID (not the secret) of the secret it last pushed in the environment's own Terraform state (see
+rotation.py); a push is needed when the record differs from the target's `client_secret_key_id`,
+when a hand-over was interrupted, or when the OIDC settings differ. Around a write that gives
+Sekoia.io another secret, connect calls `handover.before_push(target)` (Entra ID accepts it, the
+hand-over is recorded) and `handover.after_push(target)` (the push is recorded): the records are
+behind that object so that this module runs without Terraform.
 
 When an assumed route (domains, SSO) answers 404/405 as a missing path, the step stops and the
 exact UI steps are printed with every value to paste, then WaitingError (exit 3): no other route
@@ -33,9 +32,10 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Protocol, TextIO
 
 from orchestrator.errors import ConfigError, SekoiaError, SekoiaSSOError, UsageError, WaitingError
+from orchestrator.secret import reveal
 from orchestrator.sekoia import (
     SekoiaClient,
     SekoiaNotFoundError,
@@ -47,8 +47,6 @@ from orchestrator.sekoia_routes import PERMISSION_WRITE
 from orchestrator.terminal import Reporter, format_duration
 
 __all__ = [
-    "PUSHED_SECRET_RESOURCE",
-    "PUSHED_SECRET_VARIABLE",
     "ConnectResult",
     "DomainRejectedError",
     "DomainState",
@@ -67,11 +65,8 @@ __all__ = [
     "connect_environment",
     "manual_steps",
     "plan_sekoia",
-    "terraform_recorder",
 ]
 
-PUSHED_SECRET_RESOURCE = "terraform_data.sekoia_pushed_secret"
-PUSHED_SECRET_VARIABLE = "sekoia_pushed_secret_key_id"
 REQUIRED_OUTPUTS = ("client_id", "tenant_id", "tenant_endpoint", "client_secret", "client_secret_key_id")
 DEFAULT_TIMEOUT = 15 * 60.0
 KNOWN_AFTER_APPLY = "(known after apply)"
@@ -130,6 +125,7 @@ class SekoiaTarget:
     client_secret: Any = field(repr=False)  # str or the runner's Secret; never printed
     client_secret_key_id: str = ""
     pushed_secret_key_id: str | None = None  # which secret Sekoia.io holds, as last recorded
+    pushing_secret_key_id: str | None = None  # a hand-over under way: Sekoia.io may hold this one instead
     jit_provisioning: bool = False
     default_role: str | None = None
     app_url: str = "https://app.sekoia.io"
@@ -150,7 +146,7 @@ class SekoiaTarget:
         and key ID read "(known after apply)", the provider URL comes from the config, and
         `connect` refuses such a target.
         """
-        missing = [name for name in REQUIRED_OUTPUTS if _reveal(outputs.get(name)) in (None, "")]
+        missing = [name for name in REQUIRED_OUTPUTS if reveal(outputs.get(name)) in (None, "")]
         if missing and allow_unapplied:
             sekoia = env.config.sekoia
             return cls(
@@ -176,7 +172,8 @@ class SekoiaTarget:
             client_id=str(outputs["client_id"]),
             client_secret=outputs["client_secret"],
             client_secret_key_id=str(outputs["client_secret_key_id"]),
-            pushed_secret_key_id=_reveal(outputs.get("sekoia_pushed_secret_key_id")) or None,
+            pushed_secret_key_id=reveal(outputs.get("sekoia_pushed_secret_key_id")) or None,
+            pushing_secret_key_id=(reveal(outputs.get("sekoia_secret_handover")) or {}).get("pushing") or None,
             jit_provisioning=sekoia.jit_provisioning,
             default_role=sekoia.default_role,
             app_url=sekoia.region_info.app_url,
@@ -184,9 +181,6 @@ class SekoiaTarget:
         )
 
 
-def _reveal(value: Any) -> Any:
-    reveal = getattr(value, "reveal", None)
-    return reveal() if callable(reveal) else value
 
 
 # --------------------------------------------------------------------------------------------
@@ -425,6 +419,8 @@ def _secret_status(target: SekoiaTarget, sso_configured: bool | None) -> tuple[b
     held = target.pushed_secret_key_id
     if not sso_configured:
         return False, "SSO is not configured in Sekoia.io yet"
+    if target.pushing_secret_key_id:
+        return False, f"a hand-over to key ID {target.pushing_secret_key_id} was interrupted: it is pushed again"
     if not held:
         return False, "no record of which secret Sekoia.io holds"
     if held.lower() != target.client_secret_key_id.lower():
@@ -499,7 +495,7 @@ def manual_steps(target: SekoiaTarget, plan: SekoiaPlan, *, domains: bool, sso: 
         steps.append("Wait until each shows \"Verified\" (Sekoia.io's team checks it: hours to days).")
     if sso:
         if show_secret and to_terminal:
-            secret_line = f"    Your client secret: {_reveal(target.client_secret)}"
+            secret_line = f"    Your client secret: {reveal(target.client_secret)}"
         else:
             why = ("" if not show_secret else
                    " (--show-secret prints it to a terminal only, and this output is not one)")
@@ -648,7 +644,7 @@ def connect(
     target: SekoiaTarget,
     *,
     check_discovery: Callable[[], Any],
-    record_pushed_key_id: Callable[[str], None],
+    handover: Handover,
     reporter: Reporter | None = None,
     wait: bool = True,
     timeout: float = DEFAULT_TIMEOUT,
@@ -730,6 +726,11 @@ def connect(
     login_url = plan.login_url
     pushed: str | None = None
     if plan.write_sso:
+        # Another secret than the one Sekoia.io holds: Entra ID must accept it first, and the hand-over
+        # is recorded before the write, as from then on Sekoia.io may hold either (rotation.py).
+        new_secret = not plan.secret_current
+        if new_secret:
+            handover.before_push(target)
         try:
             answer = client.write_sso(target.community_uuid, plan.wanted, client_secret=target.client_secret)
         except SekoiaRouteMissingError as exc:
@@ -744,14 +745,16 @@ def connect(
                               + "; ".join(f"{c.name} is {_show(c.current)}, not {_show(c.wanted)}" for c in left))
         pushed = target.client_secret_key_id
         reporter.note(f"OIDC settings written; client secret key ID {pushed} pushed")
-        reporter.note(f"Recording key ID {pushed} as the secret Sekoia.io holds ({PUSHED_SECRET_RESOURCE})")
-        try:
-            record_pushed_key_id(pushed)
-        except SekoiaSSOError as exc:
-            raise RecordFailedError(
-                f"Sekoia.io now holds the client secret with key ID {pushed}, but recording that in the "
-                f"environment's Terraform state failed: {exc}. Harmless: the next run pushes the same secret "
-                "again and records it.") from None
+        if new_secret:
+            reporter.note(f"Recording key ID {pushed} as the secret Sekoia.io holds (in the Terraform state)")
+            try:
+                handover.after_push(target)
+            except SekoiaSSOError as exc:
+                raise RecordFailedError(
+                    f"Sekoia.io now holds the client secret with key ID {pushed}, but recording that in the "
+                    f"environment's Terraform state failed: {exc}. Harmless: the hand-over stays recorded as under "
+                    "way, so no run touches either secret, and the next run pushes this one again and records it."
+                ) from None
         login_url = (answer or {}).get("login_url") or login_url
     else:
         reporter.note("OIDC settings up to date; nothing written")
@@ -771,31 +774,15 @@ def _permission_error(exc: SekoiaPermissionError, doing: str, *, written: list[s
 
 
 # --------------------------------------------------------------------------------------------
-# Wiring: Terraform outputs in, the pushed key ID recorded in Terraform state
+# Wiring: Terraform outputs in, the hand-over recorded in Terraform state
 
 
-def terraform_recorder(runner: Any, plan_path: Path) -> Callable[[str], None]:
-    """`record_pushed_key_id` backed by the environment's Terraform state (see the module docstring).
+class Handover(Protocol):
+    """What connect calls around a write that gives Sekoia.io another secret (rotation.TerraformSecrets)."""
 
-    Plans `-replace=terraform_data.sekoia_pushed_secret` with the key ID as a variable into
-    `plan_path`, refuses if that plan would change anything else (other pending changes must go
-    through a reviewed apply), then applies exactly that plan.
-    """
+    def before_push(self, target: SekoiaTarget) -> None: ...
 
-    def record(key_id: str) -> None:
-        result = runner.plan(plan_path, vars={PUSHED_SECRET_VARIABLE: key_id}, replace=[PUSHED_SECRET_RESOURCE])
-        summary = runner.show_plan(result.plan_path)
-        others = [c.address for c in summary.resource_changes
-                  if c.address != PUSHED_SECRET_RESOURCE and c.action not in ("no-op", "read")]
-        if others:
-            Path(result.plan_path).unlink(missing_ok=True)
-            raise UsageError(
-                f"the environment has other pending Terraform changes ({', '.join(others)}); apply them "
-                "first (a reviewed `sekoia-sso apply`)")
-        runner.apply(result.plan_path)
-        Path(result.plan_path).unlink(missing_ok=True)
-
-    return record
+    def after_push(self, target: SekoiaTarget) -> None: ...
 
 
 def connect_environment(
@@ -812,7 +799,7 @@ def connect_environment(
     client_options: Mapping[str, Any] | None = None,
 ) -> ConnectResult:
     """`sekoia-sso connect ENV`: Terraform outputs of terraform/envs/ENV, then the Sekoia.io half."""
-    from orchestrator.discovery import check_tenant_discovery
+    from orchestrator.rotation import push_to_sekoia
     from orchestrator.workspace import Workspace
 
     out = out if out is not None else sys.stdout
@@ -827,16 +814,10 @@ def connect_environment(
         with SekoiaClient.for_environment(env, endpoints, **dict(client_options or {})) as client:
             reporter.note(f"Reading the Terraform outputs of terraform/envs/{env.name}")
             runner = workspace.initialised_runner()
-            outputs = runner.outputs()
             hint = f"terraform -chdir=terraform/envs/{env.name} output -raw client_secret (with TF_DATA_DIR={data_dir})"
-            target = SekoiaTarget.from_outputs(env, outputs, secret_hint=hint)
-            result = connect(
-                client, target,
-                check_discovery=lambda: check_tenant_discovery(target.provider_url, target.tenant_id,
-                                                               endpoints=endpoints),
-                record_pushed_key_id=terraform_recorder(runner, data_dir / "sekoia-pushed-secret.tfplan"),
-                reporter=reporter, wait=wait, timeout=timeout, poll=poll, show_secret=show_secret,
-            )
+            result = push_to_sekoia(client, env, workspace, runner, runner.outputs(), credentials=None,
+                                    reporter=reporter, wait=wait, timeout=timeout, poll=poll,
+                                    show_secret=show_secret, secret_hint=hint)
     except (DomainsPendingError, ManualStepsRequired) as exc:
         if as_json:
             _print_json(out, {"environment": env.name, **exc.report})

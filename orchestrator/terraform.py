@@ -38,7 +38,6 @@ its `output` without the mark). One runner runs one command at a time.
 
 from __future__ import annotations
 
-import hmac
 import json
 import logging
 import os
@@ -60,6 +59,7 @@ from python_terraform import IsFlagged, Terraform
 
 from orchestrator.errors import ConfigError, StateLockedError, TerraformError, UsageError
 from orchestrator.planview import PlanSummary
+from orchestrator.secret import Secret, reveal  # re-exported: callers import them from here too
 
 __all__ = [
     "MINIMUM_VERSION",
@@ -94,60 +94,6 @@ _NO_STATE = "/dev/null/python-terraform-reads-no-state"
 # Keywords of python-terraform's `cmd()` that are not Terraform flags; generate_cmd_string would
 # turn them into bogus flags (`-synchronous=false`) or they belong to the call we do not make.
 _NOT_FLAGS = frozenset({"capture_output", "raise_on_error", "synchronous"})
-
-
-class Secret:
-    """A value that must not be printed: str/repr/format/logging show `********`.
-
-    The value is only reachable through `reveal()`. A Secret is not JSON-serialisable and
-    cannot be pickled, so it cannot slip into a file by accident either.
-    """
-
-    __slots__ = ("_value",)
-    MASK = "********"
-
-    def __init__(self, value: Any):
-        self._value = value
-
-    def reveal(self) -> Any:
-        return self._value
-
-    def __str__(self) -> str:
-        return self.MASK
-
-    def __repr__(self) -> str:
-        return f"Secret({self.MASK!r})"
-
-    def __format__(self, format_spec: str) -> str:
-        return format(self.MASK, format_spec)
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Secret):
-            return NotImplemented
-        mine, theirs = self._value, other._value
-        if isinstance(mine, str) and isinstance(theirs, str):
-            return hmac.compare_digest(mine.encode(), theirs.encode())
-        return bool(mine == theirs)
-
-    def __hash__(self) -> int:
-        return hash((Secret, self._value))
-
-    def __bool__(self) -> bool:
-        return bool(self._value)
-
-    def __copy__(self) -> Secret:
-        return self
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> Secret:
-        return self
-
-    def __reduce__(self) -> Any:
-        raise TypeError("a Secret cannot be pickled")
-
-
-def reveal(value: Any) -> Any:
-    """The value itself, whether or not it is wrapped in a Secret."""
-    return value.reveal() if isinstance(value, Secret) else value
 
 
 # --------------------------------------------------------------------------------------------
@@ -373,6 +319,7 @@ def plan_argv(
     destroy: bool = False,
     refresh_only: bool = False,
     replace: Iterable[str] = (),
+    targets: Iterable[str] = (),
 ) -> list[str]:
     return terraform_argv(
         binary,
@@ -385,6 +332,7 @@ def plan_argv(
         destroy=IsFlagged if destroy else None,
         refresh_only=IsFlagged if refresh_only else None,
         replace=list(replace) or None,
+        target=list(targets) or None,
     )
 
 
@@ -653,6 +601,7 @@ class TerraformRunner:
         refresh_only: bool = False,
         vars: Mapping[str, Any] | None = None,
         replace: Sequence[str] = (),
+        targets: Sequence[str] = (),
         cancel: threading.Event | None = None,
     ) -> PlanResult:
         """Plan into the saved plan file `out`; rc 2 (changes) is a result, not an error.
@@ -673,6 +622,7 @@ class TerraformRunner:
             destroy=destroy,
             refresh_only=refresh_only,
             replace=replace,
+            targets=targets,
         )
         self._remember_secrets((vars or {}).values())
         try:

@@ -15,7 +15,6 @@ Sekoia.io, so any step can be re-run and a re-run with nothing to do changes not
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import threading
 import time
@@ -28,20 +27,15 @@ from typing import Any
 
 from orchestrator.adopt import PASSWORD as PASSWORD_PREFIX
 from orchestrator.adopt import creates
-from orchestrator.config import Environment, load_environment
+from orchestrator.config import Environment
 from orchestrator.errors import EXIT_FAILED, EXIT_OK, EXIT_WAITING, ConfigError, SekoiaSSOError, UsageError
 from orchestrator.planview import PlanSummary
+from orchestrator.rotation import days_left
+from orchestrator.secret import reveal
 from orchestrator.terminal import Console
 from orchestrator.workspace import EarlyPlan, EnvironmentLock, Workspace, apply_plan_step
 
-PASSWORD_ADDRESS = 'module.sekoia_sso.azuread_application_password.this["{slot}"]'
-APPLICATION_ADDRESS = "module.sekoia_sso.azuread_application.this"
-SLOT_NAMES = ("blue", "green")
 READABLE_TIMEOUT = 120.0
-
-
-class RotationUnsafeError(SekoiaSSOError):
-    exit_code = EXIT_FAILED
 
 
 @contextmanager
@@ -54,9 +48,6 @@ def environment_lock(workspace: Workspace, held: EnvironmentLock | None = None) 
         lock.release()
 
 
-def _reveal(value: Any) -> Any:
-    reveal = getattr(value, "reveal", None)
-    return reveal() if callable(reveal) else value
 
 
 def poll_policy(env: Environment, given: Any = None):
@@ -68,11 +59,6 @@ def poll_policy(env: Environment, given: Any = None):
     return PollPolicy(first=0.2, factor=1.5, maximum=1.0, tick=0.5) if env.config.sandbox else PollPolicy()
 
 
-def days_left(end_date: str | None, *, now: dt.datetime | None = None) -> float | None:
-    if not end_date:
-        return None
-    end = dt.datetime.fromisoformat(str(end_date).replace("Z", "+00:00"))
-    return (end - (now or dt.datetime.now(dt.UTC))).total_seconds() / 86400
 
 
 # ----------------------------------------------------------------------------------------------
@@ -123,13 +109,29 @@ class ApplySummary:
         }
 
 
-def _secret_will_change(summary, env: Environment) -> bool:
-    active = PASSWORD_ADDRESS.format(slot=env.config.secret.active)
-    return any(c.address == active and c.action in ("create", "replace") for c in summary.resource_changes)
+def _credentials_reader(env: Environment, project_dir: Path, outputs: dict[str, Any]) -> Callable[[], list]:
+    """Reads Entra ID's password credentials of the environment's application afresh at each call."""
+    from orchestrator.graph import open_graph
+    from orchestrator.rotation import read_credentials
+
+    def read() -> list:
+        with open_graph(env, project_dir) as graph:
+            return read_credentials(graph, str(outputs["application_object_id"]))
+
+    return read
 
 
-def _application_will_change(summary) -> bool:
-    return any(c.address == APPLICATION_ADDRESS and c.action in ("create", "replace") for c in summary.resource_changes)
+def _read_credentials(env: Environment, project_dir: Path, outputs_future) -> list | None:
+    """Beside the plan: Entra ID's own view of the secrets (None before the first apply)."""
+    outputs = outputs_future.result()
+    if not outputs.get("application_object_id"):
+        return None
+    try:
+        return _credentials_reader(env, project_dir, outputs)()
+    except SekoiaSSOError as exc:
+        if getattr(exc, "status", None) == 404:  # the application itself is gone: the plan recreates it
+            return []
+        raise
 
 
 def _read_sekoia(client, env: Environment, outputs_future):
@@ -217,10 +219,68 @@ def _remove_unrecorded_passwords(env: Environment, project_dir: Path, outputs: d
     from orchestrator.adopt import remove_unrecorded_passwords
     from orchestrator.graph import open_graph
 
-    secrets = _reveal(outputs.get("secrets")) or {}
+    secrets = reveal(outputs.get("secrets")) or {}
     recorded = [item.get("key_id") for item in secrets.values() if isinstance(item, dict)]
     with open_graph(env, project_dir) as graph:
         remove_unrecorded_passwords(graph, str(outputs["application_object_id"]), recorded, console.note)
+
+
+def _push(client, env: Environment, workspace: Workspace, runner, outputs: dict[str, Any], credentials,
+          options: Any, console: Console, *, slot_name: str | None = None):
+    from orchestrator.rotation import push_to_sekoia
+
+    return push_to_sekoia(client, env, workspace, runner, outputs, credentials=credentials,
+                          reporter=console.reporter, wait=options.wait, timeout=options.timeout,
+                          poll=poll_policy(env, options.poll), show_secret=getattr(options, "show_secret", False),
+                          slot_name=slot_name)
+
+
+def _move_off_threatened_secret(client, env: Environment, project_dir: Path, workspace: Workspace, runner,
+                                outputs: dict[str, Any], options: ApplyOptions, console: Console):
+    """The plan would delete or replace the secret Sekoia.io holds: hand Sekoia.io over to a fresh one first.
+
+    Only then is the plan made again (the state changed) and applied; when the hand-over fails,
+    nothing of the plan is applied."""
+    from orchestrator.rotation import APPLICATION, Ledger, SecretPlan, SecretUnsafeError, rotate_secret
+
+    workspace.plan_path.unlink(missing_ok=True)
+    console.step("The plan replaces the secret Sekoia.io holds: moving Sekoia.io to a fresh secret first")
+    credentials = _credentials_reader(env, project_dir, outputs)
+    slot = rotate_secret(client, env, workspace, runner, credentials=credentials, reporter=console.reporter,
+                         wait=options.wait, timeout=options.timeout, poll=poll_policy(env, options.poll),
+                         why="the plan replaces the secret Sekoia.io held",
+                         allowed=lambda change: change.address == APPLICATION and change.action == "update")
+    console.note(f"Sekoia.io holds the secret of slot {slot.name} (key ID {slot.key_id})")
+    console.step("Planning again, with Sekoia.io on the fresh secret")
+    plan = runner.plan(workspace.plan_path)
+    summary = runner.show_plan(plan.plan_path) if plan.has_changes else PlanSummary()
+    again = SecretPlan.of(Ledger.read(runner.outputs(), credentials()), summary,
+                          rotate_before_days=env.config.secret.rotate_before_days, applied=True)
+    if again.threatened:
+        workspace.plan_path.unlink(missing_ok=True)
+        raise SecretUnsafeError("the plan would replace the fresh secret Sekoia.io now holds too; nothing more was "
+                                "applied. Check what changes the secrets in Entra ID, then re-run")
+    console.result("  " + summary.render_text().rstrip().replace("\n", "\n  "))
+    return plan, summary
+
+
+def _rotate_when_due(client, env: Environment, workspace: Workspace, runner, credentials, options: Any,
+                     console: Console) -> bool:
+    """Rotate when the held secret is inside its rotation window (or expired): no file changes."""
+    from orchestrator.rotation import Ledger, rotate_secret
+
+    held = Ledger.read(runner.outputs(), credentials()).held
+    left = held.days_left if held is not None else None
+    window = env.config.secret.rotate_before_days
+    if not getattr(options, "rotate_when_due", True) or left is None or left > window:
+        return False
+    console.step(f"The client secret of slot {held.name} " + (f"expired {-left:.0f} days ago" if left <= 0 else
+                 f"expires in {left:.0f} days") + f" (window: {window}): rotating it")
+    slot = rotate_secret(client, env, workspace, runner, credentials=credentials, reporter=console.reporter,
+                         wait=options.wait, timeout=options.timeout, poll=poll_policy(env, options.poll),
+                         why="inside the rotation window")
+    console.note(f"rotated: Sekoia.io holds the secret of slot {slot.name} (key ID {slot.key_id})")
+    return True
 
 
 def apply_environment(project_dir: Path, env: Environment, options: ApplyOptions, console: Console,
@@ -250,13 +310,14 @@ def apply_environment(project_dir: Path, env: Environment, options: ApplyOptions
         client = None
         try:
             # imported once the plan runs: httpx and the clients take a tenth of a second to load
-            from orchestrator.discovery import check_tenant_discovery
+            from orchestrator.rotation import Ledger, SecretPlan
             from orchestrator.sekoia import SekoiaClient
-            from orchestrator.sekoia_setup import SekoiaTarget, connect, plan_sekoia, terraform_recorder
+            from orchestrator.sekoia_setup import SekoiaTarget, plan_sekoia
 
             preflight_future = pool.submit(_preflight_report, env, project_dir, options)
             outputs_future = pool.submit(workspace.runner().outputs)  # its own runner: no state shared
-            futures += [preflight_future, outputs_future]
+            credentials_future = pool.submit(_read_credentials, env, project_dir, outputs_future)
+            futures += [preflight_future, outputs_future, credentials_future]
             client = SekoiaClient.for_environment(env, endpoints, **options.sekoia_client_options)
             sekoia_future = pool.submit(_read_sekoia, client, env, outputs_future)
             futures.append(sekoia_future)
@@ -284,51 +345,54 @@ def apply_environment(project_dir: Path, env: Environment, options: ApplyOptions
             try:
                 preflight_report = preflight_future.result()
                 target, sekoia_plan = sekoia_future.result()
+                outputs = outputs_future.result()
+                secret_plan = SecretPlan.of(Ledger.read(outputs, credentials_future.result()), tf_summary,
+                                            rotate_before_days=env.config.secret.rotate_before_days,
+                                            applied=target.applied)
                 preflight = _show_preflight(preflight_report, options, console)
             except BaseException:
                 workspace.plan_path.unlink(missing_ok=True)
                 raise
-            secret_push = sekoia_plan.push_secret or _secret_will_change(tf_summary, env)
-            client_id_changes = _application_will_change(tf_summary)
 
             console.result("Terraform:")
             console.result("  " + tf_summary.render_text().rstrip().replace("\n", "\n  "))
             console.result("Sekoia.io:")
             console.result("  " + sekoia_plan.render_text().rstrip().replace("\n", "\n  "))
-            if secret_push and not sekoia_plan.push_secret:
-                console.result("  The new client secret will be pushed to Sekoia.io after the Terraform apply.")
-            if client_id_changes and target.applied:
-                console.result("  The application is (re)created: Sekoia.io will get its new client ID.")
+            if secret_plan.lines():
+                console.result("Client secret:")
+                for line in secret_plan.lines():
+                    console.result("  " + line)
 
-            anything = plan.has_changes or sekoia_plan.has_changes or secret_push
+            anything = plan.has_changes or sekoia_plan.has_changes or secret_plan.has_work
             if not anything:
                 console.step("Nothing to do: the Terraform plan is empty and Sekoia.io already matches")
                 workspace.plan_path.unlink(missing_ok=True)
             else:
                 _confirm(options, f"Apply these changes to environment {env.name}?")
 
+            if secret_plan.threatened:
+                plan, tf_summary = _move_off_threatened_secret(client, env, project_dir, workspace, runner,
+                                                               outputs, options, console)
             if plan.has_changes:
                 console.step("Applying the saved Terraform plan")
                 runner.apply(plan.plan_path)
             workspace.plan_path.unlink(missing_ok=True)
             # With nothing applied, the outputs read beside the plan are still those of the state.
-            outputs = runner.outputs() if plan.has_changes or adopted else outputs_future.result()
+            outputs = runner.outputs() if plan.has_changes or adopted or secret_plan.threatened else outputs
             if plan.has_changes:
                 console.step("Waiting until Entra ID serves the new objects")
                 _wait_until_readable(env, project_dir, outputs, console)
 
             result = None
+            rotated = False
             if anything:
                 console.step("Configuring Sekoia.io")
-                target = SekoiaTarget.from_outputs(env, outputs)
-                result = connect(
-                    client, target,
-                    check_discovery=lambda: check_tenant_discovery(target.provider_url, target.tenant_id,
-                                                                   endpoints=endpoints),
-                    record_pushed_key_id=terraform_recorder(runner, workspace.data_dir / "record.tfplan"),
-                    reporter=console.reporter, wait=options.wait, timeout=options.timeout,
-                    show_secret=options.show_secret, poll=poll_policy(env, options.poll),
-                )
+                credentials = _credentials_reader(env, project_dir, outputs)
+                result = _push(client, env, workspace, runner, outputs, credentials, options, console)
+                if secret_plan.lost and result.secret_pushed_key_id:
+                    console.result(f"SSO logins were broken until now: {secret_plan.lost}. Sekoia.io now holds a "
+                                   f"working secret (key ID {result.secret_pushed_key_id}).")
+                rotated = _rotate_when_due(client, env, workspace, runner, credentials, options, console)
                 outputs = runner.outputs()
                 console.step("Verifying that Sekoia.io holds what Terraform made")
                 final = plan_sekoia(client, SekoiaTarget.from_outputs(env, outputs))
@@ -343,20 +407,7 @@ def apply_environment(project_dir: Path, env: Environment, options: ApplyOptions
             else:
                 login_url = sekoia_plan.login_url
 
-        rotated = False
-        left = days_left(_reveal(outputs.get("client_secret_end_date")))
-        if (options.rotate_when_due and left is not None and left <= env.config.secret.rotate_before_days
-                and len(env.config.secret.slots) == 1):
-            console.step(f"The client secret expires in {left:.0f} days (window: "
-                         f"{env.config.secret.rotate_before_days}): rotating it")
-            rotated = True
-    if rotated:
-        rotate_environment(project_dir, env, RotateOptions(yes=True, wait=options.wait, timeout=options.timeout,
-                                                           sekoia_client_options=options.sekoia_client_options),
-                           console)
-        env = load_environment(project_dir, env.name)
-        outputs = Workspace(env, project_dir).initialised_runner().outputs()
-        left = days_left(_reveal(outputs.get("client_secret_end_date")))
+        left = days_left(reveal(outputs.get("client_secret_end_date")))
 
     summary = ApplySummary(
         environment=env.name,
@@ -364,8 +415,8 @@ def apply_environment(project_dir: Path, env: Environment, options: ApplyOptions
         terraform_changes=tf_summary.counts(),
         sekoia=result.to_dict() if result else {"status": "unchanged", "plan": sekoia_plan.to_dict()},
         login_url=login_url,
-        client_id=_reveal(outputs.get("client_id")),
-        client_secret_key_id=_reveal(outputs.get("client_secret_key_id")),
+        client_id=reveal(outputs.get("client_id")),
+        client_secret_key_id=reveal(outputs.get("client_secret_key_id")),
         client_secret_days_left=left,
         rotated=rotated,
         preflight=preflight,
@@ -405,141 +456,42 @@ class RotateOptions:
     sekoia_client_options: dict[str, Any] = field(default_factory=dict)
 
 
-def _render(project_dir: Path, env_name: str) -> Environment:
-    from orchestrator.render import render_environment, write_rendered
-
-    env = load_environment(project_dir, env_name)
-    write_rendered(render_environment(env, project_dir), project_dir)
-    return env
-
-
-def _apply_terraform(workspace: Workspace, console: Console, *, forbid_destroying: set[str] = frozenset()):
-    runner = workspace.initialised_runner(on_line=console.terraform_line)
-    plan = runner.plan(workspace.plan_path)
-    if plan.has_changes:
-        summary = runner.show_plan(plan.plan_path)
-        doomed = [c.address for c in summary.resource_changes
-                  if c.address in forbid_destroying and c.action in ("delete", "replace")]
-        if doomed:
-            workspace.plan_path.unlink(missing_ok=True)
-            raise RotationUnsafeError(
-                f"the plan would delete {', '.join(doomed)}, the secret Sekoia.io still holds; nothing was applied"
-            )
-        console.result("  " + summary.render_text().rstrip().replace("\n", "\n  "))
-        runner.apply(plan.plan_path)
-    workspace.plan_path.unlink(missing_ok=True)
-    return runner
-
-
-def verify_secret_accepted(env: Environment, workspace: Workspace, client_id: str, secret: Any) -> None:
-    """Ask Entra ID for a token with the new secret: it must work before the old one goes."""
-    import httpx
-
-    from orchestrator.endpoints import require_https
-
-    endpoints = workspace.endpoints
-    url = require_https(endpoints.resolve(f"{endpoints.login_url}/{env.config.tenant_id}/oauth2/v2.0/token"),
-                        what="the Entra ID token endpoint")
-    form = {"grant_type": "client_credentials", "client_id": client_id, "client_secret": _reveal(secret),
-            "scope": f"{endpoints.graph_url}/.default"}
-    deadline = time.monotonic() + READABLE_TIMEOUT
-    delay = 0.5
-    with httpx.Client(timeout=15.0, follow_redirects=False) as http:
-        while True:
-            try:
-                response = http.post(url, data=form)
-                if response.status_code == 200:
-                    return
-                status = f"HTTP {response.status_code}"
-            except httpx.TransportError as exc:
-                status = type(exc).__name__
-            if time.monotonic() > deadline:
-                raise RotationUnsafeError(
-                    f"Entra ID does not accept the new client secret yet ({status}); the old secret is kept. "
-                    "Re-run `sekoia-sso rotate` later to finish the rotation."
-                )
-            time.sleep(delay)  # a new secret takes a few seconds to replicate
-            delay = min(delay * 2, 10.0)
-
-
-def _slots_in_state(workspace: Workspace) -> set[str]:
-    """The secret slots whose password the Terraform state holds."""
-    prefix, suffix = PASSWORD_ADDRESS.split("{slot}")
-    return {address[len(prefix):-len(suffix)] for address in workspace.initialised_runner().state_list()
-            if address.startswith(prefix) and address.endswith(suffix)}
-
-
 def rotate_environment(project_dir: Path, env: Environment, options: RotateOptions, console: Console) -> dict[str, Any]:
-    """Zero-downtime rotation; each phase is decided from the config, the state and Sekoia.io, so a re-run resumes."""
-    from orchestrator.discovery import check_tenant_discovery
+    """Zero-downtime rotation, all in the Terraform state (rotation.py): no file changes.
+
+    Each step is read back from the state, Entra ID and Sekoia.io, so a re-run after an
+    interruption finishes the hand-over that was under way instead of starting another."""
+    from orchestrator.rotation import Ledger, rotate_secret
     from orchestrator.sekoia import SekoiaClient
-    from orchestrator.sekoia_setup import SekoiaTarget, connect, plan_sekoia, terraform_recorder
-    from orchestrator.yamledit import set_secret_slots
 
     workspace = Workspace(env, project_dir)
     with environment_lock(workspace):
-        slots = list(env.config.secret.slots)
-        unfinished = sorted(_slots_in_state(workspace) - set(slots)) if len(slots) == 1 else []
-        if unfinished:
-            # Killed after the config dropped the old slot but before Terraform removed its secret: a new
-            # rotation would reuse that slot, and its secret, the old one. Finish this rotation instead.
-            old, new = unfinished[0], slots[0]
-            console.step(f"Finishing the interrupted rotation from slot {old} to {new}")
-            set_secret_slots(project_dir / env.path, [old, new], new)
-            env = _render(project_dir, env.name)
-        elif len(slots) == 1:
-            old = slots[0]
-            new = next(name for name in (*SLOT_NAMES, f"{old}-next") if name != old)
-            _confirm(options, f"Rotate the client secret of {env.name} (slot {old} → {new})?")
-            console.step(f"Adding secret slot {new} beside {old} in {env.path}")
-            set_secret_slots(project_dir / env.path, [old, new], new)
-            env = _render(project_dir, env.name)
-        else:
-            new = env.config.secret.active
-            old = next(slot for slot in slots if slot != new)
-            console.step(f"Resuming the rotation from slot {old} to {new}")
-            env = _render(project_dir, env.name)
-        workspace = Workspace(env, project_dir)
-
-        console.step(f"Creating the secret of slot {new} (the old one stays)")
-        runner = _apply_terraform(workspace, console, forbid_destroying={PASSWORD_ADDRESS.format(slot=old)})
+        runner = workspace.initialised_runner(on_line=console.terraform_line)
         outputs = runner.outputs()
-
-        console.step("Checking that Entra ID accepts the new secret")
-        verify_secret_accepted(env, workspace, str(outputs["client_id"]), outputs["client_secret"])
-
-        endpoints = workspace.endpoints
-        with SekoiaClient.for_environment(env, endpoints, **options.sekoia_client_options) as client:
-            console.step("Giving Sekoia.io the new secret")
-            target = SekoiaTarget.from_outputs(env, outputs)
-            connect(
-                client, target,
-                check_discovery=lambda: check_tenant_discovery(target.provider_url, target.tenant_id,
-                                                               endpoints=endpoints),
-                record_pushed_key_id=terraform_recorder(runner, workspace.data_dir / "record.tfplan"),
-                reporter=console.reporter, wait=options.wait, timeout=options.timeout,
-                poll=poll_policy(env, options.poll),
-            )
-            outputs = runner.outputs()
-            check = plan_sekoia(client, SekoiaTarget.from_outputs(env, outputs))
-        new_key = outputs["secrets"][new]["key_id"] if isinstance(outputs.get("secrets"), dict) else None
-        if check.has_changes or _reveal(outputs.get("sekoia_pushed_secret_key_id")) != new_key:
-            raise RotationUnsafeError(
-                "Sekoia.io does not hold the new secret as recorded; the old secret is kept. Re-run `sekoia-sso "
-                f"rotate {env.name}` to finish"
-            )
-
-        console.step(f"Sekoia.io holds the new secret: removing the old slot {old}")
-        set_secret_slots(project_dir / env.path, [new], new)
-        env = _render(project_dir, env.name)
-        workspace = Workspace(env, project_dir)
-        runner = _apply_terraform(workspace, console, forbid_destroying={PASSWORD_ADDRESS.format(slot=new)})
-        _remove_unrecorded_passwords(env, project_dir, runner.outputs(), console)
-    console.result(f"Rotated: Sekoia.io now uses the secret of slot {new} (key ID {new_key}).")
-    console.result(f"Commit the change: git add {env.path} terraform/envs/{env.name} && "
-                   f"git commit -m 'Rotate the Sekoia.io client secret of {env.name}'")
-    return {"environment": env.name, "status": "rotated", "slot": new, "client_secret_key_id": new_key,
-            "commit": [str(env.path), f"terraform/envs/{env.name}"]}
+        if not outputs.get("application_object_id"):
+            raise UsageError(f"environment {env.name} has not been applied yet: run `sekoia-sso apply {env.name}`")
+        credentials = _credentials_reader(env, project_dir, outputs)
+        ledger = Ledger.read(outputs, credentials())
+        with SekoiaClient.for_environment(env, workspace.endpoints, **options.sekoia_client_options) as client:
+            if ledger.pushing or ledger.retiring or ledger.held is None:
+                console.step("Finishing the interrupted hand-over of the client secret")
+                _push(client, env, workspace, runner, outputs, credentials, options, console)
+                slot = Ledger.read(runner.outputs(), credentials()).held
+            else:
+                held = ledger.held
+                _confirm(options, f"Rotate the client secret of {env.name} (slot {held.name} → "
+                                  f"{ledger.other(held).name})?")
+                console.step(f"Rotating: slot {ledger.other(held).name} gets a fresh secret, Sekoia.io is moved to "
+                             f"it, then slot {held.name}'s secret is replaced")
+                slot = rotate_secret(client, env, workspace, runner, credentials=credentials,
+                                     reporter=console.reporter, wait=options.wait, timeout=options.timeout,
+                                     poll=poll_policy(env, options.poll), why="rotation")
+    if slot is None:
+        raise SekoiaSSOError(f"Sekoia.io holds no recorded secret of {env.name}: run `sekoia-sso apply {env.name}`")
+    console.result(f"Rotated: Sekoia.io now uses the secret of slot {slot.name} (key ID {slot.key_id}); the "
+                   "previous secret no longer works. No file changed: the rotation lives in the Terraform state.")
+    return {"environment": env.name, "status": "rotated", "slot": slot.name, "client_secret_key_id": slot.key_id,
+            "days_left": None if slot.days_left is None else round(slot.days_left, 1)}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -603,6 +555,7 @@ class Check:
 def status_environment(project_dir: Path, env: Environment, console: Console) -> tuple[int, list[Check]]:
     from orchestrator.discovery import check_tenant_discovery
     from orchestrator.graph import open_graph
+    from orchestrator.rotation import read_credentials
     from orchestrator.sekoia import SekoiaClient
     from orchestrator.sekoia_setup import SekoiaTarget, plan_sekoia
 
@@ -662,22 +615,15 @@ def status_environment(project_dir: Path, env: Environment, console: Console) ->
             f"/servicePrincipals/{outputs['service_principal_object_id']}/appRoleAssignedTo", {"$top": 999})
             for item in page]
         missing = _missing_assignments(graph, env, assigned)
+        credentials = read_credentials(graph, str(outputs["application_object_id"]))
         if missing:
             add("assignments", "drift", f"{len(assigned)} assigned; not assigned: {', '.join(missing)}")
         else:
             add("assignments", "ok", f"{len(assigned)} group(s)/user(s) assigned, as configured")
 
-    left = days_left(_reveal(outputs.get("client_secret_end_date")))
-    key_id = _reveal(outputs.get("client_secret_key_id"))
-    if left is None:
-        add("client secret", "problem", "no end date in the outputs")
-    elif left <= 0:
-        add("client secret", "problem", f"key ID {key_id} EXPIRED {-left:.0f} days ago: run `sekoia-sso rotate {env.name}`")
-    elif left <= env.config.secret.rotate_before_days:
-        add("client secret", "warning", f"key ID {key_id}: {left:.0f} days left, inside the rotation window "
-            f"({env.config.secret.rotate_before_days}): run `sekoia-sso rotate {env.name}`")
-    else:
-        add("client secret", "ok", f"key ID {key_id}: {left:.0f} days left")
+    state, detail = _client_secret_check(env, outputs, credentials)
+    add("client secret", state, detail)
+    key_id = reveal(outputs.get("client_secret_key_id"))
 
     endpoints = workspace.endpoints
     target = SekoiaTarget.from_outputs(env, outputs)
@@ -706,6 +652,34 @@ def status_environment(project_dir: Path, env: Environment, console: Console) ->
     else:
         add("sekoia oidc", "ok", f"matches the outputs; holds secret {key_id}; login URL {plan.login_url}")
     return _status_code(checks), checks
+
+
+def _client_secret_check(env: Environment, outputs: dict[str, Any], credentials: list | None) -> tuple[str, str]:
+    """The secret Sekoia.io holds, as Entra ID sees it: deleted, expired, inside its window, or fine."""
+    from orchestrator.rotation import Ledger
+
+    ledger = Ledger.read(outputs, credentials)
+    held, window, name = ledger.held, env.config.secret.rotate_before_days, env.name
+    if ledger.pushing or ledger.retiring:
+        return "warning", f"a hand-over of the client secret was interrupted: `sekoia-sso apply {name}` finishes it"
+    if held is None and ledger.pushed:
+        return "problem", (f"the secret Sekoia.io holds (key ID {ledger.pushed}) is not in the state any more: "
+                           f"`sekoia-sso apply {name}` gives Sekoia.io a working one")
+    if held is None:
+        return "problem", f"no secret has been pushed to Sekoia.io yet: run `sekoia-sso apply {name}`"
+    if not held.in_entra:
+        return "problem", (f"key ID {held.key_id} (slot {held.name}, the one Sekoia.io holds) was deleted outside "
+                           f"Terraform: SSO logins fail; `sekoia-sso apply {name}` recreates it and pushes it")
+    left = held.days_left
+    if left is None:
+        return "problem", f"key ID {held.key_id}: no end date in Entra ID or the outputs"
+    if left <= 0:
+        return "problem", (f"key ID {held.key_id} EXPIRED {-left:.0f} days ago: SSO logins fail; "
+                           f"`sekoia-sso apply {name}` rotates it")
+    if left <= window:
+        return "warning", (f"key ID {held.key_id}: {left:.0f} days left, inside the rotation window ({window}): "
+                           f"`sekoia-sso apply {name}` rotates it")
+    return "ok", f"key ID {held.key_id} (slot {held.name}): {left:.0f} days left"
 
 
 def _missing_assignments(graph, env: Environment, assigned: list[dict[str, Any]]) -> list[str]:

@@ -84,6 +84,7 @@ class Faults:
     reset_rate: float = 0.0                 # probability that the connection is reset with no answer
     replication_delay_ms: float = 0.0       # a new object answers 404 (and can't be referenced) this long
     replication_delay_writes: bool = True   # also PATCH/DELETE/actions on it (the real provider's #611 404s)
+    secret_propagation_ms: float = 0.0      # a new password is refused by the token endpoint this long (Entra: 4-18 s)
     include_login: bool = False             # periodic/random faults also hit the login routes
     discovery_mode: str = "ok"              # "ok" | "wrong_issuer" | "missing" (404)
     # Benchmarks of a client: answer a repeated user or member-list GET (same query, same caller) with
@@ -478,6 +479,7 @@ class GraphEmulator:
             with self._lock:
                 self._knobs.replication_delay_s = self.faults.replication_delay_ms / 1000
                 self._knobs.replication_delay_writes = self.faults.replication_delay_writes
+                self.state.secret_propagation_s = self.faults.secret_propagation_ms / 1000
                 answer = self._api.dispatch(call)
         except GraphError as error:
             return self._error_answer(error)

@@ -170,6 +170,11 @@ class LoginEndpoints:
             return self._error(401, "invalid_client", 7000222,
                                f"The provided client secret keys for app '{client_id}' are expired. Visit the Azure "
                                "portal to create new keys for your app.")
+        if not state.usable_credentials(client_id, secret):  # made seconds ago: not on every replica yet
+            return self._error(401, "invalid_client", 7000215,
+                               "Invalid client secret provided. Ensure the secret being sent in the request is the "
+                               f"client secret value, not the client secret ID, for a secret added to app "
+                               f"'{client_id}'.")
         if sp is None:
             return self._error(400, "unauthorized_client", 7000229,
                                f"The client application {client_id} is missing service principal in the tenant "

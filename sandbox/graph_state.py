@@ -271,6 +271,9 @@ class TenantState:
         # secretText of every password credential, by keyId: Entra keeps them (to check logins), the
         # API never shows them again after addPassword; tests read them here.
         self.password_secrets: dict[str, str] = {}
+        # A new password logs in only once it has reached every replica: monotonic time, by keyId.
+        self.secret_propagation_s = 0.0
+        self.secret_usable_at: dict[str, float] = {}
         self.visible_at: dict[str, float] = {}
         principal_app = self.application_by_app_id(self.principal["appId"])
         for credential in (principal_app or {}).get("passwordCredentials", ()):
@@ -572,7 +575,22 @@ class TenantState:
         }
         owner.setdefault("passwordCredentials", []).append(credential)
         self.password_secrets[credential["keyId"]] = secret_text
+        if self.secret_propagation_s > 0:
+            self.secret_usable_at[credential["keyId"]] = time.monotonic() + self.secret_propagation_s
         return dict(credential, secretText=secret_text)
+
+    def usable_credentials(self, client_id: str, secret: str) -> list[dict]:
+        """The password credentials of app `client_id` whose secret is `secret`, unexpired and propagated:
+        what the token endpoint accepts (tests watch Sekoia.io's secret with it)."""
+        app = self.application_by_app_id(client_id)
+        sp = self.service_principal_by_app_id(client_id)
+        if app is None:
+            return []
+        now, clock = datetime.now(UTC), time.monotonic()
+        return [c for c in [*app.get("passwordCredentials", ()), *(sp or {}).get("passwordCredentials", ())]
+                if self.password_secrets.get(c["keyId"]) == secret
+                and parse_datetime(c["endDateTime"], "endDateTime") > now
+                and self.secret_usable_at.get(c["keyId"], 0.0) <= clock]
 
     def remove_password(self, owner: dict, body: Any) -> None:
         key_id = body.get("keyId") if isinstance(body, dict) else None

@@ -34,3 +34,18 @@ def sekoia_api_key(sekoia_emulator: SekoiaEmulator) -> str:
 @pytest.fixture
 def sekoia_community_uuid() -> str:
     return DEMO_COMMUNITY_UUID
+
+
+class MemoryHandover:
+    """The hand-over records kept in memory: what connect asks of rotation.TerraformSecrets, in order."""
+
+    def __init__(self) -> None:
+        self.recorded: list[str] = []  # key IDs recorded as pushed
+        self.events: list[tuple[str, str]] = []
+
+    def before_push(self, target) -> None:
+        self.events.append(("pushing", target.client_secret_key_id))
+
+    def after_push(self, target) -> None:
+        self.events.append(("pushed", target.client_secret_key_id))
+        self.recorded.append(target.client_secret_key_id)

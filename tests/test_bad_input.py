@@ -68,6 +68,7 @@ import pytest
 import yaml
 
 from sandbox.sekoia import DEMO_COMMUNITY_UUID
+from tests.fixtures_sekoia import MemoryHandover
 from tests.project import REPO, copy_project
 from tests.test_config import BAD_CONFIGS
 
@@ -472,7 +473,8 @@ class Lab:
         from orchestrator.terminal import Reporter
 
         self.monkeypatch.setenv("SEKOIA_SSO_SANDBOX_DIR", str(self.sandbox_dir))
-        recorded: list[str] = []
+        handover = MemoryHandover()
+        recorded = handover.recorded
 
         def run() -> tuple[int | None, str, str]:
             out, err = io.StringIO(), io.StringIO()
@@ -486,7 +488,7 @@ class Lab:
                 with SekoiaClient.for_environment(env, endpoints, rate=1000.0,
                                                   retry=RetryPolicy(backoff=0.01, max_backoff=0.05)) as client:
                     connect(client, target, reporter=Reporter(out, err), wait=False,
-                            record_pushed_key_id=recorded.append,
+                            handover=handover,
                             check_discovery=lambda: check_tenant_discovery(target.provider_url, target.tenant_id,
                                                                            endpoints=endpoints))
                 code = 0

@@ -39,6 +39,7 @@ from orchestrator.sekoia_setup import (
 from orchestrator.terminal import Reporter, format_duration, parse_duration
 from orchestrator.terraform import Secret
 from sandbox.sekoia import DEMO_COMMUNITY_UUID, FOREIGN_COMMUNITY_UUID, SekoiaEmulator
+from tests.fixtures_sekoia import MemoryHandover
 from tests.project import copy_project
 
 pytestmark = pytest.mark.timeout(60)
@@ -78,7 +79,8 @@ class Harness:
         self.sekoia = sekoia
         self.endpoints = endpoints
         self.key = key
-        self.recorded: list[str] = []  # stands for terraform_data.sekoia_pushed_secret in the state
+        self.handover = MemoryHandover()  # stands for the records in the Terraform state (rotation.py)
+        self.recorded = self.handover.recorded
         self.texts: list[str] = []
 
     def target(self, **changes) -> SekoiaTarget:
@@ -109,7 +111,7 @@ class Harness:
                     client, target,
                     check_discovery=lambda: check_tenant_discovery(target.provider_url, target.tenant_id,
                                                                    endpoints=self.endpoints),
-                    record_pushed_key_id=self.recorded.append, reporter=Reporter(out, err), wait=wait,
+                    handover=self.handover, reporter=Reporter(out, err), wait=wait,
                     timeout=timeout, poll=FAST_POLL, show_secret=show_secret,
                 )
             except SekoiaSSOError as exc:
@@ -451,7 +453,7 @@ def test_the_secret_is_shown_only_when_asked_and_only_to_a_terminal(harness, sek
     target = harness.target()
     out = Stream(True)
     with harness.client() as client, pytest.raises(ManualStepsRequired) as error:
-        connect(client, target, check_discovery=lambda: None, record_pushed_key_id=harness.recorded.append,
+        connect(client, target, check_discovery=lambda: None, handover=harness.handover,
                 reporter=Reporter(out, Stream(True)), show_secret=True, poll=FAST_POLL)
     assert f"Your client secret: {SECRET}" in out.getvalue()
     assert SECRET not in str(error.value) and SECRET not in json.dumps(error.value.report)

@@ -13,9 +13,8 @@ module "sekoia_sso" {
   admin_consent    = false
   login_url        = "https://login.microsoftonline.com"
 
-  secret_slots         = ["blue"]
-  active_secret_slot   = "blue"
   secret_validity_days = 180
+  active_secret_key_id = terraform_data.sekoia_pushed_secret.output
 
   assignment_required  = true
   group_names          = ["SOC Analysts", "SOC Leads"]
@@ -26,8 +25,8 @@ module "sekoia_sso" {
 
 # Which client secret Sekoia.io holds, by key ID (never the secret itself). Sekoia.io never
 # returns the secret, so `sekoia-sso` records the key ID here after each push: the record
-# lives in this environment's Terraform state and nowhere else. Plans ignore it; the tool
-# updates it with -replace and -var.
+# lives in this environment's Terraform state and nowhere else, and the module outputs that
+# secret as client_secret. Plans ignore it; the tool updates it with -target, -replace and -var.
 variable "sekoia_pushed_secret_key_id" {
   description = "Key ID of the client secret last pushed to Sekoia.io; set by sekoia-sso, never by hand."
   type        = string
@@ -36,6 +35,26 @@ variable "sekoia_pushed_secret_key_id" {
 
 resource "terraform_data" "sekoia_pushed_secret" {
   input = var.sekoia_pushed_secret_key_id
+
+  lifecycle {
+    ignore_changes = [input]
+  }
+}
+
+# A hand-over in progress, recorded before Sekoia.io is given another secret: the key ID being
+# pushed (Sekoia.io may hold either until the push is recorded) and the one it retires, whose
+# slot is replaced once Sekoia.io holds the new one. Null when no hand-over is under way.
+variable "sekoia_secret_handover" {
+  description = "The secret hand-over in progress (pushing, retiring key IDs); set by sekoia-sso, never by hand."
+  type = object({
+    pushing  = optional(string)
+    retiring = optional(string)
+  })
+  default = null
+}
+
+resource "terraform_data" "sekoia_secret_handover" {
+  input = var.sekoia_secret_handover
 
   lifecycle {
     ignore_changes = [input]

@@ -50,6 +50,15 @@ output "secrets" {
   value = module.sekoia_sso.secrets
 }
 
+output "secret_values" {
+  value     = module.sekoia_sso.secret_values
+  sensitive = true
+}
+
 output "sekoia_pushed_secret_key_id" {
   value = terraform_data.sekoia_pushed_secret.output
+}
+
+output "sekoia_secret_handover" {
+  value = terraform_data.sekoia_secret_handover.output
 }

@@ -15,8 +15,23 @@ locals {
 
   owners = length(var.owners) > 0 ? var.owners : [data.azuread_client_config.current.object_id]
 
-  sorted_slots = sort(tolist(var.secret_slots))
-  active_slot  = var.active_secret_slot != null ? var.active_secret_slot : local.sorted_slots[length(local.sorted_slots) - 1]
+  # Two client secrets, always (the key0/key1 pattern): the one in use and a standby. A rotation
+  # replaces the standby, moves the consumer to it, then replaces the old one; no plan of this
+  # configuration ever deletes a slot, so no committed revision can delete the secret in use.
+  secret_slots = toset(["blue", "green"])
+
+  # try(): a slot deleted outside Terraform is absent from the state until it is planned again.
+  secret_key_ids    = { for slot in local.secret_slots : slot => try(azuread_application_password.this[slot].key_id, null) }
+  secret_start_date = { for slot in local.secret_slots : slot => try(azuread_application_password.this[slot].start_date, null) }
+  newest_slot = try(
+    timecmp(local.secret_start_date["green"], local.secret_start_date["blue"]) > 0 ? "green" : "blue",
+    local.secret_start_date["blue"] != null ? "blue" : "green",
+  )
+  slots_with_active_key = [
+    for slot, key_id in local.secret_key_ids : slot
+    if var.active_secret_key_id != null && key_id != null && lower(coalesce(key_id, "-")) == lower(coalesce(var.active_secret_key_id, "-"))
+  ]
+  active_slot = length(local.slots_with_active_key) > 0 ? local.slots_with_active_key[0] : local.newest_slot
 
   # Keys are known at plan time (they come from variables), so assignments never churn.
   assignees = merge(
@@ -84,29 +99,19 @@ resource "azuread_application" "this" {
   }
 }
 
-# The end date is fixed when a slot's secret is created: plantimestamp() moves on every plan,
-# so the computed date is kept in state and later plans ignore the new value.
-resource "terraform_data" "secret_end_date" {
-  for_each = var.secret_slots
-
-  input = timeadd(plantimestamp(), "${var.secret_validity_days * 24}h")
-
-  lifecycle {
-    ignore_changes = [input]
-
-    precondition {
-      condition     = contains(local.sorted_slots, local.active_slot)
-      error_message = "active_secret_slot must be one of secret_slots."
-    }
-  }
-}
-
+# Each secret's end date is fixed when it is created: plantimestamp() moves on every plan, so
+# later plans ignore the new value. A secret created again (after a deletion in the portal, or
+# by a rotation's -replace) is planned afresh and gets today + secret_validity_days.
 resource "azuread_application_password" "this" {
-  for_each = var.secret_slots
+  for_each = local.secret_slots
 
   application_id = azuread_application.this.id
   display_name   = "sekoia-sso-${each.key}"
-  end_date       = terraform_data.secret_end_date[each.key].output
+  end_date       = timeadd(plantimestamp(), "${var.secret_validity_days * 24}h")
+
+  lifecycle {
+    ignore_changes = [end_date]
+  }
 }
 
 resource "azuread_service_principal" "this" {

@@ -34,32 +34,39 @@ output "redirect_uris" {
 }
 
 output "active_secret_slot" {
-  description = "The slot whose secret is output as client_secret."
+  description = "The slot whose secret is output as client_secret: the one whose key ID is active_secret_key_id, else the newest."
   value       = local.active_slot
 }
 
 output "client_secret" {
   description = "The active client secret: Sekoia.io's \"Your client secret\"."
-  value       = azuread_application_password.this[local.active_slot].value
+  value       = try(azuread_application_password.this[local.active_slot].value, null)
   sensitive   = true
 }
 
 output "client_secret_key_id" {
   description = "Key ID of the active client secret (safe to show; tells which secret is which)."
-  value       = azuread_application_password.this[local.active_slot].key_id
+  value       = try(azuread_application_password.this[local.active_slot].key_id, null)
 }
 
 output "client_secret_end_date" {
   description = "End date of the active client secret (RFC 3339)."
-  value       = azuread_application_password.this[local.active_slot].end_date
+  value       = try(azuread_application_password.this[local.active_slot].end_date, null)
 }
 
 output "secrets" {
-  description = "Every secret slot with its key ID and end date (no secret values)."
+  description = "Both secret slots with their key ID, start and end dates (no secret values)."
   value = {
     for slot, password in azuread_application_password.this : slot => {
-      key_id   = password.key_id
-      end_date = password.end_date
+      key_id     = password.key_id
+      start_date = password.start_date
+      end_date   = password.end_date
     }
   }
+}
+
+output "secret_values" {
+  description = "Both secret slots' values, by slot: what a rotation hands to the consumer before the old secret goes."
+  value       = { for slot, password in azuread_application_password.this : slot => password.value }
+  sensitive   = true
 }

@@ -58,19 +58,8 @@ variable "admin_consent" {
   default     = false
 }
 
-variable "secret_slots" {
-  description = "Names of the client secret slots. One slot normally; two while a secret is being rotated, so the new secret exists beside the old one until Sekoia.io holds it."
-  type        = set(string)
-  default     = ["blue"]
-
-  validation {
-    condition     = length(var.secret_slots) >= 1 && length(var.secret_slots) <= 2 && alltrue([for slot in var.secret_slots : can(regex("^[a-z][a-z0-9-]{0,15}$", slot))])
-    error_message = "secret_slots must hold one or two names of lowercase letters, digits or '-'."
-  }
-}
-
-variable "active_secret_slot" {
-  description = "The slot whose secret is the one to use (output as client_secret). Null means the last slot in sorted order."
+variable "active_secret_key_id" {
+  description = "Key ID of the client secret your consumer (Sekoia.io) uses: client_secret outputs that secret. Null, or a key ID no slot has: the newest secret. sekoia-sso sets it from its record of what Sekoia.io holds."
   type        = string
   default     = null
 }
