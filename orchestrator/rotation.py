@@ -31,8 +31,10 @@ first handed over to a fresh secret in the other slot; where that cannot be done
 stops before anything is applied. A plan that replaces the application itself (a new client ID)
 must break SSO until Sekoia.io has it, and the combined plan says so.
 
-Targeted plans always name both slots and both records: Terraform updates an output only when
-everything it depends on is in the target set, and client_secret depends on all four.
+Targeted plans name one slot and both records: Terraform updates an output only when what it
+depends on is in the target set (client_secret depends on the slots and the record), and naming
+the other slot would pull in whatever the plan has pending for it, the very replacement a move
+away from a threatened secret must come before.
 """
 
 from __future__ import annotations
@@ -54,7 +56,6 @@ PUSHED_RECORD = "terraform_data.sekoia_pushed_secret"
 HANDOVER_RECORD = "terraform_data.sekoia_secret_handover"
 PUSHED_VARIABLE = "sekoia_pushed_secret_key_id"
 HANDOVER_VARIABLE = "sekoia_secret_handover"
-TARGETS = (PASSWORDS, PUSHED_RECORD, HANDOVER_RECORD)
 ACCEPT_TIMEOUT = 120.0
 
 
@@ -316,14 +317,16 @@ class TerraformSecrets:
         self.plan_path = plan_path
         self.accept = accept  # (client_id, secret) -> seconds waited until Entra ID accepted it
         self.note = note
+        self.slot_name: str | None = None  # the slot being handed over to: its outputs follow the records
 
     # -- the records
 
-    def _apply_targeted(self, *, replace: list[str], variables: dict[str, Any] | None = None,
+    def _apply_targeted(self, slot_name: str | None, *, replace: list[str], variables: dict[str, Any] | None = None,
                         allowed: Callable[[Any], bool] = lambda change: False, doing: str) -> None:
         from pathlib import Path
 
-        plan = self.runner.plan(self.plan_path, vars=variables, replace=replace, targets=TARGETS)
+        targets = [PUSHED_RECORD, HANDOVER_RECORD, *([password_address(slot_name)] if slot_name else [])]
+        plan = self.runner.plan(self.plan_path, vars=variables, replace=replace, targets=targets)
         try:
             if not plan.has_changes:
                 return
@@ -348,7 +351,8 @@ class TerraformSecrets:
             replace.append(HANDOVER_RECORD)
             if handover is not None:
                 variables[HANDOVER_VARIABLE] = handover
-        self._apply_targeted(replace=replace, variables=variables, doing="record what Sekoia.io holds")
+        self._apply_targeted(self.slot_name, replace=replace, variables=variables,
+                             doing="record what Sekoia.io holds")
 
     # -- the slots
 
@@ -359,11 +363,9 @@ class TerraformSecrets:
             raise SecretUnsafeError(f"slot {slot.name} holds the secret Sekoia.io uses (key ID {slot.key_id}); it "
                                     "is not replaced")
         self.note(f"slot {slot.name}: a fresh secret ({why})")
-        other = password_address(ledger.other(slot).name)
         self._apply_targeted(
-            replace=[password_address(slot.name)] if slot.key_id else [],
-            allowed=lambda change: change.address == password_address(slot.name) or (
-                change.address == other and change.action == "create") or allowed(change),
+            slot.name, replace=[password_address(slot.name)] if slot.key_id else [],
+            allowed=lambda change: change.address == password_address(slot.name) or allowed(change),
             doing=f"give slot {slot.name} a fresh secret",
         )
 
@@ -434,6 +436,7 @@ def push_to_sekoia(client: Any, env: Any, workspace: Any, runner: Any, outputs: 
     target = SekoiaTarget.from_outputs(env, outputs_for(outputs, slot) if slot else outputs, secret_hint=secret_hint)
     endpoints = workspace.endpoints
     secrets = terraform_secrets(env, workspace, runner, reporter.note)
+    secrets.slot_name = slot.name if slot else reveal(outputs.get("active_secret_slot"))
     result = connect(
         client, target,
         check_discovery=lambda: check_tenant_discovery(target.provider_url, target.tenant_id, endpoints=endpoints),

@@ -389,11 +389,11 @@ def apply_environment(project_dir: Path, env: Environment, options: ApplyOptions
                 console.step("Configuring Sekoia.io")
                 credentials = _credentials_reader(env, project_dir, outputs)
                 result = _push(client, env, workspace, runner, outputs, credentials, options, console)
-                if secret_plan.lost and result.secret_pushed_key_id:
-                    console.result(f"SSO logins were broken until now: {secret_plan.lost}. Sekoia.io now holds a "
-                                   f"working secret (key ID {result.secret_pushed_key_id}).")
                 rotated = _rotate_when_due(client, env, workspace, runner, credentials, options, console)
                 outputs = runner.outputs()
+                if secret_plan.lost:
+                    console.result(f"SSO logins were broken until now: {secret_plan.lost}. Sekoia.io now holds a "
+                                   f"working secret (key ID {reveal(outputs.get('sekoia_pushed_secret_key_id'))}).")
                 console.step("Verifying that Sekoia.io holds what Terraform made")
                 final = plan_sekoia(client, SekoiaTarget.from_outputs(env, outputs))
                 if final.has_changes:

@@ -219,6 +219,12 @@ class GraphEmulator:
         """Object id of the Terraform principal's service principal."""
         return self.state.principal["servicePrincipalId"]
 
+    def accepts_secret(self, client_id: str, secret: str) -> bool:
+        """Whether the token endpoint would accept this client secret now (unexpired and propagated)."""
+        with self._lock:
+            self.state.secret_propagation_s = self.faults.secret_propagation_ms / 1000
+            return bool(self.state.usable_credentials(client_id, secret))
+
     def reset(self) -> None:
         """Tenant, knobs, queued faults, request log and random sequences back to their start.
 

@@ -44,7 +44,11 @@ from tests.project import copy_project
 
 # What envs/sandbox.yaml asks for: two groups and one user assigned.
 SANDBOX_ASSIGNMENTS = 3
+SECRET_SLOTS = 2  # the module's blue and green
 CLI_TIMEOUT = 300.0
+# Each path before `--` bind-mounted read-only onto itself, then the command after `--` (exit 97: no mount).
+READ_ONLY_MOUNTS = ('while [ "$1" != "--" ]; do mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" "$1" '
+                    '|| exit 97; shift; done; shift; exec "$@"')
 
 
 class Runs:
@@ -61,8 +65,15 @@ class Runs:
         env.update(SEKOIA_SSO_PROJECT_DIR=str(self.project), SEKOIA_SSO_SANDBOX_DIR=str(self.sandbox_dir))
         return env
 
-    def __call__(self, *args: str, input: str | None = None) -> subprocess.CompletedProcess:
-        done = subprocess.run([sys.executable, "-m", "orchestrator", *args], cwd=self.project, env=self.env(),
+    def __call__(self, *args: str, input: str | None = None, read_only: Iterable[Path] = ()
+                 ) -> subprocess.CompletedProcess:
+        """The CLI as a process; `read_only`: paths mounted read-only for it alone (a private mount namespace),
+        as a CI runner's read-only checkout."""
+        argv = [sys.executable, "-m", "orchestrator", *args]
+        if read_only:
+            argv = ["unshare", "--map-root-user", "--mount", "sh", "-c", READ_ONLY_MOUNTS, "sh",
+                    *map(str, read_only), "--", *argv]
+        done = subprocess.run(argv, cwd=self.project, env=self.env(),
                               capture_output=True, input=(input or "").encode(), timeout=CLI_TIMEOUT)
         self.printed += [done.stdout, done.stderr]
         done.out, done.err = done.stdout.decode(), done.stderr.decode()
@@ -289,6 +300,55 @@ def runs_fixture(tmp_path, sandbox, graph_emulator, sekoia_emulator, evidence) -
     assert hits == [], f"secrets printed or written: {hits}"
 
 
+class SecretMonitor:
+    """Samples, every `interval` seconds in a thread, whether the secret Sekoia.io holds is one Entra ID accepts.
+
+    A bad sample is one where Sekoia.io holds a secret for SSO that the token endpoint would refuse (deleted,
+    expired, not yet propagated, or of another application). `bad_after_good` counts those that follow a good
+    one: what a run broke, as opposed to a break it found (a secret deleted in the portal before the run).
+    """
+
+    def __init__(self, graph, sekoia, *, interval: float = 0.005, community: str = DEMO_COMMUNITY_UUID):
+        self.graph, self.sekoia, self.interval, self.community = graph, sekoia, interval, community
+        self.samples = self.bad = self.bad_after_good = 0
+        self._good_seen = False
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def sample(self) -> bool | None:
+        """True: Entra ID accepts what Sekoia.io holds; False: it does not; None: SSO is not configured."""
+        secret = self.sekoia.sso_secret(self.community)
+        configured = self.sekoia.sso_configuration(self.community)
+        if not secret or not configured:
+            return None
+        return self.graph.accepts_secret(str(configured.get("client_id")), secret)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            accepted = self.sample()
+            if accepted is not None:
+                self.samples += 1
+                if accepted:
+                    self._good_seen = True
+                else:
+                    self.bad += 1
+                    self.bad_after_good += self._good_seen
+            self._stop.wait(self.interval)
+
+    def restart(self) -> None:
+        """Count afresh from now: after the test itself broke logins (a deletion in the portal, say)."""
+        self.samples = self.bad = self.bad_after_good = 0
+        self._good_seen = False
+
+    def __enter__(self) -> SecretMonitor:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+
 def encodings(secret: str) -> list[bytes]:
     raw = secret.encode()
     return [raw, base64.b64encode(raw), base64.urlsafe_b64encode(raw), urllib.parse.quote(secret, safe="").encode(),
@@ -313,8 +373,8 @@ def tenant_counts(graph) -> dict[str, int]:
     }
 
 
-def apply(runs: Runs, *extra: str) -> subprocess.CompletedProcess:
-    return runs("apply", "sandbox", "--yes", "--warn-only", "--timeout", "30s", *extra)
+def apply(runs: Runs, *extra: str, **options: Any) -> subprocess.CompletedProcess:
+    return runs("apply", "sandbox", "--yes", "--warn-only", "--timeout", "30s", *extra, **options)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -385,7 +445,8 @@ def converged_problems(runs: Runs, graph, sekoia, baseline: Baseline) -> tuple[l
     """What is wrong with the tenant and Sekoia.io after a converged apply, and how many duplicates.
 
     Wanted: exactly one application and one service principal (and nothing else new in the tenant), the
-    configured assignments, one live secret, each domain once in Sekoia.io, Sekoia.io holding that secret.
+    configured assignments, a secret per slot, each domain once in Sekoia.io, Sekoia.io holding the outputs'
+    client secret, which Entra ID accepts.
     """
     problems: list[str] = []
     made = baseline.made(graph)
@@ -396,14 +457,14 @@ def converged_problems(runs: Runs, graph, sekoia, baseline: Baseline) -> tuple[l
     assignments = [a for a in graph.state.app_role_assignments.values() if a.get("resourceId") in sp_ids]
     assigned = Counter(a.get("principalId") for a in assignments)
     domains = Counter(d["name"] for d in sekoia.domains(DEMO_COMMUNITY_UUID))
-    duplicates = (max(0, len(apps) - 1) + max(0, len(sps) - 1) + max(0, len(passwords) - 1)
+    duplicates = (max(0, len(apps) - 1) + max(0, len(sps) - 1) + max(0, len(passwords) - SECRET_SLOTS)
                   + sum(n - 1 for n in assigned.values()) + sum(n - 1 for n in domains.values()))
     if len(apps) != 1:
         problems.append(f"{len(apps)} applications made")
     if len(sps) != 1 or {sp.get("appId") for sp in sps} != app_ids:
         problems.append(f"{len(sps)} service principals made")
-    if len(passwords) != 1:
-        problems.append(f"{len(passwords)} secrets on the application")
+    if len(passwords) != SECRET_SLOTS:
+        problems.append(f"{len(passwords)} secrets on the application, wanted one per slot")
     if len(assignments) != SANDBOX_ASSIGNMENTS or len(assigned) != SANDBOX_ASSIGNMENTS:
         problems.append(f"{len(assignments)} assignments to {len(assigned)} principals, "
                         f"wanted {SANDBOX_ASSIGNMENTS}")
@@ -413,9 +474,8 @@ def converged_problems(runs: Runs, graph, sekoia, baseline: Baseline) -> tuple[l
     held = sekoia.sso_secret(DEMO_COMMUNITY_UUID)
     if held is None or held != outputs["client_secret"].reveal():
         problems.append("Sekoia.io does not hold the client secret of the Terraform outputs")
-    live = [graph.state.password_secrets.get(c.get("keyId")) for c in passwords]
-    if held not in live:
-        problems.append("Sekoia.io holds a secret the application does not have")
+    if held is not None and not graph.accepts_secret(str(outputs["client_id"]), held):
+        problems.append("Sekoia.io holds a secret Entra ID does not accept")
     orphans = orphaned_objects(runs, graph, baseline)
     if orphans:
         problems.append("objects the Terraform state does not know: " + ", ".join(orphans))
