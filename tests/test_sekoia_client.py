@@ -433,12 +433,7 @@ def test_secrets_echoed_by_a_server_are_masked_everywhere(caplog):
 
 
 def test_a_runner_secret_object_is_revealed_only_into_the_body():
-    class Secret:  # the shape of orchestrator.terraform.Secret: masked in str, value through reveal()
-        def reveal(self):
-            return SECRET
-
-        def __str__(self):
-            return "********"
+    from orchestrator.secret import Secret  # what the runner wraps sensitive outputs in
 
     sent = []
 
@@ -447,7 +442,7 @@ def test_a_runner_secret_object_is_revealed_only_into_the_body():
         return httpx.Response(200, json={"enabled": True})
 
     with mock_client(handler) as c:
-        c.write_sso(DEMO_COMMUNITY_UUID, SsoSettings(True, TENANT_URL, CLIENT_ID, False, None), client_secret=Secret())
+        c.write_sso(DEMO_COMMUNITY_UUID, SsoSettings(True, TENANT_URL, CLIENT_ID, False, None), client_secret=Secret(SECRET))
     assert sent[0]["client_secret"] == SECRET
 
 

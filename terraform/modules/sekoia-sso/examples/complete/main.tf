@@ -1,5 +1,5 @@
-# Every input: explicit owners, groups and users by name and by object ID, two secret slots
-# (the state in the middle of a zero-downtime rotation), admin consent, legacy FRA2 callback.
+# Every input: explicit owners, groups and users by name and by object ID, the key ID of the
+# secret the consumer uses (client_secret follows it), admin consent, legacy FRA2 callback.
 terraform {
   required_version = ">= 1.5.0"
 
@@ -37,14 +37,19 @@ module "sekoia_sso" {
   admin_consent    = true
   login_url        = "https://login.microsoftonline.com"
 
-  secret_slots         = ["blue", "green"]
-  active_secret_slot   = "green"
   secret_validity_days = 90
+  active_secret_key_id = var.active_secret_key_id
 
   assignment_required  = true
   group_names          = ["SOC Analysts", "SOC Leads"]
   group_object_ids     = var.extra_group_object_ids
   user_principal_names = ["ivan@contoso.example"]
+}
+
+variable "active_secret_key_id" {
+  description = "Key ID of the secret Sekoia.io holds (see the module README's rotation section); null: the newest."
+  type        = string
+  default     = null
 }
 
 output "client_id" {
