@@ -18,19 +18,22 @@ from urllib.parse import urlsplit
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from orchestrator.envfile import (  # noqa: F401 - environment_names is this module's API too
+    ENV_NAME_RE,
+    MAX_ENVIRONMENT_BYTES,
+    environment_names,
+    read_environment_file,
+)
 from orchestrator.errors import ConfigError, shorten
 from orchestrator.regions import CLOUDS, SEKOIA_REGIONS, SekoiaRegion
 
 GUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 GUID_RE = re.compile(GUID_PATTERN)
-ENV_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 ENV_VAR_RE = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 # The top-level domain is letters, or an internationalised one in punycode (`contoso.xn--p1ai`).
 DOMAIN_RE = re.compile(r"^(?=.{1,253}$)(?!-)([a-z0-9-]{1,63}(?<!-)\.)+([a-z]{2,63}|xn--[a-z0-9-]{1,59}(?<!-))$")
 SLOT_RE = re.compile(r"^[a-z][a-z0-9-]{0,15}$")
 UPN_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-# An environment file is a few kB; the bound keeps a wrong file (a log, a dump) from being parsed for minutes.
-MAX_ENVIRONMENT_BYTES = 1024 * 1024
 MAX_YAML_DEPTH = 32
 
 # Keys whose value must never sit in YAML: the tool reads them from the environment.
@@ -621,17 +624,8 @@ def parse_environment(name: str, path: Path, text: str) -> Environment:
     return Environment(name=name, path=path, config=config, warnings=tuple(warnings))
 
 
-def environment_names(project_dir: Path) -> list[str]:
-    return sorted(p.stem for p in (project_dir / "envs").glob("*.yaml"))
-
-
-def _read_text(path: Path, shown: Path) -> str:
-    """The file as UTF-8 text; ConfigError for a file too big, binary or in another encoding."""
-    with path.open("rb") as handle:
-        raw = handle.read(MAX_ENVIRONMENT_BYTES + 1)
-    if len(raw) > MAX_ENVIRONMENT_BYTES:
-        raise ConfigError(f"{shown}: larger than {MAX_ENVIRONMENT_BYTES // 1024} kB; an environment file is a few "
-                          "kB of settings: is it the right file?")
+def _decode(raw: bytes, shown: Path) -> str:
+    """The file as UTF-8 text; ConfigError for a file binary or in another encoding."""
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise ConfigError(f"{shown}: is UTF-16 text; save it as UTF-8")
     try:
@@ -642,20 +636,6 @@ def _read_text(path: Path, shown: Path) -> str:
 
 
 def load_environment(project_dir: Path, name: str) -> Environment:
-    if not ENV_NAME_RE.fullmatch(name):
-        # Checked before the name becomes a path: "../x" or "/etc/x" must not reach the filesystem.
-        raise ConfigError(f"environment name {shorten(name)} must be lowercase letters, digits, '-' or '_' (it names "
-                          "envs/<name>.yaml)")
-    path = project_dir / "envs" / f"{name}.yaml"
-    if not path.is_file():
-        known = environment_names(project_dir)
-        import difflib
-
-        close = difflib.get_close_matches(name, known, n=3)
-        hint = f" Did you mean: {', '.join(close)}?" if close else ""
-        raise ConfigError(
-            f"no environment {shorten(name)}: {path.relative_to(project_dir)} does not exist. "
-            f"Known environments: {', '.join(known) or '(none)'}.{hint}"
-        )
-    shown = path.relative_to(project_dir)
-    return parse_environment(name, shown, _read_text(path, shown))
+    """envs/<name>.yaml read (a regular file, at most 1 MB: orchestrator/envfile.py), parsed and validated."""
+    shown, raw = read_environment_file(project_dir, name)
+    return parse_environment(name, shown, _decode(raw, shown))

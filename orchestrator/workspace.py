@@ -301,17 +301,19 @@ class EarlyPlan:
 
 
 def _site_from_yaml(project_dir: Path, name: str) -> PlanSite | None:
-    """The PlanSite of envs/<name>.yaml read without its schema; None when that is not plain."""
-    import re
+    """The PlanSite of envs/<name>.yaml read without its schema; None when that is not plain.
 
+    The file is read by the loader every command uses (a regular file, at most 1 MB), so a FIFO, a
+    device or a huge file is never read here: apply then reports it as the config's error.
+    """
     import yaml
 
-    if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,39}", name):  # config.ENV_NAME_RE: never a path elsewhere
-        return None
+    from orchestrator.envfile import read_environment_file
+
     try:
-        document = yaml.load((project_dir / "envs" / f"{name}.yaml").read_bytes(),
-                             Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except (OSError, yaml.YAMLError):
+        _, raw = read_environment_file(project_dir, name)
+        document = yaml.load(raw, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except (SekoiaSSOError, OSError, yaml.YAMLError, ValueError, RecursionError):
         return None
     if not isinstance(document, dict) or not isinstance(document.get("sandbox", False), bool):
         return None
