@@ -241,8 +241,9 @@ class EarlyPlan:
     """
 
     def __init__(self, site: PlanSite, sandbox_env: dict[str, str], lock: EnvironmentLock,
-                 runner: TerraformRunner):
+                 runner: TerraformRunner, held: _HeldOutput | None = None):
         self.site = site
+        self.held = held or _HeldOutput(None)
         self.sandbox_env = sandbox_env
         self.lock = lock
         self.runner = runner
@@ -270,11 +271,13 @@ class EarlyPlan:
         except SekoiaSSOError:
             return None
         try:
-            runner = site.runner(sandbox_env, on_line=on_line)
+            # Nothing of the plan is shown until an apply takes it: a config error comes first and alone.
+            held = _HeldOutput(on_line)
+            if announce is not None:
+                held.announce(announce, apply_plan_step(name))
+            runner = site.runner(sandbox_env, on_line=held)
             if site.is_initialised(runner, sandbox_env):
-                if announce is not None:
-                    announce(apply_plan_step(name))
-                return cls(site, sandbox_env, lock, runner)
+                return cls(site, sandbox_env, lock, runner, held)
         except (SekoiaSSOError, OSError):
             pass
         lock.release()
@@ -285,6 +288,7 @@ class EarlyPlan:
         if self._taken or workspace.site != self.site or workspace.endpoints.sandbox_env != self.sandbox_env:
             return False
         self._taken = True
+        self.held.release()
         return True
 
     def close(self) -> None:
@@ -292,12 +296,49 @@ class EarlyPlan:
         if self._taken:
             return
         self._taken = True
+        self.held.drop()  # stopped silently: its "Interrupt received" is no news to the user
         self.cancel.set()
         try:
             self.future.exception()
         finally:
             self.site.plan_path.unlink(missing_ok=True)
             self.lock.release()
+
+
+class _HeldOutput:
+    """The early plan's announcement and Terraform lines, kept until an apply takes the plan (then shown,
+    and the lines that follow go straight through) or dropped with it."""
+
+    def __init__(self, on_line: Callable[[str], None] | None):
+        self._on_line = on_line
+        self._lock = threading.Lock()
+        self._held: list[tuple[Callable[[str], None], str]] = []
+        self._state = "holding"
+
+    def announce(self, say: Callable[[str], None], text: str) -> None:
+        with self._lock:
+            self._held.append((say, text))
+
+    def __call__(self, line: str) -> None:
+        if self._on_line is None:
+            return
+        with self._lock:
+            if self._state == "holding":
+                self._held.append((self._on_line, line))
+                return
+            if self._state == "dropped":
+                return
+        self._on_line(line)
+
+    def release(self) -> None:
+        with self._lock:  # in order: a line that comes meanwhile waits for the held ones
+            for say, text in self._held:
+                say(text)
+            self._held, self._state = [], "released"
+
+    def drop(self) -> None:
+        with self._lock:
+            self._held, self._state = [], "dropped"
 
 
 def _site_from_yaml(project_dir: Path, name: str) -> PlanSite | None:
