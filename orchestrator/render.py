@@ -236,9 +236,19 @@ def _writable_target(path: Path, project_dir: Path) -> None:
                               "file must be a regular file: remove the link and render again. Nothing was written")
     if not stat.S_ISREG(info.st_mode):
         raise RenderFileError(f"{shown}: is not a regular file; remove it and render again. Nothing was written")
+    if _read_only_fs(path.parent):
+        raise RenderFileError(f"{shown}: is on a read-only file system (a read-only checkout?); render in a "
+                              "writable checkout. Nothing was written")
     if not os.access(path, os.W_OK) or not info.st_mode & 0o222:
         raise RenderFileError(f"{shown}: is read-only; make it writable (or check out the project writable) and "
                               "render again. Nothing was written")
+
+
+def _read_only_fs(directory: Path) -> bool:
+    try:
+        return bool(os.statvfs(directory).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
 
 
 def write_rendered(root: RenderedRoot, project_dir: Path) -> list[Path]:

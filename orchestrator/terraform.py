@@ -655,8 +655,12 @@ class TerraformRunner:
                     "environment variable (for azurerm: ARM_ACCESS_KEY, ARM_CLIENT_SECRET…), never "
                     "on the command line"
                 )
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.data_dir.chmod(0o700)  # the backend settings cached here may name storage accounts
+        try:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            self.data_dir.chmod(0o700)  # the backend settings cached here may name storage accounts
+        except OSError as exc:
+            raise TerraformError(f"Terraform's working data dir {self.data_dir} cannot be made ({exc.strerror}): "
+                                 "is the checkout read-only? Run from a writable checkout") from None
         argv = init_argv(
             self.binary,
             lock_timeout=self.lock_timeout,

@@ -58,6 +58,49 @@ class EnvironmentBusyError(SekoiaSSOError):
     exit_code = EXIT_FAILED
 
 
+class ReadOnlyCheckoutError(SekoiaSSOError):
+    exit_code = EXIT_FAILED
+
+
+# Commands that promise to write nothing (status, plan --json) may keep their working data elsewhere
+# when the checkout is read-only (a CI runner's workspace); the others stop naming the path.
+_ELSEWHERE = {"allowed": False}
+
+
+def work_elsewhere_when_read_only() -> None:
+    """Let this process keep an environment's working data and lock outside a read-only checkout."""
+    _ELSEWHERE["allowed"] = True
+
+
+def _writable(directory: Path) -> bool:
+    """`directory` (or the nearest part of it that exists) may be written."""
+    for candidate in (directory, *directory.parents):
+        if candidate.exists():
+            return candidate.is_dir() and os.access(candidate, os.W_OK | os.X_OK) and _not_read_only_fs(candidate)
+    return False
+
+
+def _not_read_only_fs(directory: Path) -> bool:
+    try:
+        return not os.statvfs(directory).f_flag & os.ST_RDONLY
+    except OSError:
+        return True
+
+
+def _elsewhere(project_dir: Path, name: str) -> Path:
+    """$XDG_CACHE_HOME/sekoia-sso/<checkout>/<env> (or ~/.cache/..., else the temporary dir), per checkout."""
+    import hashlib
+    import tempfile
+
+    checkout = hashlib.sha256(str(project_dir.resolve()).encode()).hexdigest()[:16]
+    roots = [os.environ.get("XDG_CACHE_HOME") or "", os.path.join(os.path.expanduser("~"), ".cache"),
+             tempfile.gettempdir()]
+    for root in roots:
+        if root and os.path.isabs(root) and _writable(Path(root)):
+            return Path(root) / "sekoia-sso" / checkout / name
+    return Path(tempfile.gettempdir()) / "sekoia-sso" / checkout / name
+
+
 @dataclass(frozen=True)
 class PlanSite:
     """Where an environment's Terraform runs, from its name and whether it is the sandbox alone."""
@@ -75,7 +118,22 @@ class PlanSite:
         if self.sandbox:
             # Beside the sandbox's state: a restarted sandbox (a fresh tenant) starts clean too.
             return sandbox_dir(self.project_dir) / "terraform" / self.name
-        return self.project_dir / ".sekoia-sso" / self.name
+        own = self.project_dir / ".sekoia-sso" / self.name
+        if _ELSEWHERE["allowed"] and not _writable(own):
+            return _elsewhere(self.project_dir, self.name)  # a read-only checkout: status, plan --json
+        return own
+
+    def make_data_dir(self) -> Path:
+        """The data dir, made; ReadOnlyCheckoutError naming it when it cannot be."""
+        directory = self.data_dir
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ReadOnlyCheckoutError(
+                f"{directory} cannot be made ({exc.strerror}): `{self.name}`'s working data and lock live there. "
+                "Run from a writable checkout; on a read-only one only `status` and `plan --json` work"
+            ) from None
+        return directory
 
     @property
     def plan_path(self) -> Path:
@@ -136,8 +194,12 @@ class EnvironmentLock:
         self._handle: IO[str] | None = None
 
     def acquire(self) -> EnvironmentLock:
-        self.site.data_dir.mkdir(parents=True, exist_ok=True)
-        handle = (self.site.data_dir / "sekoia-sso.lock").open("a+")
+        path = self.site.make_data_dir() / "sekoia-sso.lock"
+        try:
+            handle = path.open("a+")
+        except OSError as exc:
+            raise ReadOnlyCheckoutError(f"{path} cannot be opened ({exc.strerror}): run from a writable "
+                                        "checkout") from None
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
