@@ -251,7 +251,7 @@ def _private_host(host: str) -> str | None:
         address = ipaddress.ip_address(host)
     except ValueError:
         return None
-    for kind in ("loopback", "private", "link_local", "unspecified", "reserved", "multicast"):
+    for kind in ("loopback", "link_local", "private", "unspecified", "reserved", "multicast"):
         if getattr(address, f"is_{kind}"):
             return f"a {kind.replace('_', '-')} address"
     return None
@@ -465,10 +465,6 @@ class _TextProblems:
     character_paths: list[tuple[str, str, str]]  # (path, path to show, problem)
     secrets: set[str]
 
-    @property
-    def paths(self) -> set[str]:
-        return {path for path, _ in self.secret_paths} | {path for path, _, _ in self.character_paths}
-
 
 def _scan_text(node: Any) -> _TextProblems:
     """Every string of the document, keys and list items included: secret-shaped, or with bad characters."""
@@ -604,11 +600,16 @@ def parse_environment(name: str, path: Path, text: str) -> Environment:
         # Outside the sandbox, no URL may point at a loopback or private address (the sandbox's emulators).
         config = EnvironmentConfig.model_validate(data, context={"sandbox": data.get("sandbox") is True})
     except ValidationError as exc:
-        flagged = scan.paths
+        secret_paths = {path for path, _ in scan.secret_paths}
+        character_paths = {path for path, _, _ in scan.character_paths}
+        said = {problem for _, _, problem in scan.character_paths}
         for error in exc.errors():
-            where = _field_path(error["loc"])
-            if not _reported_already(where, flagged):
-                problems.append(f"  {where}: {_describe(error)}")
+            where, described = _field_path(error["loc"]), _describe(error)
+            if _reported_already(where, secret_paths):
+                continue  # it would only echo the secret
+            if _reported_already(where, character_paths) and any(problem in described for problem in said):
+                continue  # the same words twice
+            problems.append(f"  {where}: {described}")
         config = None
     if problems:
         count = len(problems)

@@ -81,6 +81,15 @@ FAKE_CLIENT_ID = "11111111-2222-4333-8444-555555555555"
 FAKE_SECRET = "Fk8Q~bad-input-corpus-client-secret-0123456789"
 FAKE_KEY_ID = "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee"
 TEN_MB = 10 * 1024 * 1024
+# Secrets pasted where they do not belong (issue 15): none may appear in any byte printed.
+PASTED_CLIENT_SECRET = "Xyz8Q~pasted.Client_Secret-0123456789AbCdEf"  # an Entra client secret's shape
+PASTED_API_KEY = "c2Vrb2lhLWFwaS1rZXktZm9yLXRoZS1iYWQtaW5wdXQtY29ycHVz+Q7xZ/9kLmN4=="  # base64, like Sekoia.io's
+URL_PASSWORD = "hunter2-Pa55w0rd"
+KEY_WITH_NEWLINE = "Sk1aB2cD3eF4gH5iJ6kL7mN8oP9\nqR0sT1uV2wX3yZ4aB5cD6"
+KEY_NON_ASCII = "Sk1aB2cD3eF4gH5iJ6kL7mN8oP9é0sT1uV2wX3yZ4aB5cD6"
+KEY_WITH_SPACE = "Sk1aB2cD3eF4gH5iJ6kL7mN8oP9 qR0sT1uV2wX3yZ4aB5cD6"
+PASTED = [PASTED_CLIENT_SECRET, PASTED_API_KEY, URL_PASSWORD, KEY_WITH_NEWLINE, *KEY_WITH_NEWLINE.split("\n"),
+          KEY_NON_ASCII, KEY_WITH_SPACE]
 
 
 # ------------------------------------------------------------------------------------------------
@@ -349,7 +358,7 @@ class Lab:
         self.monkeypatch = monkeypatch
         self.shared = shared
         self.stand_ins: list[StandIn] = []
-        self.secrets: list[str] = [FAKE_SECRET]
+        self.secrets: list[str] = [FAKE_SECRET, *PASTED]
         self.decoys: list[StandIn] = []  # hosts a redirect or nextLink names: must get nothing
 
     @cached_property
@@ -447,12 +456,17 @@ class Lab:
                 env[name] = value
         return env
 
-    def cli(self, *args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> Outcome:
-        """`sekoia-sso ARGS` as a process in the throwaway project."""
+    def cli(self, *args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
+            read_only: bool = False) -> Outcome:
+        """`sekoia-sso ARGS` as a process in the throwaway project (`read_only`: mounted read-only, as a CI
+        runner's workspace may be; as root through a private mount namespace, else by file modes)."""
+        argv = [sys.executable, "-m", "orchestrator", *args]
+        if read_only:
+            argv = read_only_argv(self.project, argv)
 
         def run() -> tuple[int | None, str, str]:
             try:
-                done = subprocess.run([sys.executable, "-m", "orchestrator", *args], cwd=cwd or self.project,
+                done = subprocess.run(argv, cwd=cwd or self.project,
                                       env=self.shell_env(env), capture_output=True, timeout=CLI_TIMEOUT,
                                       stdin=subprocess.DEVNULL)
             except subprocess.TimeoutExpired as exc:
@@ -525,6 +539,17 @@ class Lab:
         return self.measure(run)
 
 
+def read_only_argv(project: Path, argv: list[str]) -> list[str]:
+    """`argv` run with `project` read-only: a read-only bind mount in a private mount namespace (root), or
+    the files' write bits removed (any other user, for whom they are then really read-only)."""
+    if os.geteuid() == 0:
+        return ["unshare", "-m", "sh", "-c", 'mount --bind -o ro "$0" "$0" && exec "$@"', str(project), *argv]
+    for path in [project, *project.rglob("*")]:
+        if not path.is_symlink():
+            path.chmod(path.stat().st_mode & ~0o222)
+    return argv
+
+
 @pytest.fixture
 def lab(request, tmp_path, monkeypatch) -> Iterator[Lab]:
     laboratory = Lab(tmp_path, request=request, monkeypatch=monkeypatch)
@@ -559,12 +584,12 @@ def config_case(case_id: str, content: str | bytes | Callable[[], str | bytes], 
 
 
 def cli_case(case_id: str, args: tuple[str, ...], exit_code: int, fragments: tuple[str, ...],
-             group: str = "cli", env: dict[str, str] | None = None,
-             prepare: Callable[[Lab], None] | None = None, runs_in: str = "alone") -> Case:
+             group: str = "cli", env: dict[str, str] | Callable[[Lab], dict[str, str]] | None = None,
+             prepare: Callable[[Lab], None] | None = None, runs_in: str = "alone", read_only: bool = False) -> Case:
     def run(lab: Lab) -> Outcome:
         if prepare is not None:
             prepare(lab)
-        return lab.cli(*args, env=env)
+        return lab.cli(*args, env=env(lab) if callable(env) else env, read_only=read_only)
 
     return Case(case_id, group, run, exit_code, fragments, runs_in)
 
@@ -666,6 +691,142 @@ CONFIG_CASES = [
     config_case("region-number", with_change(_set("sekoia.region", 1)), ("sekoia.region", "valid string")),
     config_case("api-key-env-newline", with_change(_set("sekoia.api_key_env", "SEKOIA_API_KEY\n")),
                 ("sekoia.api_key_env", "NAME of an environment variable")),
+]
+
+
+def _all(*changes: Callable[[dict], None]) -> Callable[[dict], None]:
+    def change(data: dict) -> None:
+        for one in changes:
+            one(data)
+
+    return change
+
+
+def _append(path: str, value) -> Callable[[dict], None]:
+    def change(data: dict) -> None:
+        node = data
+        for key in path.split("."):
+            node = node[key]
+        node.append(value)
+
+    return change
+
+
+def _key(path: str, key: str, value) -> Callable[[dict], None]:
+    def change(data: dict) -> None:
+        node = data
+        for part in path.split("."):
+            node = node[part]
+        node[key] = value
+
+    return change
+
+
+NOT_SANDBOX = _set("sandbox", False)
+SECRET_SAID = "looks like a secret; secrets never go in YAML"
+AZURERM = {"type": "azurerm", "resource_group_name": "rg-security-operations-sekoia-sso-prod-westeurope",
+           "storage_account_name": "stsekoiassoprod", "container_name": "tfstate",
+           "key": "platform/security/sekoia-sso/prod.terraform.tfstate"}
+
+# Issue 15: hostile values. Each names the file and the field, never echoes a secret, writes nothing.
+CONFIG_CASES += [
+    # 1. a secret never appears in any output (the pasted secrets are in every Lab's leak list)
+    config_case("secret-in-tenant-id", with_change(_set("tenant_id", PASTED_CLIENT_SECRET)),
+                (f"tenant_id: {SECRET_SAID}", "1 problem:")),
+    config_case("secret-in-community-uuid", with_change(_set("sekoia.community_uuid", PASTED_API_KEY)),
+                (f"sekoia.community_uuid: {SECRET_SAID}", "1 problem:")),
+    config_case("secret-in-groups", with_change(_append("access.groups", PASTED_CLIENT_SECRET)),
+                (f"access.groups[2]: {SECRET_SAID}", "1 problem:")),
+    config_case("secret-in-users", with_change(_append("access.users", PASTED_CLIENT_SECRET)),
+                (f"access.users[1]: {SECRET_SAID}", "1 problem:")),
+    config_case("secret-in-domains", with_change(_append("sekoia.domains", PASTED_API_KEY)),
+                (f"sekoia.domains[1]: {SECRET_SAID}", "1 problem:")),
+    config_case("secret-in-owners", with_change(_set("application.owners", [PASTED_CLIENT_SECRET])),
+                (f"application.owners[0]: {SECRET_SAID}", "1 problem:")),
+    config_case("secret-as-a-key", with_change(_key("sekoia", PASTED_CLIENT_SECRET, True)),
+                (f"sekoia.<a key shaped like a secret>: {SECRET_SAID}",)),
+    config_case("secret-as-a-top-key", with_change(_key("access", PASTED_API_KEY, None)),
+                ("access.<a key shaped like a secret>",)),
+    config_case("api-key-in-notes", with_change(_set("application.notes", f"key: {PASTED_API_KEY}")),
+                (f"application.notes: {SECRET_SAID}",)),
+    config_case("secret-as-default-role", with_change(_set("sekoia.default_role", PASTED_CLIENT_SECRET)),
+                (f"sekoia.default_role: {SECRET_SAID}",)),
+    config_case("secret-in-backend-key", with_change(_set("terraform.backend", {**AZURERM, "key": PASTED_API_KEY})),
+                (f"terraform.backend.key: {SECRET_SAID}",)),
+    config_case("secret-in-region", with_change(_set("sekoia.region", PASTED_CLIENT_SECRET)),
+                (f"sekoia.region: {SECRET_SAID}",)),
+    config_case("url-with-password", with_change(_set("sekoia.callback_url",
+                                                      f"https://admin:{URL_PASSWORD}@app.sekoia.io/user/callback")),
+                ("sekoia.callback_url", "must not hold a user name or password", "https://***@app.sekoia.io")),
+    config_case("url-with-user", with_change(_set("sekoia.api_base", "https://ops@api.sekoia.io")),
+                ("sekoia.api_base", "must not hold a user name or password")),
+    config_case("url-with-password-only", with_change(_set("sekoia.app_url", f"https://:{URL_PASSWORD}@app.sekoia.io")),
+                ("sekoia.app_url", "user info")),
+    # 5. values HCL cannot hold on one line, or that read differently from what they are
+    config_case("display-name-as-in-issue", good_text().replace(
+        "display_name: Sekoia.io SSO (sandbox)", 'display_name: "SOC\\u2028Paris\\u0085Lyon\\u202eX"'),
+        ("application.display_name", "U+2028")),
+    config_case("display-name-line-separator", with_change(_set("application.display_name", "SOC\u2028Paris")),
+                ("application.display_name", "control character (U+2028)")),
+    config_case("display-name-next-line", good_text().replace("display_name: Sekoia.io SSO (sandbox)",
+                                                              'display_name: "SOC\\u0085Lyon"'),
+                ("application.display_name", "U+0085")),
+    config_case("display-name-bidi-override", with_change(_set("application.display_name", "SOC\u202eX")),
+                ("application.display_name", "bidirectional control U+202E")),
+    config_case("display-name-tab", with_change(_set("application.display_name", "SOC\tParis")),
+                ("application.display_name", "a tab")),
+    config_case("group-bidi-isolate", with_change(_append("access.groups", "SOC \u2066Admins\u2069")),
+                ("access.groups[2]", "bidirectional control U+2066")),
+    config_case("notes-paragraph-separator", with_change(_set("application.notes", "one\u2029two")),
+                ("application.notes", "U+2029")),
+    # 6. holes in validation
+    config_case("jit-blank-role", with_change(_set("sekoia.default_role", "   ")),
+                ("sekoia: default_role is required when jit_provisioning is true", "a blank one does not count")),
+    config_case("jit-empty-role", with_change(_set("sekoia.default_role", "")), ("default_role is required",)),
+    config_case("loopback-api-base", with_change(_all(NOT_SANDBOX, _set("sekoia.api_base", "https://127.0.0.1:8443/api"))),
+                ("sekoia.api_base", "127.0.0.1, a loopback address", "only a sandbox environment")),
+    config_case("localhost-callback", with_change(_all(NOT_SANDBOX, _set("sekoia.callback_url",
+                                                                          "https://localhost/user/callback"))),
+                ("sekoia.callback_url", "localhost, a local host name")),
+    config_case("private-app-url", with_change(_all(NOT_SANDBOX, _set("sekoia.app_url", "https://10.1.2.3"))),
+                ("sekoia.app_url", "a private address")),
+    config_case("link-local-api-base", with_change(_all(NOT_SANDBOX, _set("sekoia.api_base",
+                                                                           "https://169.254.169.254/metadata"))),
+                ("sekoia.api_base", "a link-local address")),
+    config_case("ipv6-loopback-callback", with_change(_all(NOT_SANDBOX, _set("sekoia.callback_url",
+                                                                              "https://[::1]:8443/cb"))),
+                ("sekoia.callback_url", "::1, a loopback address")),
+    config_case("api-key-env-arm-secret", with_change(_set("sekoia.api_key_env", "ARM_CLIENT_SECRET")),
+                ("sekoia.api_key_env", "ARM_CLIENT_SECRET holds a credential", "SEKOIA_API_KEY")),
+    config_case("api-key-env-arm-oidc", with_change(_set("sekoia.api_key_env", "ARM_OIDC_TOKEN")),
+                ("sekoia.api_key_env", "ARM_OIDC_TOKEN holds a credential")),
+    config_case("api-key-env-azure", with_change(_set("sekoia.api_key_env", "AZURE_CLIENT_SECRET")),
+                ("AZURE_CLIENT_SECRET holds a credential",)),
+    config_case("api-key-env-github-oidc", with_change(_set("sekoia.api_key_env", "ACTIONS_ID_TOKEN_REQUEST_TOKEN")),
+                ("ACTIONS_ID_TOKEN_REQUEST_TOKEN holds a credential",)),
+    config_case("api-key-env-tf-var", with_change(_set("sekoia.api_key_env", "TF_VAR_client_secret".upper())),
+                ("TF_VAR_CLIENT_SECRET holds a credential",)),
+    config_case("callback-fragment", with_change(_set("sekoia.callback_url", "https://app.sekoia.io/user/callback#x")),
+                ("sekoia.callback_url", "must not have a #fragment")),
+    config_case("callback-empty-fragment", with_change(_set("sekoia.callback_url", "https://app.sekoia.io/cb#")),
+                ("#fragment",)),
+    config_case("url-bad-port", with_change(_set("sekoia.api_base", "https://api.sekoia.io:99999/api")),
+                ("sekoia.api_base", "is not a valid URL")),
+    config_case("backend-path-nul", with_change(_set("terraform.backend.path", "state\0.tfstate")),
+                ("terraform.backend.path: contains a NUL byte",)),
+    config_case("display-name-nul", with_change(_set("application.display_name", "SOC\0")),
+                ("application.display_name: contains a NUL byte",)),
+    config_case("group-nul", with_change(_append("access.groups", "SOC\0Leads")), ("access.groups[2]", "NUL byte")),
+    config_case("key-with-nul", with_change(_key("sekoia", "reg\0ion", "FRA1")), ("sekoia.", "(a key)", "NUL byte")),
+    # 8. values in messages are shortened
+    config_case("tenant-id-200000-characters", with_change(_set("tenant_id", "x" * 200_000)),
+                ("tenant_id: got 'xxxx", "(200,000 characters); must match")),
+    config_case("unknown-key-10000-characters", with_change(_key("sekoia", "k" * 10_000, 1)),
+                ("(10,000 characters): unknown key",)),
+    config_case("domain-100000-characters", with_change(_set("sekoia.domains", ["a" * 100_000])),
+                ("sekoia.domains", "(100,000 characters) is not a lowercase DNS domain")),
+    config_case("region-50000-characters", with_change(_set("sekoia.region", "FRA" * 50_000)),
+                ("sekoia.region", "(150,000 characters)")),
 ]
 
 
