@@ -264,9 +264,13 @@ def write_rendered(root: RenderedRoot, project_dir: Path) -> list[Path]:
     except OSError as exc:
         raise RenderFileError(f"{shown}: cannot be made a directory ({exc.strerror}); "
                               "nothing was written") from None
-    stale = [name for name, text in root.files.items()
-             if not (target / name).is_file() or (target / name).is_symlink()
-             or _read(target / name, project_dir) != text]
+    def differs(path: Path, text: str) -> bool:
+        # A link, a FIFO or a device is never read (a FIFO would hang): it is refused below.
+        if path.is_symlink() or not path.exists() or not (path.is_file() or path.is_dir()):
+            return True
+        return _read(path, project_dir) != text
+
+    stale = [name for name, text in root.files.items() if differs(target / name, text)]
     obsolete = [path for path in sorted(target.glob("*.tf"))
                 if path.name not in root.files and path.is_file() and not path.is_symlink()
                 and HEADER_MARK in _read(path, project_dir)[:300]]

@@ -71,7 +71,8 @@ from sandbox.sekoia import DEMO_COMMUNITY_UUID
 from tests.project import REPO, copy_project
 from tests.test_config import BAD_CONFIGS
 
-pytestmark = pytest.mark.timeout(120)
+# The first test waits for the pool (about 200 processes): on a loaded 2-core machine that takes minutes.
+pytestmark = pytest.mark.timeout(420)
 
 DATA = Path(__file__).resolve().parent / "badinput"
 GOOD = yaml.safe_load((REPO / "envs" / "sandbox.yaml").read_text())
@@ -928,7 +929,158 @@ def _project_file_outside_envs(lab: Lab) -> None:
     (lab.project / "x.yaml").write_text(good_text())  # a valid environment, one directory up
 
 
+def _env_file(kind: str) -> Callable[[Lab], None]:
+    """envs/broken.yaml as something that is not a regular file."""
+
+    def prepare(lab: Lab) -> None:
+        path = lab.project / "envs" / "broken.yaml"
+        if kind == "fifo":
+            os.mkfifo(path)
+        elif kind == "dev-zero":
+            path.symlink_to("/dev/zero")
+        elif kind == "directory":
+            path.mkdir()
+            (path / "x.yaml").write_text(good_text())
+        elif kind == "dangling":
+            path.symlink_to(lab.tmp / "nowhere.yaml")
+        elif kind == "socket":
+            import socket
+
+            server = socket.socket(socket.AF_UNIX)
+            server.bind(str(path))
+            server.close()
+        elif kind == "huge-sparse":
+            with open(path, "wb") as handle:
+                handle.truncate(8 * 1024 * 1024 * 1024)  # 8 GB of nothing: refused by its size, unread
+
+    return prepare
+
+
+def _terraform_answering(stdout: bytes) -> Callable[[Lab], dict[str, str]]:
+    """TERRAFORM_BIN: a program whose `version -json` prints `stdout` (and exits 0)."""
+
+    def env(lab: Lab) -> dict[str, str]:
+        (lab.tmp / "answer").write_bytes(stdout)
+        program = lab.tmp / "terraform"
+        program.write_text(f"#!/bin/sh\ncat '{lab.tmp / 'answer'}'\n")
+        program.chmod(0o755)
+        return {"TERRAFORM_BIN": str(program)}
+
+    return env
+
+
+def _stale_render(lab: Lab) -> None:
+    for rendered in (lab.project / "terraform" / "envs" / "sandbox").glob("*.tf"):
+        rendered.write_text(rendered.read_text() + "# edited\n")
+
+
+def _stale_and(change: Callable[[Path], None]) -> Callable[[Lab], None]:
+    def prepare(lab: Lab) -> None:
+        _stale_render(lab)
+        change(lab.project / "terraform" / "envs" / "sandbox")
+
+    return prepare
+
+
+def _dead_sandbox(lab: Lab) -> None:
+    """endpoints.json left by a sandbox that has stopped: its ports answer nothing."""
+    import socket
+
+    ports = []
+    for _ in range(2):
+        probe = socket.socket()
+        probe.bind(("127.0.0.1", 0))
+        ports.append(probe.getsockname()[1])
+        probe.close()
+    lab.sandbox_dir.mkdir(exist_ok=True)
+    (lab.sandbox_dir / "endpoints.json").write_text(json.dumps({
+        "graph_url": f"http://127.0.0.1:{ports[0]}", "login_url": f"http://127.0.0.1:{ports[0]}",
+        "sekoia_url": f"http://127.0.0.1:{ports[1]}", "env": {"SEKOIA_SANDBOX_API_KEY": PASTED_API_KEY}}))
+
+
+NOT_A_FILE = "must be a regular file of settings"
+
+# Issue 15: hostile surroundings (files that are not files, read-only checkouts, odd binaries, bad keys).
+ENV_CASES += [
+    cli_case("env-file-fifo-apply", ("apply", "broken", "--yes"), 2,
+             ("envs/broken.yaml is a named pipe (FIFO), not a file", NOT_A_FILE), "env", prepare=_env_file("fifo")),
+    cli_case("env-file-fifo-render", ("render", "broken"), 2, ("envs/broken.yaml is a named pipe (FIFO)",), "env",
+             prepare=_env_file("fifo")),
+    cli_case("env-file-dev-zero-apply", ("apply", "broken", "--yes"), 2,
+             ("envs/broken.yaml (a symbolic link to '/dev/zero') is a device",), "env", prepare=_env_file("dev-zero")),
+    cli_case("env-file-dev-zero-status", ("status", "broken"), 2, ("is a device, not a file",), "env",
+             prepare=_env_file("dev-zero")),
+    cli_case("env-file-directory", ("plan", "broken"), 2, ("envs/broken.yaml is a directory, not a file",), "env",
+             prepare=_env_file("directory")),
+    cli_case("env-file-dangling-link", ("apply", "broken", "--yes"), 2,
+             ("envs/broken.yaml is a symbolic link to", "which does not exist"), "env", prepare=_env_file("dangling")),
+    cli_case("env-file-socket", ("check", "broken"), 2, ("envs/broken.yaml is a socket",), "env",
+             prepare=_env_file("socket")),
+    cli_case("env-file-8-gigabytes-sparse", ("apply", "broken", "--yes"), 2,
+             ("envs/broken.yaml: larger than 1024 kB",), "env", prepare=_env_file("huge-sparse")),
+    cli_case("api-key-with-newline", ("connect", "example-prod"), 2,
+             ("envs/example-prod.yaml", "SEKOIA_API_KEY contains whitespace", "nothing was sent"), "env",
+             env={"SEKOIA_API_KEY": KEY_WITH_NEWLINE}),
+    cli_case("api-key-non-ascii", ("connect", "example-prod"), 2,
+             ("SEKOIA_API_KEY contains a non-ASCII character", "printable ASCII"), "env",
+             env={"SEKOIA_API_KEY": KEY_NON_ASCII}),
+    cli_case("api-key-with-space", ("connect", "example-prod"), 2, ("SEKOIA_API_KEY contains whitespace",), "env",
+             env={"SEKOIA_API_KEY": KEY_WITH_SPACE}),
+    cli_case("api-key-too-short", ("connect", "example-prod"), 2, ("SEKOIA_API_KEY is 3 characters long",), "env",
+             env={"SEKOIA_API_KEY": "abc"}),
+    cli_case("api-key-control-character", ("connect", "example-prod"), 2,
+             ("SEKOIA_API_KEY contains a control character",), "env", env={"SEKOIA_API_KEY": PASTED_API_KEY + "\x01"}),
+    cli_case("terraform-version-a-number", ("plan", "example-prod"), 2,
+             ("does not look like Terraform or OpenTofu", "terraform_version is like"), "env",
+             env=_terraform_answering(b'{"terraform_version": 42}')),
+    cli_case("terraform-version-a-list", ("plan", "example-prod"), 2, ("does not look like Terraform",), "env",
+             env=_terraform_answering(b'{"terraform_version": ["1", "9", "8"]}')),
+    cli_case("terraform-version-json-list", ("plan", "example-prod"), 2, ("does not look like Terraform",), "env",
+             env=_terraform_answering(b"[1, 9, 8]")),
+    cli_case("terraform-version-null", ("plan", "example-prod"), 2, ("does not look like Terraform",), "env",
+             env=_terraform_answering(b'{"terraform_version": null, "platform": "linux_amd64"}')),
+    cli_case("terraform-version-deep-json", ("plan", "example-prod"), 2, ("does not look like Terraform",), "env",
+             env=_terraform_answering(b"[" * 100_000 + b"]" * 100_000)),
+    cli_case("terraform-version-binary", ("plan", "example-prod"), 2, ("does not look like Terraform",), "env",
+             env=_terraform_answering(b"\x00\x01\xff\xfe" * 1000)),
+    cli_case("terraform-version-too-old", ("plan", "example-prod"), 2, ("1.2.3", "is too old"), "env",
+             env=_terraform_answering(b'{"terraform_version": "1.2.3"}')),
+    cli_case("sandbox-stopped-stale-endpoints", ("preflight", "sandbox"), 1,
+             ("envs/sandbox.yaml", "the sandbox is not running", "left by a sandbox that has stopped", "make sandbox",
+              "python -m sandbox up"), "env", prepare=_dead_sandbox),
+    cli_case("sandbox-stopped-connect", ("connect", "sandbox", "--no-wait"), 1,
+             ("the sandbox is not running", "make sandbox"), "env", prepare=_dead_sandbox),
+    cli_case("read-only-render-stale", ("render", "sandbox"), 1,
+             ("terraform/envs/sandbox/", "read-only", "Nothing was written"), "env", prepare=_stale_render,
+             read_only=True),
+    cli_case("read-only-rotate", ("rotate", "example-prod", "--yes"), 1,
+             (".sekoia-sso/example-prod cannot be made", "writable checkout"), "env", read_only=True),
+    cli_case("read-only-destroy", ("destroy", "example-prod", "--yes", "--confirm", "example-prod"), 1,
+             (".sekoia-sso/example-prod cannot be made", "only `status` and `plan --json` work"), "env",
+             read_only=True),
+    cli_case("read-only-apply", ("apply", "example-prod", "--yes"), 1,
+             (".sekoia-sso/example-prod cannot be made",), "env", read_only=True),
+    cli_case("read-only-plan", ("plan", "example-prod"), 1, (".sekoia-sso/example-prod cannot be made",), "env",
+             read_only=True),
+]
+
 CLI_CASES = [
+    cli_case("env-name-10000-characters", ("render", "a" * 10_000), 2,
+             ("environment name 'aaaa", "(10,000 characters) must be lowercase"), prepare=None),
+    cli_case("render-one-file-read-only", ("render", "sandbox"), 1,
+             ("terraform/envs/sandbox/outputs.tf: is read-only", "Nothing was written"),
+             prepare=_stale_and(lambda root: (root / "outputs.tf").chmod(0o444))),
+    cli_case("render-dangling-symlink", ("render", "sandbox"), 1,
+             ("terraform/envs/sandbox/outputs.tf: is a symbolic link to nothing", "Nothing was written"),
+             prepare=_stale_and(lambda root: ((root / "outputs.tf").unlink(), (root / "outputs.tf").symlink_to(
+                 root / "gone.tf")))),
+    cli_case("render-symlink-elsewhere", ("render", "sandbox"), 1,
+             ("terraform/envs/sandbox/main.tf: is a symbolic link", "regular file"),
+             prepare=_stale_and(lambda root: ((root / "main.tf").rename(root.parent / "main.tf.real"),
+                                              (root / "main.tf").symlink_to(root.parent / "main.tf.real")))),
+    cli_case("render-fifo-in-place-of-a-file", ("render", "sandbox"), 1,
+             ("terraform/envs/sandbox/versions.tf", "not a regular file", "Nothing was written"),
+             prepare=_stale_and(lambda root: ((root / "versions.tf").unlink(), os.mkfifo(root / "versions.tf")))),
     cli_case("unknown-command", ("aplly", "sandbox"), 2, ("No such command 'aplly'", "Did you mean 'apply'")),
     cli_case("unknown-option", ("render", "sandbox", "--colour"), 2, ("No such option '--colour'",)),
     cli_case("missing-env", ("plan",), 2, ("Missing argument 'ENV'",)),
@@ -1307,6 +1459,7 @@ def pooled_outcomes(request, tmp_path_factory) -> dict[str, tuple[Outcome, list[
     selected = {item.callspec.params["case"].key for item in request.session.items
                 if hasattr(item, "callspec") and isinstance(item.callspec.params.get("case"), Case)}
     cases = [case for case in CASES if case.runs_in != "serial" and case.key in selected]
+    tmp_path_factory.getbasetemp()  # made once here: the pool's threads would race to make it (two basetemps)
     shared = request.getfixturevalue("sandbox") if any(c.runs_in == "shared" for c in cases) else None
     if shared is not None:
         shared.graph.reset()
