@@ -34,6 +34,10 @@ class SSOGroup(click.Group):
         except SekoiaSSOError as exc:
             click.secho(f"Error: {exc}", fg="red", err=True)
             ctx.exit(exc.exit_code)
+        except OSError as exc:  # a file the library did not expect to fail (a read-only checkout, a full disk)
+            where = f" {exc.filename}" if exc.filename else ""
+            click.secho(f"Error: cannot use{where}: {exc.strerror or exc}; nothing more was done", fg="red", err=True)
+            ctx.exit(1)
         except Terminated:
             click.secho("Terminated.", fg="red", err=True)
             ctx.exit(128 + signal.SIGTERM)
@@ -159,8 +163,10 @@ def plan(env: str, as_json: bool, quiet: bool) -> None:
         sekoia-sso plan prod
         sekoia-sso plan prod --json > plan.json
     """
-    from orchestrator.workspace import Workspace
+    from orchestrator.workspace import Workspace, work_elsewhere_when_read_only
 
+    if as_json:
+        work_elsewhere_when_read_only()  # writes nothing in the checkout: works on a read-only one
     (environment,) = _environments(env, False)
     workspace = Workspace(environment, _project())
     workspace.require_current_render()
@@ -397,7 +403,9 @@ def status(env: str, as_json: bool) -> None:
         sekoia-sso status prod --json
     """
     from orchestrator.workflow import status_environment
+    from orchestrator.workspace import work_elsewhere_when_read_only
 
+    work_elsewhere_when_read_only()  # status writes nothing in the checkout: it works on a read-only one
     (environment,) = _environments(env, False)
     code, checks = status_environment(_project(), environment, _console(as_json))
     if as_json:

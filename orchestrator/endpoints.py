@@ -117,7 +117,26 @@ def read_running_sandbox(project_dir: Path, env_path: Path | str) -> dict[str, A
     if not isinstance(running, dict) or not isinstance(running.get("env", {}), dict):
         raise SandboxNotRunningError(f"{path} is not a valid sandbox endpoints file (not an object with an `env` "
                                      "object); restart the sandbox")
+    urls = [running.get(key) for key in ("graph_url", "sekoia_url")]
+    if all(isinstance(url, str) and is_loopback(url) for url in urls) and not any(_answers(url) for url in urls):
+        raise SandboxNotRunningError(
+            f"{env_path} is a sandbox environment but the sandbox is not running: {path} was left by a sandbox "
+            f"that has stopped (nothing listens at {urls[0]}). Start it with `make sandbox` (or "
+            "`python -m sandbox up`) in another terminal, or run `make demo`."
+        )
     return running
+
+
+def _answers(url: str) -> bool:
+    """Something listens at the URL's loopback port (a refused connection is immediate on loopback)."""
+    import socket
+
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection((parts.hostname, parts.port or 80), timeout=1.0):
+            return True
+    except (OSError, ValueError):
+        return False
 
 
 def sandbox_environ(running: dict[str, Any]) -> dict[str, str]:

@@ -59,3 +59,11 @@ class SekoiaError(SekoiaSSOError):
         super().__init__(message)
         self.status = status
         self.code = code
+
+
+def shorten(value: object, limit: int = 60) -> str:
+    """repr(value) for a message, at most about `limit` characters: a 200,000-character value stays a line."""
+    if isinstance(value, str) and len(value) > limit:
+        return f"{value[:limit]!r}… ({len(value):,} characters)"
+    text = repr(value)
+    return text if len(text) <= limit + 2 else text[:limit] + "…"

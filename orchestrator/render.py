@@ -8,6 +8,7 @@ value is escaped so that it stays literal text in HCL.
 from __future__ import annotations
 
 import difflib
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +42,12 @@ RECORD_OUTPUTS = (
 )
 
 
+def _unprintable(char: str) -> bool:
+    import unicodedata
+
+    return unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn")
+
+
 def hcl_string(value: str) -> str:
     """A quoted HCL string whose content is the literal text, never an interpolation."""
     out = []
@@ -55,8 +62,10 @@ def hcl_string(value: str) -> str:
             out.append("\\r")
         elif char == "\t":
             out.append("\\t")
-        elif ord(char) < 0x20 or ord(char) == 0x7F:
-            out.append(f"\\u{ord(char):04x}")
+        elif ord(char) < 0x20 or ord(char) == 0x7F or _unprintable(char):
+            # HCL reads U+0085, U+2028 and U+2029 as line ends ("Invalid multi-line string"): escaped,
+            # like every other control, format or unassigned character, so the file stays one string per line.
+            out.append(f"\\u{ord(char):04x}" if ord(char) <= 0xFFFF else f"\\U{ord(char):08x}")
         else:
             out.append(char)
     # A template sequence starts with ${ or %{; doubling the sigil makes it literal.
@@ -216,24 +225,82 @@ def _read(path: Path, project_dir: Path) -> str:
                               "written") from None
 
 
+def _writable_target(path: Path, project_dir: Path) -> None:
+    """A file of the rendered root may be replaced: absent, or a regular file we may write."""
+    import stat
+
+    shown = path.relative_to(project_dir).as_posix()
+    try:
+        info = path.lstat()
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise RenderFileError(f"{shown}: cannot be checked ({exc.strerror}); nothing was written") from None
+    if stat.S_ISLNK(info.st_mode):
+        raise RenderFileError(f"{shown}: is a symbolic link{'' if path.exists() else ' to nothing'}; a rendered "
+                              "file must be a regular file: remove the link and render again. Nothing was written")
+    if not stat.S_ISREG(info.st_mode):
+        raise RenderFileError(f"{shown}: is not a regular file; remove it and render again. Nothing was written")
+    if _read_only_fs(path.parent):
+        raise RenderFileError(f"{shown}: is on a read-only file system (a read-only checkout?); render in a "
+                              "writable checkout. Nothing was written")
+    if not os.access(path, os.W_OK) or not info.st_mode & 0o222:
+        raise RenderFileError(f"{shown}: is read-only; make it writable (or check out the project writable) and "
+                              "render again. Nothing was written")
+
+
+def _read_only_fs(directory: Path) -> bool:
+    try:
+        return bool(os.statvfs(directory).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
+
+
 def write_rendered(root: RenderedRoot, project_dir: Path) -> list[Path]:
     """Write the files; remove generated files the render no longer produces. Returns changed paths.
 
-    Everything is read before anything is written, so a file in the way stops the render unchanged.
+    All or nothing: every file is read and checked before anything is written, the new contents go to
+    temporary files beside them, and only when all are written are they renamed into place.
     """
     target = project_dir / root.directory
+    shown = root.directory.as_posix()
     try:
         target.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise RenderFileError(f"{root.directory.as_posix()}: cannot be made a directory ({exc.strerror}); "
+        raise RenderFileError(f"{shown}: cannot be made a directory ({exc.strerror}); "
                               "nothing was written") from None
-    stale = [name for name, text in root.files.items()
-             if not (target / name).exists() or _read(target / name, project_dir) != text]
+    def differs(path: Path, text: str) -> bool:
+        # A link, a FIFO or a device is never read (a FIFO would hang): it is refused below.
+        if path.is_symlink() or not path.exists() or not (path.is_file() or path.is_dir()):
+            return True
+        return _read(path, project_dir) != text
+
+    stale = [name for name, text in root.files.items() if differs(target / name, text)]
     obsolete = [path for path in sorted(target.glob("*.tf"))
-                if path.name not in root.files and HEADER_MARK in _read(path, project_dir)[:300]]
+                if path.name not in root.files and path.is_file() and not path.is_symlink()
+                and HEADER_MARK in _read(path, project_dir)[:300]]
+    if not stale and not obsolete:
+        return []
+    for path in [*(target / name for name in stale), *obsolete]:
+        _writable_target(path, project_dir)
+    if not os.access(target, os.W_OK | os.X_OK):
+        raise RenderFileError(f"{shown}: is not writable (a read-only checkout?); nothing was written")
+    partials: dict[str, Path] = {}
+    try:
+        for name in stale:
+            partial = target / f".{name}.{os.getpid()}.partial"
+            partials[name] = partial
+            with open(partial, "x", encoding="utf-8") as handle:
+                handle.write(root.files[name])
+                handle.flush()
+                os.fsync(handle.fileno())
+    except OSError as exc:
+        for partial in partials.values():
+            partial.unlink(missing_ok=True)
+        raise RenderFileError(f"{shown}: cannot be written ({exc.strerror}); nothing was written") from None
     changed = []
     for name in stale:
-        (target / name).write_text(root.files[name], encoding="utf-8")
+        os.replace(partials[name], target / name)
         changed.append(target / name)
     for path in obsolete:
         path.unlink()

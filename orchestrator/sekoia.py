@@ -329,6 +329,30 @@ def _read_body(response: httpx.Response) -> _Body:
 # The client
 
 
+def check_api_key(api_key: str, key_source: str = "the API key", *, where: str = "") -> None:
+    """ConfigError (exit 2) before any request when the key cannot be one: it is never sent, nor shown.
+
+    A Sekoia.io API key is printable ASCII without spaces, tens to a few hundred characters; a newline
+    or a non-ASCII character would otherwise fail inside the HTTP library, with the key in its message.
+    """
+    from orchestrator.errors import ConfigError
+
+    key = (api_key or "").strip()
+    problem = None
+    if not key:
+        problem = "is empty"
+    elif any(not (0x21 <= ord(char) <= 0x7E) for char in key):
+        bad = next(char for char in key if not (0x21 <= ord(char) <= 0x7E))
+        what = "whitespace (a newline pasted with it?)" if bad.isspace() else (
+            "a non-ASCII character" if ord(bad) > 0x7E else "a control character")
+        problem = f"contains {what}; an API key is printable ASCII without spaces"
+    elif not 16 <= len(key) <= 4096:
+        problem = f"is {len(key)} characters long; a Sekoia.io API key has 16 to 4096"
+    if problem:
+        raise ConfigError(f"{where}{key_source} {problem}: it is not a Sekoia.io API key, so nothing was sent. "
+                          f"Export the key (created in Sekoia.io with COMMUNITY_WRITE_ROLE) in {key_source}.")
+
+
 class SekoiaClient:
     """Calls the Sekoia.io API through the shared route table. Use as a context manager, or close()."""
 
@@ -345,8 +369,7 @@ class SekoiaClient:
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ):
-        if not api_key or not api_key.strip():
-            raise ValueError("api_key is empty")
+        check_api_key(api_key, key_source)
         self.api_base = api_base.rstrip("/")
         self.actual_base = endpoints.resolve(self.api_base) if endpoints else self.api_base
         require_https(self.api_base, what="The Sekoia.io API base")
@@ -376,6 +399,7 @@ class SekoiaClient:
         """
         sekoia = env.config.sekoia
         api_key = env.api_key(dict(environ) if environ is not None else endpoints.environ())
+        check_api_key(api_key, sekoia.api_key_env, where=f"{env.path}: sekoia.api_key_env names {sekoia.api_key_env}; ")
         return cls(api_base=sekoia.region_info.api_base, api_key=api_key, endpoints=endpoints,
                    key_source=sekoia.api_key_env, **options)
 

@@ -229,7 +229,9 @@ def _probe(path: str, mtime_ns: int, search_path: str) -> TerraformBinary:
     version = parse_version_output(stdout)
     if completed.returncode != 0 or version is None:
         raise ConfigError(
-            f"{path} does not look like Terraform or OpenTofu: `version -json` did not report a version."
+            f"{path} does not look like Terraform or OpenTofu: `version -json` did not report a version "
+            "(a JSON object whose terraform_version is like \"1.9.8\"). Point TERRAFORM_BIN at Terraform "
+            f">= {_dotted(MINIMUM_VERSION)} (or OpenTofu)."
         )
     product = "OpenTofu" if "tofu" in os.path.basename(path).lower() else "Terraform"
     found = TerraformBinary(path=path, version=version, product=product)
@@ -241,14 +243,33 @@ def _probe(path: str, mtime_ns: int, search_path: str) -> TerraformBinary:
     return found
 
 
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(line: str) -> str:
+    """A line of Terraform's output as it may reach a terminal: control characters (NUL, SOH, ESC, C1,
+    line separators, bidirectional overrides) removed, tabs kept."""
+    return _CONTROL_RE.sub("", line)
+
+
 def parse_version_output(text: str) -> tuple[int, int, int] | None:
-    """The version from `terraform version -json` (OpenTofu uses the same key), or from its text."""
+    """The version from `terraform version -json` (OpenTofu uses the same key), or from its text.
+
+    Untrusted: any shape (a list, a number where the string goes, a huge or binary answer) gives None
+    or a version, never an exception.
+    """
+    text = text[:65536]
     try:
         data = json.loads(text)
-        raw = data.get("terraform_version") if isinstance(data, dict) else None
-    except ValueError:
-        raw = None
-    match = re.search(r"(\d+)\.(\d+)\.(\d+)", raw or text)
+    except (ValueError, RecursionError):
+        data = None
+    if isinstance(data, dict):
+        raw = data.get("terraform_version")
+        if not isinstance(raw, str):
+            return None  # JSON of an unexpected shape: not a Terraform we know
+    else:
+        raw = text
+    match = re.search(r"(\d{1,6})\.(\d{1,6})\.(\d{1,6})", raw)
     if not match:
         return None
     major, minor, patch = (int(part) for part in match.groups())
@@ -582,8 +603,12 @@ class TerraformRunner:
                     "environment variable (for azurerm: ARM_ACCESS_KEY, ARM_CLIENT_SECRET…), never "
                     "on the command line"
                 )
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.data_dir.chmod(0o700)  # the backend settings cached here may name storage accounts
+        try:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            self.data_dir.chmod(0o700)  # the backend settings cached here may name storage accounts
+        except OSError as exc:
+            raise TerraformError(f"Terraform's working data dir {self.data_dir} cannot be made ({exc.strerror}): "
+                                 "is the checkout read-only? Run from a writable checkout") from None
         argv = init_argv(
             self.binary,
             lock_timeout=self.lock_timeout,
@@ -985,9 +1010,11 @@ class _Supervisor:
                 continue
             if name == "stderr" or self.redact_stdout:
                 line = self.redact(line)
+            if name == "stderr":
+                line = printable(line)  # what Terraform says is untrusted: it reaches the terminal in messages
             self.lines[name].append(line)
             if self.on_line is not None:
-                self.on_line(line)
+                self.on_line(printable(line))
 
     def stop(self, reason: BaseException) -> None:
         """Forward the interruption to Terraform and wait until it has exited (lock released)."""

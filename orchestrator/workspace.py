@@ -58,6 +58,49 @@ class EnvironmentBusyError(SekoiaSSOError):
     exit_code = EXIT_FAILED
 
 
+class ReadOnlyCheckoutError(SekoiaSSOError):
+    exit_code = EXIT_FAILED
+
+
+# Commands that promise to write nothing (status, plan --json) may keep their working data elsewhere
+# when the checkout is read-only (a CI runner's workspace); the others stop naming the path.
+_ELSEWHERE = {"allowed": False}
+
+
+def work_elsewhere_when_read_only() -> None:
+    """Let this process keep an environment's working data and lock outside a read-only checkout."""
+    _ELSEWHERE["allowed"] = True
+
+
+def _writable(directory: Path) -> bool:
+    """`directory` (or the nearest part of it that exists) may be written."""
+    for candidate in (directory, *directory.parents):
+        if candidate.exists():
+            return candidate.is_dir() and os.access(candidate, os.W_OK | os.X_OK) and _not_read_only_fs(candidate)
+    return False
+
+
+def _not_read_only_fs(directory: Path) -> bool:
+    try:
+        return not os.statvfs(directory).f_flag & os.ST_RDONLY
+    except OSError:
+        return True
+
+
+def _elsewhere(project_dir: Path, name: str) -> Path:
+    """$XDG_CACHE_HOME/sekoia-sso/<checkout>/<env> (or ~/.cache/..., else the temporary dir), per checkout."""
+    import hashlib
+    import tempfile
+
+    checkout = hashlib.sha256(str(project_dir.resolve()).encode()).hexdigest()[:16]
+    roots = [os.environ.get("XDG_CACHE_HOME") or "", os.path.join(os.path.expanduser("~"), ".cache"),
+             tempfile.gettempdir()]
+    for root in roots:
+        if root and os.path.isabs(root) and _writable(Path(root)):
+            return Path(root) / "sekoia-sso" / checkout / name
+    return Path(tempfile.gettempdir()) / "sekoia-sso" / checkout / name
+
+
 @dataclass(frozen=True)
 class PlanSite:
     """Where an environment's Terraform runs, from its name and whether it is the sandbox alone."""
@@ -75,7 +118,22 @@ class PlanSite:
         if self.sandbox:
             # Beside the sandbox's state: a restarted sandbox (a fresh tenant) starts clean too.
             return sandbox_dir(self.project_dir) / "terraform" / self.name
-        return self.project_dir / ".sekoia-sso" / self.name
+        own = self.project_dir / ".sekoia-sso" / self.name
+        if _ELSEWHERE["allowed"] and not _writable(own):
+            return _elsewhere(self.project_dir, self.name)  # a read-only checkout: status, plan --json
+        return own
+
+    def make_data_dir(self) -> Path:
+        """The data dir, made; ReadOnlyCheckoutError naming it when it cannot be."""
+        directory = self.data_dir
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ReadOnlyCheckoutError(
+                f"{directory} cannot be made ({exc.strerror}): `{self.name}`'s working data and lock live there. "
+                "Run from a writable checkout; on a read-only one only `status` and `plan --json` work"
+            ) from None
+        return directory
 
     @property
     def plan_path(self) -> Path:
@@ -136,8 +194,12 @@ class EnvironmentLock:
         self._handle: IO[str] | None = None
 
     def acquire(self) -> EnvironmentLock:
-        self.site.data_dir.mkdir(parents=True, exist_ok=True)
-        handle = (self.site.data_dir / "sekoia-sso.lock").open("a+")
+        path = self.site.make_data_dir() / "sekoia-sso.lock"
+        try:
+            handle = path.open("a+")
+        except OSError as exc:
+            raise ReadOnlyCheckoutError(f"{path} cannot be opened ({exc.strerror}): run from a writable "
+                                        "checkout") from None
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -241,8 +303,9 @@ class EarlyPlan:
     """
 
     def __init__(self, site: PlanSite, sandbox_env: dict[str, str], lock: EnvironmentLock,
-                 runner: TerraformRunner):
+                 runner: TerraformRunner, held: _HeldOutput | None = None):
         self.site = site
+        self.held = held or _HeldOutput(None)
         self.sandbox_env = sandbox_env
         self.lock = lock
         self.runner = runner
@@ -270,11 +333,13 @@ class EarlyPlan:
         except SekoiaSSOError:
             return None
         try:
-            runner = site.runner(sandbox_env, on_line=on_line)
+            # Nothing of the plan is shown until an apply takes it: a config error comes first and alone.
+            held = _HeldOutput(on_line)
+            if announce is not None:
+                held.announce(announce, apply_plan_step(name))
+            runner = site.runner(sandbox_env, on_line=held)
             if site.is_initialised(runner, sandbox_env):
-                if announce is not None:
-                    announce(apply_plan_step(name))
-                return cls(site, sandbox_env, lock, runner)
+                return cls(site, sandbox_env, lock, runner, held)
         except (SekoiaSSOError, OSError):
             pass
         lock.release()
@@ -285,6 +350,7 @@ class EarlyPlan:
         if self._taken or workspace.site != self.site or workspace.endpoints.sandbox_env != self.sandbox_env:
             return False
         self._taken = True
+        self.held.release()
         return True
 
     def close(self) -> None:
@@ -292,6 +358,7 @@ class EarlyPlan:
         if self._taken:
             return
         self._taken = True
+        self.held.drop()  # stopped silently: its "Interrupt received" is no news to the user
         self.cancel.set()
         try:
             self.future.exception()
@@ -300,18 +367,56 @@ class EarlyPlan:
             self.lock.release()
 
 
-def _site_from_yaml(project_dir: Path, name: str) -> PlanSite | None:
-    """The PlanSite of envs/<name>.yaml read without its schema; None when that is not plain."""
-    import re
+class _HeldOutput:
+    """The early plan's announcement and Terraform lines, kept until an apply takes the plan (then shown,
+    and the lines that follow go straight through) or dropped with it."""
 
+    def __init__(self, on_line: Callable[[str], None] | None):
+        self._on_line = on_line
+        self._lock = threading.Lock()
+        self._held: list[tuple[Callable[[str], None], str]] = []
+        self._state = "holding"
+
+    def announce(self, say: Callable[[str], None], text: str) -> None:
+        with self._lock:
+            self._held.append((say, text))
+
+    def __call__(self, line: str) -> None:
+        if self._on_line is None:
+            return
+        with self._lock:
+            if self._state == "holding":
+                self._held.append((self._on_line, line))
+                return
+            if self._state == "dropped":
+                return
+        self._on_line(line)
+
+    def release(self) -> None:
+        with self._lock:  # in order: a line that comes meanwhile waits for the held ones
+            for say, text in self._held:
+                say(text)
+            self._held, self._state = [], "released"
+
+    def drop(self) -> None:
+        with self._lock:
+            self._held, self._state = [], "dropped"
+
+
+def _site_from_yaml(project_dir: Path, name: str) -> PlanSite | None:
+    """The PlanSite of envs/<name>.yaml read without its schema; None when that is not plain.
+
+    The file is read by the loader every command uses (a regular file, at most 1 MB), so a FIFO, a
+    device or a huge file is never read here: apply then reports it as the config's error.
+    """
     import yaml
 
-    if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,39}", name):  # config.ENV_NAME_RE: never a path elsewhere
-        return None
+    from orchestrator.envfile import read_environment_file
+
     try:
-        document = yaml.load((project_dir / "envs" / f"{name}.yaml").read_bytes(),
-                             Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except (OSError, yaml.YAMLError):
+        _, raw = read_environment_file(project_dir, name)
+        document = yaml.load(raw, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except (SekoiaSSOError, OSError, yaml.YAMLError, ValueError, RecursionError):
         return None
     if not isinstance(document, dict) or not isinstance(document.get("sandbox", False), bool):
         return None

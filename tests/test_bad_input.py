@@ -72,7 +72,8 @@ from tests.fixtures_sekoia import MemoryHandover
 from tests.project import REPO, copy_project
 from tests.test_config import BAD_CONFIGS
 
-pytestmark = pytest.mark.timeout(120)
+# The first test waits for the pool (about 200 processes): on a loaded 2-core machine that takes minutes.
+pytestmark = pytest.mark.timeout(420)
 
 DATA = Path(__file__).resolve().parent / "badinput"
 GOOD = yaml.safe_load((REPO / "envs" / "sandbox.yaml").read_text())
@@ -82,6 +83,15 @@ FAKE_CLIENT_ID = "11111111-2222-4333-8444-555555555555"
 FAKE_SECRET = "Fk8Q~bad-input-corpus-client-secret-0123456789"
 FAKE_KEY_ID = "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee"
 TEN_MB = 10 * 1024 * 1024
+# Secrets pasted where they do not belong (issue 15): none may appear in any byte printed.
+PASTED_CLIENT_SECRET = "Xyz8Q~pasted.Client_Secret-0123456789AbCdEf"  # an Entra client secret's shape
+PASTED_API_KEY = "c2Vrb2lhLWFwaS1rZXktZm9yLXRoZS1iYWQtaW5wdXQtY29ycHVz+Q7xZ/9kLmN4=="  # base64, like Sekoia.io's
+URL_PASSWORD = "hunter2-Pa55w0rd"
+KEY_WITH_NEWLINE = "Sk1aB2cD3eF4gH5iJ6kL7mN8oP9\nqR0sT1uV2wX3yZ4aB5cD6"
+KEY_NON_ASCII = "Sk1aB2cD3eF4gH5iJ6kL7mN8oP9é0sT1uV2wX3yZ4aB5cD6"
+KEY_WITH_SPACE = "Sk1aB2cD3eF4gH5iJ6kL7mN8oP9 qR0sT1uV2wX3yZ4aB5cD6"
+PASTED = [PASTED_CLIENT_SECRET, PASTED_API_KEY, URL_PASSWORD, KEY_WITH_NEWLINE, *KEY_WITH_NEWLINE.split("\n"),
+          KEY_NON_ASCII, KEY_WITH_SPACE]
 
 
 # ------------------------------------------------------------------------------------------------
@@ -350,7 +360,7 @@ class Lab:
         self.monkeypatch = monkeypatch
         self.shared = shared
         self.stand_ins: list[StandIn] = []
-        self.secrets: list[str] = [FAKE_SECRET]
+        self.secrets: list[str] = [FAKE_SECRET, *PASTED]
         self.decoys: list[StandIn] = []  # hosts a redirect or nextLink names: must get nothing
 
     @cached_property
@@ -448,12 +458,17 @@ class Lab:
                 env[name] = value
         return env
 
-    def cli(self, *args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> Outcome:
-        """`sekoia-sso ARGS` as a process in the throwaway project."""
+    def cli(self, *args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
+            read_only: bool = False) -> Outcome:
+        """`sekoia-sso ARGS` as a process in the throwaway project (`read_only`: mounted read-only, as a CI
+        runner's workspace may be; as root through a private mount namespace, else by file modes)."""
+        argv = [sys.executable, "-m", "orchestrator", *args]
+        if read_only:
+            argv = read_only_argv(self.project, argv)
 
         def run() -> tuple[int | None, str, str]:
             try:
-                done = subprocess.run([sys.executable, "-m", "orchestrator", *args], cwd=cwd or self.project,
+                done = subprocess.run(argv, cwd=cwd or self.project,
                                       env=self.shell_env(env), capture_output=True, timeout=CLI_TIMEOUT,
                                       stdin=subprocess.DEVNULL)
             except subprocess.TimeoutExpired as exc:
@@ -527,6 +542,17 @@ class Lab:
         return self.measure(run)
 
 
+def read_only_argv(project: Path, argv: list[str]) -> list[str]:
+    """`argv` run with `project` read-only: a read-only bind mount in a private mount namespace (root), or
+    the files' write bits removed (any other user, for whom they are then really read-only)."""
+    if os.geteuid() == 0:
+        return ["unshare", "-m", "sh", "-c", 'mount --bind -o ro "$0" "$0" && exec "$@"', str(project), *argv]
+    for path in [project, *project.rglob("*")]:
+        if not path.is_symlink():
+            path.chmod(path.stat().st_mode & ~0o222)
+    return argv
+
+
 @pytest.fixture
 def lab(request, tmp_path, monkeypatch) -> Iterator[Lab]:
     laboratory = Lab(tmp_path, request=request, monkeypatch=monkeypatch)
@@ -561,12 +587,12 @@ def config_case(case_id: str, content: str | bytes | Callable[[], str | bytes], 
 
 
 def cli_case(case_id: str, args: tuple[str, ...], exit_code: int, fragments: tuple[str, ...],
-             group: str = "cli", env: dict[str, str] | None = None,
-             prepare: Callable[[Lab], None] | None = None, runs_in: str = "alone") -> Case:
+             group: str = "cli", env: dict[str, str] | Callable[[Lab], dict[str, str]] | None = None,
+             prepare: Callable[[Lab], None] | None = None, runs_in: str = "alone", read_only: bool = False) -> Case:
     def run(lab: Lab) -> Outcome:
         if prepare is not None:
             prepare(lab)
-        return lab.cli(*args, env=env)
+        return lab.cli(*args, env=env(lab) if callable(env) else env, read_only=read_only)
 
     return Case(case_id, group, run, exit_code, fragments, runs_in)
 
@@ -671,6 +697,142 @@ CONFIG_CASES = [
 ]
 
 
+def _all(*changes: Callable[[dict], None]) -> Callable[[dict], None]:
+    def change(data: dict) -> None:
+        for one in changes:
+            one(data)
+
+    return change
+
+
+def _append(path: str, value) -> Callable[[dict], None]:
+    def change(data: dict) -> None:
+        node = data
+        for key in path.split("."):
+            node = node[key]
+        node.append(value)
+
+    return change
+
+
+def _key(path: str, key: str, value) -> Callable[[dict], None]:
+    def change(data: dict) -> None:
+        node = data
+        for part in path.split("."):
+            node = node[part]
+        node[key] = value
+
+    return change
+
+
+NOT_SANDBOX = _set("sandbox", False)
+SECRET_SAID = "looks like a secret; secrets never go in YAML"
+AZURERM = {"type": "azurerm", "resource_group_name": "rg-security-operations-sekoia-sso-prod-westeurope",
+           "storage_account_name": "stsekoiassoprod", "container_name": "tfstate",
+           "key": "platform/security/sekoia-sso/prod.terraform.tfstate"}
+
+# Issue 15: hostile values. Each names the file and the field, never echoes a secret, writes nothing.
+CONFIG_CASES += [
+    # 1. a secret never appears in any output (the pasted secrets are in every Lab's leak list)
+    config_case("secret-in-tenant-id", with_change(_set("tenant_id", PASTED_CLIENT_SECRET)),
+                (f"tenant_id: {SECRET_SAID}", "1 problem:")),
+    config_case("secret-in-community-uuid", with_change(_set("sekoia.community_uuid", PASTED_API_KEY)),
+                (f"sekoia.community_uuid: {SECRET_SAID}", "1 problem:")),
+    config_case("secret-in-groups", with_change(_append("access.groups", PASTED_CLIENT_SECRET)),
+                (f"access.groups[2]: {SECRET_SAID}", "1 problem:")),
+    config_case("secret-in-users", with_change(_append("access.users", PASTED_CLIENT_SECRET)),
+                (f"access.users[1]: {SECRET_SAID}", "1 problem:")),
+    config_case("secret-in-domains", with_change(_append("sekoia.domains", PASTED_API_KEY)),
+                (f"sekoia.domains[1]: {SECRET_SAID}", "1 problem:")),
+    config_case("secret-in-owners", with_change(_set("application.owners", [PASTED_CLIENT_SECRET])),
+                (f"application.owners[0]: {SECRET_SAID}", "1 problem:")),
+    config_case("secret-as-a-key", with_change(_key("sekoia", PASTED_CLIENT_SECRET, True)),
+                (f"sekoia.<a key shaped like a secret>: {SECRET_SAID}",)),
+    config_case("secret-as-a-top-key", with_change(_key("access", PASTED_API_KEY, None)),
+                ("access.<a key shaped like a secret>",)),
+    config_case("api-key-in-notes", with_change(_set("application.notes", f"key: {PASTED_API_KEY}")),
+                (f"application.notes: {SECRET_SAID}",)),
+    config_case("secret-as-default-role", with_change(_set("sekoia.default_role", PASTED_CLIENT_SECRET)),
+                (f"sekoia.default_role: {SECRET_SAID}",)),
+    config_case("secret-in-backend-key", with_change(_set("terraform.backend", {**AZURERM, "key": PASTED_API_KEY})),
+                (f"terraform.backend.key: {SECRET_SAID}",)),
+    config_case("secret-in-region", with_change(_set("sekoia.region", PASTED_CLIENT_SECRET)),
+                (f"sekoia.region: {SECRET_SAID}",)),
+    config_case("url-with-password", with_change(_set("sekoia.callback_url",
+                                                      f"https://admin:{URL_PASSWORD}@app.sekoia.io/user/callback")),
+                ("sekoia.callback_url", "must not hold a user name or password", "https://***@app.sekoia.io")),
+    config_case("url-with-user", with_change(_set("sekoia.api_base", "https://ops@api.sekoia.io")),
+                ("sekoia.api_base", "must not hold a user name or password")),
+    config_case("url-with-password-only", with_change(_set("sekoia.app_url", f"https://:{URL_PASSWORD}@app.sekoia.io")),
+                ("sekoia.app_url", "user info")),
+    # 5. values HCL cannot hold on one line, or that read differently from what they are
+    config_case("display-name-as-in-issue", good_text().replace(
+        "display_name: Sekoia.io SSO (sandbox)", 'display_name: "SOC\\u2028Paris\\u0085Lyon\\u202eX"'),
+        ("application.display_name", "U+2028")),
+    config_case("display-name-line-separator", with_change(_set("application.display_name", "SOC\u2028Paris")),
+                ("application.display_name", "control character (U+2028)")),
+    config_case("display-name-next-line", good_text().replace("display_name: Sekoia.io SSO (sandbox)",
+                                                              'display_name: "SOC\\u0085Lyon"'),
+                ("application.display_name", "U+0085")),
+    config_case("display-name-bidi-override", with_change(_set("application.display_name", "SOC\u202eX")),
+                ("application.display_name", "bidirectional control U+202E")),
+    config_case("display-name-tab", with_change(_set("application.display_name", "SOC\tParis")),
+                ("application.display_name", "a tab")),
+    config_case("group-bidi-isolate", with_change(_append("access.groups", "SOC \u2066Admins\u2069")),
+                ("access.groups[2]", "bidirectional control U+2066")),
+    config_case("notes-paragraph-separator", with_change(_set("application.notes", "one\u2029two")),
+                ("application.notes", "U+2029")),
+    # 6. holes in validation
+    config_case("jit-blank-role", with_change(_set("sekoia.default_role", "   ")),
+                ("sekoia: default_role is required when jit_provisioning is true", "a blank one does not count")),
+    config_case("jit-empty-role", with_change(_set("sekoia.default_role", "")), ("default_role is required",)),
+    config_case("loopback-api-base", with_change(_all(NOT_SANDBOX, _set("sekoia.api_base", "https://127.0.0.1:8443/api"))),
+                ("sekoia.api_base", "127.0.0.1, a loopback address", "only a sandbox environment")),
+    config_case("localhost-callback", with_change(_all(NOT_SANDBOX, _set("sekoia.callback_url",
+                                                                          "https://localhost/user/callback"))),
+                ("sekoia.callback_url", "localhost, a local host name")),
+    config_case("private-app-url", with_change(_all(NOT_SANDBOX, _set("sekoia.app_url", "https://10.1.2.3"))),
+                ("sekoia.app_url", "a private address")),
+    config_case("link-local-api-base", with_change(_all(NOT_SANDBOX, _set("sekoia.api_base",
+                                                                           "https://169.254.169.254/metadata"))),
+                ("sekoia.api_base", "a link-local address")),
+    config_case("ipv6-loopback-callback", with_change(_all(NOT_SANDBOX, _set("sekoia.callback_url",
+                                                                              "https://[::1]:8443/cb"))),
+                ("sekoia.callback_url", "::1, a loopback address")),
+    config_case("api-key-env-arm-secret", with_change(_set("sekoia.api_key_env", "ARM_CLIENT_SECRET")),
+                ("sekoia.api_key_env", "ARM_CLIENT_SECRET holds a credential", "SEKOIA_API_KEY")),
+    config_case("api-key-env-arm-oidc", with_change(_set("sekoia.api_key_env", "ARM_OIDC_TOKEN")),
+                ("sekoia.api_key_env", "ARM_OIDC_TOKEN holds a credential")),
+    config_case("api-key-env-azure", with_change(_set("sekoia.api_key_env", "AZURE_CLIENT_SECRET")),
+                ("AZURE_CLIENT_SECRET holds a credential",)),
+    config_case("api-key-env-github-oidc", with_change(_set("sekoia.api_key_env", "ACTIONS_ID_TOKEN_REQUEST_TOKEN")),
+                ("ACTIONS_ID_TOKEN_REQUEST_TOKEN holds a credential",)),
+    config_case("api-key-env-tf-var", with_change(_set("sekoia.api_key_env", "TF_VAR_client_secret".upper())),
+                ("TF_VAR_CLIENT_SECRET holds a credential",)),
+    config_case("callback-fragment", with_change(_set("sekoia.callback_url", "https://app.sekoia.io/user/callback#x")),
+                ("sekoia.callback_url", "must not have a #fragment")),
+    config_case("callback-empty-fragment", with_change(_set("sekoia.callback_url", "https://app.sekoia.io/cb#")),
+                ("#fragment",)),
+    config_case("url-bad-port", with_change(_set("sekoia.api_base", "https://api.sekoia.io:99999/api")),
+                ("sekoia.api_base", "is not a valid URL")),
+    config_case("backend-path-nul", with_change(_set("terraform.backend.path", "state\0.tfstate")),
+                ("terraform.backend.path: contains a NUL byte",)),
+    config_case("display-name-nul", with_change(_set("application.display_name", "SOC\0")),
+                ("application.display_name: contains a NUL byte",)),
+    config_case("group-nul", with_change(_append("access.groups", "SOC\0Leads")), ("access.groups[2]", "NUL byte")),
+    config_case("key-with-nul", with_change(_key("sekoia", "reg\0ion", "FRA1")), ("sekoia.", "(a key)", "NUL byte")),
+    # 8. values in messages are shortened
+    config_case("tenant-id-200000-characters", with_change(_set("tenant_id", "x" * 200_000)),
+                ("tenant_id: got 'xxxx", "(200,000 characters); must match")),
+    config_case("unknown-key-10000-characters", with_change(_key("sekoia", "k" * 10_000, 1)),
+                ("(10,000 characters): unknown key",)),
+    config_case("domain-100000-characters", with_change(_set("sekoia.domains", ["a" * 100_000])),
+                ("sekoia.domains", "(100,000 characters) is not a lowercase DNS domain")),
+    config_case("region-50000-characters", with_change(_set("sekoia.region", "FRA" * 50_000)),
+                ("sekoia.region", "(150,000 characters)")),
+]
+
+
 def _unset_sekoia_key(lab: Lab) -> None:
     lab.sandbox(drop_env=("SEKOIA_SANDBOX_API_KEY",))
 
@@ -769,7 +931,158 @@ def _project_file_outside_envs(lab: Lab) -> None:
     (lab.project / "x.yaml").write_text(good_text())  # a valid environment, one directory up
 
 
+def _env_file(kind: str) -> Callable[[Lab], None]:
+    """envs/broken.yaml as something that is not a regular file."""
+
+    def prepare(lab: Lab) -> None:
+        path = lab.project / "envs" / "broken.yaml"
+        if kind == "fifo":
+            os.mkfifo(path)
+        elif kind == "dev-zero":
+            path.symlink_to("/dev/zero")
+        elif kind == "directory":
+            path.mkdir()
+            (path / "x.yaml").write_text(good_text())
+        elif kind == "dangling":
+            path.symlink_to(lab.tmp / "nowhere.yaml")
+        elif kind == "socket":
+            import socket
+
+            server = socket.socket(socket.AF_UNIX)
+            server.bind(str(path))
+            server.close()
+        elif kind == "huge-sparse":
+            with open(path, "wb") as handle:
+                handle.truncate(8 * 1024 * 1024 * 1024)  # 8 GB of nothing: refused by its size, unread
+
+    return prepare
+
+
+def _terraform_answering(stdout: bytes) -> Callable[[Lab], dict[str, str]]:
+    """TERRAFORM_BIN: a program whose `version -json` prints `stdout` (and exits 0)."""
+
+    def env(lab: Lab) -> dict[str, str]:
+        (lab.tmp / "answer").write_bytes(stdout)
+        program = lab.tmp / "terraform"
+        program.write_text(f"#!/bin/sh\ncat '{lab.tmp / 'answer'}'\n")
+        program.chmod(0o755)
+        return {"TERRAFORM_BIN": str(program)}
+
+    return env
+
+
+def _stale_render(lab: Lab) -> None:
+    for rendered in (lab.project / "terraform" / "envs" / "sandbox").glob("*.tf"):
+        rendered.write_text(rendered.read_text() + "# edited\n")
+
+
+def _stale_and(change: Callable[[Path], None]) -> Callable[[Lab], None]:
+    def prepare(lab: Lab) -> None:
+        _stale_render(lab)
+        change(lab.project / "terraform" / "envs" / "sandbox")
+
+    return prepare
+
+
+def _dead_sandbox(lab: Lab) -> None:
+    """endpoints.json left by a sandbox that has stopped: its ports answer nothing."""
+    import socket
+
+    ports = []
+    for _ in range(2):
+        probe = socket.socket()
+        probe.bind(("127.0.0.1", 0))
+        ports.append(probe.getsockname()[1])
+        probe.close()
+    lab.sandbox_dir.mkdir(exist_ok=True)
+    (lab.sandbox_dir / "endpoints.json").write_text(json.dumps({
+        "graph_url": f"http://127.0.0.1:{ports[0]}", "login_url": f"http://127.0.0.1:{ports[0]}",
+        "sekoia_url": f"http://127.0.0.1:{ports[1]}", "env": {"SEKOIA_SANDBOX_API_KEY": PASTED_API_KEY}}))
+
+
+NOT_A_FILE = "must be a regular file of settings"
+
+# Issue 15: hostile surroundings (files that are not files, read-only checkouts, odd binaries, bad keys).
+ENV_CASES += [
+    cli_case("env-file-fifo-apply", ("apply", "broken", "--yes"), 2,
+             ("envs/broken.yaml is a named pipe (FIFO), not a file", NOT_A_FILE), "env", prepare=_env_file("fifo")),
+    cli_case("env-file-fifo-render", ("render", "broken"), 2, ("envs/broken.yaml is a named pipe (FIFO)",), "env",
+             prepare=_env_file("fifo")),
+    cli_case("env-file-dev-zero-apply", ("apply", "broken", "--yes"), 2,
+             ("envs/broken.yaml (a symbolic link to '/dev/zero') is a device",), "env", prepare=_env_file("dev-zero")),
+    cli_case("env-file-dev-zero-status", ("status", "broken"), 2, ("is a device, not a file",), "env",
+             prepare=_env_file("dev-zero")),
+    cli_case("env-file-directory", ("plan", "broken"), 2, ("envs/broken.yaml is a directory, not a file",), "env",
+             prepare=_env_file("directory")),
+    cli_case("env-file-dangling-link", ("apply", "broken", "--yes"), 2,
+             ("envs/broken.yaml is a symbolic link to", "which does not exist"), "env", prepare=_env_file("dangling")),
+    cli_case("env-file-socket", ("check", "broken"), 2, ("envs/broken.yaml is a socket",), "env",
+             prepare=_env_file("socket")),
+    cli_case("env-file-8-gigabytes-sparse", ("apply", "broken", "--yes"), 2,
+             ("envs/broken.yaml: larger than 1024 kB",), "env", prepare=_env_file("huge-sparse")),
+    cli_case("api-key-with-newline", ("connect", "example-prod"), 2,
+             ("envs/example-prod.yaml", "SEKOIA_API_KEY contains whitespace", "nothing was sent"), "env",
+             env={"SEKOIA_API_KEY": KEY_WITH_NEWLINE}),
+    cli_case("api-key-non-ascii", ("connect", "example-prod"), 2,
+             ("SEKOIA_API_KEY contains a non-ASCII character", "printable ASCII"), "env",
+             env={"SEKOIA_API_KEY": KEY_NON_ASCII}),
+    cli_case("api-key-with-space", ("connect", "example-prod"), 2, ("SEKOIA_API_KEY contains whitespace",), "env",
+             env={"SEKOIA_API_KEY": KEY_WITH_SPACE}),
+    cli_case("api-key-too-short", ("connect", "example-prod"), 2, ("SEKOIA_API_KEY is 3 characters long",), "env",
+             env={"SEKOIA_API_KEY": "abc"}),
+    cli_case("api-key-control-character", ("connect", "example-prod"), 2,
+             ("SEKOIA_API_KEY contains a control character",), "env", env={"SEKOIA_API_KEY": PASTED_API_KEY + "\x01"}),
+    cli_case("terraform-version-a-number", ("plan", "example-prod"), 2,
+             ("does not look like Terraform or OpenTofu", "terraform_version is like"), "env",
+             env=_terraform_answering(b'{"terraform_version": 42}')),
+    cli_case("terraform-version-a-list", ("plan", "example-prod"), 2, ("does not look like Terraform",), "env",
+             env=_terraform_answering(b'{"terraform_version": ["1", "9", "8"]}')),
+    cli_case("terraform-version-json-list", ("plan", "example-prod"), 2, ("does not look like Terraform",), "env",
+             env=_terraform_answering(b"[1, 9, 8]")),
+    cli_case("terraform-version-null", ("plan", "example-prod"), 2, ("does not look like Terraform",), "env",
+             env=_terraform_answering(b'{"terraform_version": null, "platform": "linux_amd64"}')),
+    cli_case("terraform-version-deep-json", ("plan", "example-prod"), 2, ("does not look like Terraform",), "env",
+             env=_terraform_answering(b"[" * 100_000 + b"]" * 100_000)),
+    cli_case("terraform-version-binary", ("plan", "example-prod"), 2, ("does not look like Terraform",), "env",
+             env=_terraform_answering(b"\x00\x01\xff\xfe" * 1000)),
+    cli_case("terraform-version-too-old", ("plan", "example-prod"), 2, ("1.2.3", "is too old"), "env",
+             env=_terraform_answering(b'{"terraform_version": "1.2.3"}')),
+    cli_case("sandbox-stopped-stale-endpoints", ("preflight", "sandbox"), 1,
+             ("envs/sandbox.yaml", "the sandbox is not running", "left by a sandbox that has stopped", "make sandbox",
+              "python -m sandbox up"), "env", prepare=_dead_sandbox),
+    cli_case("sandbox-stopped-connect", ("connect", "sandbox", "--no-wait"), 1,
+             ("the sandbox is not running", "make sandbox"), "env", prepare=_dead_sandbox),
+    cli_case("read-only-render-stale", ("render", "sandbox"), 1,
+             ("terraform/envs/sandbox/", "read-only", "Nothing was written"), "env", prepare=_stale_render,
+             read_only=True),
+    cli_case("read-only-rotate", ("rotate", "example-prod", "--yes"), 1,
+             (".sekoia-sso/example-prod cannot be made", "writable checkout"), "env", read_only=True),
+    cli_case("read-only-destroy", ("destroy", "example-prod", "--yes", "--confirm", "example-prod"), 1,
+             (".sekoia-sso/example-prod cannot be made", "only `status` and `plan --json` work"), "env",
+             read_only=True),
+    cli_case("read-only-apply", ("apply", "example-prod", "--yes"), 1,
+             (".sekoia-sso/example-prod cannot be made",), "env", read_only=True),
+    cli_case("read-only-plan", ("plan", "example-prod"), 1, (".sekoia-sso/example-prod cannot be made",), "env",
+             read_only=True),
+]
+
 CLI_CASES = [
+    cli_case("env-name-10000-characters", ("render", "a" * 10_000), 2,
+             ("environment name 'aaaa", "(10,000 characters) must be lowercase"), prepare=None),
+    cli_case("render-one-file-read-only", ("render", "sandbox"), 1,
+             ("terraform/envs/sandbox/outputs.tf: is read-only", "Nothing was written"),
+             prepare=_stale_and(lambda root: (root / "outputs.tf").chmod(0o444))),
+    cli_case("render-dangling-symlink", ("render", "sandbox"), 1,
+             ("terraform/envs/sandbox/outputs.tf: is a symbolic link to nothing", "Nothing was written"),
+             prepare=_stale_and(lambda root: ((root / "outputs.tf").unlink(), (root / "outputs.tf").symlink_to(
+                 root / "gone.tf")))),
+    cli_case("render-symlink-elsewhere", ("render", "sandbox"), 1,
+             ("terraform/envs/sandbox/main.tf: is a symbolic link", "regular file"),
+             prepare=_stale_and(lambda root: ((root / "main.tf").rename(root.parent / "main.tf.real"),
+                                              (root / "main.tf").symlink_to(root.parent / "main.tf.real")))),
+    cli_case("render-fifo-in-place-of-a-file", ("render", "sandbox"), 1,
+             ("terraform/envs/sandbox/versions.tf", "not a regular file", "Nothing was written"),
+             prepare=_stale_and(lambda root: ((root / "versions.tf").unlink(), os.mkfifo(root / "versions.tf")))),
     cli_case("unknown-command", ("aplly", "sandbox"), 2, ("No such command 'aplly'", "Did you mean 'apply'")),
     cli_case("unknown-option", ("render", "sandbox", "--colour"), 2, ("No such option '--colour'",)),
     cli_case("missing-env", ("plan",), 2, ("Missing argument 'ENV'",)),
@@ -1148,6 +1461,7 @@ def pooled_outcomes(request, tmp_path_factory) -> dict[str, tuple[Outcome, list[
     selected = {item.callspec.params["case"].key for item in request.session.items
                 if hasattr(item, "callspec") and isinstance(item.callspec.params.get("case"), Case)}
     cases = [case for case in CASES if case.runs_in != "serial" and case.key in selected]
+    tmp_path_factory.getbasetemp()  # made once here: the pool's threads would race to make it (two basetemps)
     shared = request.getfixturevalue("sandbox") if any(c.runs_in == "shared" for c in cases) else None
     if shared is not None:
         shared.graph.reset()

@@ -179,3 +179,58 @@ def test_committed_environments_load():
         "https://login.microsoftonline.com/8f0c2b7e-4d1a-4c55-9e3b-2a6f1d9c7e10/")
     prod = load_environment(REPO, "example-prod")
     assert prod.warnings == ()
+
+
+# The secret-shape rule (config.looks_like_secret): real-looking Azure names, paths and URLs pass,
+# real-looking secrets do not (issue 15).
+NAMES_THAT_PASS = [
+    "platform/security/sekoia-sso/prod.terraform.tfstate", "rg-security-operations-sekoia-sso-prod-westeurope",
+    "sekoia-sso-production-environment-westeurope", "https://app.sekoia.io/user/callback",
+    "https://app.fra2.sekoia.io/api", "8f0c2b7e-4d1a-4c55-9e3b-2a6f1d9c7e10", "stsekoiassoprodweu001",
+    "tfstate-sekoia-sso-production", "MicrosoftStorageAccountsProductionWestEurope2",
+    "/subscriptions/2d1f6b0e-93a4-4c8e-b6f1-5e7a9c0d3b42/resourceGroups/rg-sekoia-sso-prod/providers/"
+    "Microsoft.Storage/storageAccounts/stsekoiasso", "SOC-Analysts-Tier2-Paris-Production-Team",
+    "firstname.lastname@contoso.onmicrosoft.com", "SekoiaSSOProductionWestEurope01",
+    "sg-azure-ad-sekoia-sso-soc-analysts-level2-paris", "kv-sekoia-sso-prod-weu-01", "SG_AAD_SecOps_SOC_Tier1_Analysts_FR",
+    "https://login.microsoftonline.com/8f0c2b7e-4d1a-4c55-9e3b-2a6f1d9c7e10/v2.0", "contoso.xn--p1ai",
+    "terraform-state-sekoia-sso-production-westeurope-0001", "ProductionSecurityOperationsCenterWestEurope",
+    "rg-prod-m5xqkc3xnqgz4-sekoia-westeurope", "app-4f9c2e1b7d3a5c8e", "sekoia-sso-tfstate-prod-2024-11-05T10-00-00Z",
+    "Sekoia.io single sign-on. Managed by sekoia-sso from envs/prod.yaml; do not change by hand.",
+]
+SECRETS_THAT_DO_NOT = [
+    "Abc8Q~aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "Xyz8Q~pasted.Client_Secret-0123456789AbCdEf",
+    "q3W8Q~Zr7-Uo.kP1mN2bV_cX9zL0aS4dF6gH8jK", "Xy7.Q-r9_A~bC3dE4fG5hI6jK7lM8nO9pQ0",
+    "U5OoJmyPBw/UeSzrYoQONOUExdrVFJhteHAn2oPwfgs=", "c2Vrb2lhLWFwaS1rZXktZm9yLXRoZS1iYWQtaW5wdXQtY29ycHVz+Q7xZ/9kLmN4==",
+    "aZ3kP9qLm2Xv8Rt5Wn1Yb7Cd4Ef6Gh0JsKuVo", "6f1c0e8a9b7d5c3e1f2a4b6c8d0e2f4a6b8c0d2e",
+    "sk_live_0123456789abcdef0123456789abcdef", "ghp_aB3dE9fGh2aB3dE9fGh2aB3dE9fGh2aB3dE9",
+    "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.abc",
+    "sv=2022-11-02&ss=b&srt=sco&sp=rwdlac&se=2025-01-01&sig=AbCdEf0123456789AbCdEf0123456789%3D",
+    "DefaultEndpointsProtocol=https;AccountName=x;AccountKey=AbCd==",
+]
+
+
+@pytest.mark.parametrize("value", NAMES_THAT_PASS)
+def test_names_paths_and_urls_are_not_taken_for_secrets(value):
+    from orchestrator.config import looks_like_secret
+
+    assert not looks_like_secret(value)
+
+
+@pytest.mark.parametrize("value", SECRETS_THAT_DO_NOT)
+def test_secrets_are_taken_for_secrets(value):
+    from orchestrator.config import looks_like_secret
+
+    assert looks_like_secret(value)
+
+
+def test_long_azure_names_load_as_a_real_environment(project):
+    data = with_change("application.display_name", "sekoia-sso-production-environment-westeurope")
+    data["sandbox"] = False
+    data["sekoia"]["domains"] = ["contoso.xn--p1ai"]
+    data["terraform"] = {"backend": {"type": "azurerm", "storage_account_name": "stsekoiassoprod",
+                                     "resource_group_name": "rg-security-operations-sekoia-sso-prod-westeurope",
+                                     "container_name": "tfstate",
+                                     "key": "platform/security/sekoia-sso/prod.terraform.tfstate"}}
+    (project / "envs" / "prod.yaml").write_text(yaml.safe_dump(data))
+    result = CliRunner().invoke(cli, ["render", "prod"])
+    assert result.exit_code == 0, result.output

@@ -46,12 +46,13 @@ def test_an_early_plan_is_taken_by_the_apply_it_fits(runs):
         announced = []
         early = EarlyPlan.start(runs.project, "sandbox", announce=announced.append)
         assert early is not None
-        assert announced and "terraform/envs/sandbox" in announced[0]
+        assert not announced  # held until an apply takes the plan: a config error comes first and alone
         # the plan holds the environment as an apply would
         with pytest.raises(EnvironmentBusyError):
             early.site.lock().acquire()
         workspace = Workspace(load_environment(runs.project, "sandbox"), runs.project)
         assert early.take(workspace)
+        assert announced and "terraform/envs/sandbox" in announced[0]
         assert early.future.result(timeout=300).has_changes is False
         early.close()  # taken: the plan and the lock are the apply's now
         assert early.site.plan_path.exists()
@@ -111,8 +112,11 @@ def test_apply_with_a_broken_config_drops_the_early_plan(runs, graph_emulator):
     broken = apply(runs)
     assert broken.returncode == 2, broken.err
     assert "unknown_setting" in broken.err
-    # the plan had started before the config was read: the step is announced, then the config refused
-    assert broken.err.index("Planning the Terraform changes") < broken.err.index("unknown_setting")
+    # the plan had started before the config was read, but it is stopped silently: the config error comes
+    # first and alone (no step announced, no "Interrupt received" nor any other line of Terraform's)
+    assert broken.err.startswith("Error: envs/sandbox.yaml"), broken.err
+    assert "Planning the Terraform changes" not in broken.err and "Interrupt" not in broken.err
+    assert "|" not in broken.err, broken.err
     yaml_path.write_text(good)
     assert_left_nothing(runs)
     again = apply(runs)

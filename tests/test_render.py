@@ -95,7 +95,11 @@ def test_rendered_files_are_terraform_fmt_clean(project):
     weird = project / "envs" / "weird.yaml"
     weird.write_text(
         (project / "envs" / "sandbox.yaml").read_text().replace(
-            "display_name: Sekoia.io SSO (sandbox)", 'display_name: "Team \\"${x}\\" %{ if } \\\\ a\\nb"'
+            "display_name: Sekoia.io SSO (sandbox)", 'display_name: "Team \\"${x}\\" %{ if } \\\\ a"'
+        ).replace(
+            # Control characters are refused in a display name (config.py); notes may hold line breaks
+            # (what HCL would read as line ends, U+0085 and U+2028, go through hcl_string: NASTY below).
+            "notes: Managed by", 'notes: "a\\nb\\t\\"${x}\\"" # Managed by'
         )
     )
     assert CliRunner().invoke(cli, ["render", "--all"]).exit_code == 0
@@ -115,6 +119,9 @@ NASTY = [
     "trailing %",
     "unicode é — 🚀",
     "ctrl \x01 char",
+    "lines \u2028 and \u2029 and \x85 next line",
+    "bidi \u202e override \u2066 isolate",
+    "zero\u200bwidth \ufeff bom \ue000 private",
 ]
 
 
