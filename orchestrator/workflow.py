@@ -732,11 +732,12 @@ def _check_entra_application(reads: _StatusReads) -> Check:
                                    {"$select": "id,appId,web,displayName"})
     actual = sorted((app.get("web") or {}).get("redirectUris") or [])
     wanted = sorted(reads.env.config.sekoia.redirect_uris)
-    missing = sorted(set(wanted) - set(actual))
+    missing, extra = sorted(set(wanted) - set(actual)), sorted(set(actual) - set(wanted))
     facts = {"display_name": app.get("displayName"), "client_id": app.get("appId"),
-             "redirect_uris": {"wanted": wanted, "actual": actual, "missing": missing}}
-    if missing:
-        return Check("entra application", "drift", f"redirect URIs {actual} lack {missing}", facts)
+             "redirect_uris": {"wanted": wanted, "actual": actual, "missing": missing, "extra": extra}}
+    if missing or extra:
+        said = [f"lack {', '.join(missing)}"] * bool(missing) + [f"also hold {', '.join(extra)}"] * bool(extra)
+        return Check("entra application", "drift", f"redirect URIs {' and '.join(said)}", facts)
     return Check("entra application", "ok", f"{app.get('displayName')}: redirect URI {', '.join(wanted)}", facts)
 
 
@@ -799,8 +800,9 @@ def _check_discovery(reads: _StatusReads) -> Check:
 
 
 def _check_sekoia_domains(reads: _StatusReads) -> list[Check]:
-    states = {"verified": "ok", "pending": "waiting"}
-    return [Check(f"domain {d.name}", states.get(d.status, "problem"), d.describe(),
+    states = {"verified": "ok", "pending": "waiting", "missing": "drift"}  # missing: apply registers it
+    apply = f"not registered in Sekoia.io: `sekoia-sso apply {reads.env.name}` sends it for verification"
+    return [Check(f"domain {d.name}", states.get(d.status, "problem"), apply if d.status == "missing" else d.describe(),
                   {"domain": d.name, "status": d.status, "rejection_reason": d.rejection_reason})
             for d in reads.sekoia.result().domains]
 
@@ -814,10 +816,14 @@ def _check_sekoia_oidc(reads: _StatusReads) -> Check:
                         "held_is_current": plan.secret_current}}
     if "sso" in plan.missing_routes:
         return Check("sekoia oidc", "problem", "the API does not offer the assumed route: check it in the UI", facts)
-    if not plan.sso_configured and plan.domains_not_verified:
-        return Check("sekoia oidc", "waiting", "SSO will be configured once the domains are verified: re-run apply "
-                     "then", {**facts, "waits_for_domains": list(plan.domains_not_verified)})
     if not plan.sso_configured:
+        facts["waits_for_domains"] = list(plan.domains_not_verified)
+        if plan.rejected:
+            return Check("sekoia oidc", "problem", "SSO is not configured and cannot be: Sekoia.io rejected "
+                         + ", ".join(d.name for d in plan.rejected), facts)
+        if plan.domains_not_verified and not plan.domains_to_add:
+            return Check("sekoia oidc", "waiting", "SSO will be configured once the domains are verified: re-run "
+                         "apply then", facts)
         return Check("sekoia oidc", "drift", f"SSO is not configured: run `sekoia-sso apply {name}`", facts)
     if outputs is None:
         return Check("sekoia oidc", "problem", "SSO is configured, but the Terraform outputs to compare it with "
