@@ -175,3 +175,134 @@ def test_a_service_principal_attribute_that_follows_its_application_is_not_drift
     planned = runs("plan", "sandbox", "--json")
     assert planned.returncode == 0, planned.err
     assert json.loads(planned.out)["drift"] == []
+
+
+# ----------------------------------------------------------------------------------------------
+# a report, not a script
+
+
+def closed_port_url() -> str:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{probe.getsockname()[1]}"  # nothing listens there once closed
+
+
+def graph_unreachable(runs, graph) -> None:
+    """The CLI's Graph calls go nowhere; Terraform's provider (its own address) and the login still work."""
+    path = runs.sandbox_dir / "endpoints.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), "graph_url": closed_port_url()}))
+
+
+def sekoia_unreachable(runs, graph) -> None:
+    path = runs.sandbox_dir / "endpoints.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), "sekoia_url": closed_port_url()}))
+
+
+def terraform_fails(runs, graph) -> None:
+    """Only the provider reads the owners: its refresh fails, nothing the other parts read does."""
+    portal = Portal(graph)
+    graph.queue_fault(403, path_prefix=f"/v1.0/servicePrincipals/{portal.sp['id']}/owners", times=1000,
+                      code="Authorization_RequestDenied", message="Insufficient privileges to complete the operation.")
+
+
+# The parts of the sandbox's report, in its order.
+PARTS = ["rendered HCL", "terraform drift", "terraform plan", "entra application", "assignment required",
+         "assignments", "client secret", "discovery document", "domain contoso.example", "sekoia oidc"]
+BREAKS = {
+    "graph_unreachable": (graph_unreachable, {"entra application", "assignment required", "assignments"}),
+    "sekoia_unreachable": (sekoia_unreachable, {"sekoia domains", "sekoia oidc"}),
+    "terraform_fails": (terraform_fails, {"terraform drift", "terraform plan"}),
+}
+
+
+@pytest.mark.parametrize("broken", list(BREAKS))
+def test_a_part_that_cannot_be_read_is_that_parts_problem_and_the_others_still_report(
+        runs, graph_emulator, sekoia_emulator, broken):
+    assert apply(runs).returncode == 0
+    breaks, wanted = BREAKS[broken]
+    breaks(runs, graph_emulator)
+    code, document, parts = status_json(runs)
+    assert code == 1
+    assert "Traceback" not in json.dumps(document)
+    problems = {part for part, check in parts.items() if check["state"] != "ok"}
+    assert problems == wanted, {part: parts[part]["detail"] for part in problems ^ wanted}
+    assert all(parts[part]["state"] == "problem" and len(parts[part]["detail"]) > 20 for part in wanted)
+    # the parts that could be read report as ever, with their fields
+    reported = set(PARTS) - wanted - ({"domain contoso.example"} if "sekoia domains" in wanted else set())
+    assert reported <= set(parts) and all(parts[part]["state"] == "ok" for part in reported)
+    assert parts["client secret"]["key_id"] == runs.outputs()["client_secret_key_id"]
+    if broken == "terraform_fails":
+        assert "Insufficient privileges" in parts["terraform plan"]["detail"]
+    if broken == "graph_unreachable":
+        assert parts["domain contoso.example"]["status"] == "verified"
+        assert parts["sekoia oidc"]["secret"]["held_is_current"] is True
+
+
+def test_the_report_goes_to_stdout_and_json_gives_each_parts_fields(runs, sekoia_emulator):
+    assert apply(runs).returncode == 0
+    text = runs("status", "sandbox")
+    assert text.returncode == 0, text.err
+    lines = text.out.splitlines()
+    assert [line[:23].rstrip() for line in lines] == PARTS
+    assert all(" OK " in line for line in lines)
+    assert text.err.strip() == "==> Status of environment sandbox"
+
+    code, document, parts = status_json(runs)
+    outputs = runs.outputs()
+    assert code == 0 and document["strict"] is False and document["counts"] == {"ok": 10}
+    assert set(document) == {"environment", "exit_code", "strict", "counts", "checks"}
+    secret = parts["client secret"]
+    assert secret["key_id"] == outputs["client_secret_key_id"] and secret["end_date"] == outputs[
+        "client_secret_end_date"]
+    assert 179 < secret["days_left"] <= 180 and secret["rotate_before_days"] == 30
+    assert parts["assignment required"]["wanted"] is True and parts["assignment required"]["actual"] is True
+    assert parts["assignments"]["assigned"] == 3 and parts["assignments"]["missing"] == []
+    assert parts["entra application"]["client_id"] == outputs["client_id"]
+    assert parts["domain contoso.example"]["status"] == "verified"
+    oidc = parts["sekoia oidc"]
+    sso = sekoia_emulator.sso_configuration(DEMO_COMMUNITY_UUID)
+    assert oidc["configured"] is True and oidc["changes"] == [] and oidc["login_url"] == sso["login_url"]
+    assert oidc["secret"] == {"current_key_id": outputs["client_secret_key_id"],
+                              "held_key_id": outputs["client_secret_key_id"], "held_is_current": True}
+    assert parts["discovery document"]["issuer"].endswith("/v2.0")
+
+
+def test_a_secret_inside_its_rotation_window_warns_and_fails_only_with_strict(runs):
+    assert apply(runs).returncode == 0
+    yaml_path = runs.project / "envs/sandbox.yaml"
+    # a window as long as the secret's life: it is inside from its first day (the end date stays as created)
+    yaml_path.write_text(yaml_path.read_text().replace("rotate_before_days: 30", "rotate_before_days: 180")
+                         .replace("validity_days: 180", "validity_days: 181"))
+    assert runs("render", "sandbox").returncode == 0
+    code, document, parts = status_json(runs)
+    assert code == 0
+    secret = parts["client secret"]
+    assert secret["state"] == "warning" and "inside the rotation window (180)" in secret["detail"]
+    assert "sekoia-sso rotate sandbox" in secret["detail"] and secret["rotate_before_days"] == 180
+    assert document["counts"] == {"ok": 9, "warning": 1}
+    strict, document, _ = status_json(runs, "--strict")
+    assert strict == 1 and document["strict"] is True
+    text = runs("status", "sandbox", "--strict")
+    assert text.returncode == 1 and "client secret          WARNING" in text.out
+
+
+def test_the_secret_check_never_raises_on_missing_or_odd_outputs():
+    from orchestrator.config import load_environment
+    from orchestrator.workflow import _check_client_secret
+    from tests.project import REPO
+
+    env = load_environment(REPO, "sandbox")
+    cases = {
+        "unreadable": (None, "problem", "could not be read"),
+        "nothing applied": ({}, "problem", "nothing applied yet"),
+        "not a date": ({"client_secret_end_date": "soon", "client_secret_key_id": "k"}, "problem", "not a date"),
+        "expired": ({"client_secret_end_date": "2000-01-01T00:00:00Z", "client_secret_key_id": "k"}, "problem",
+                    "EXPIRED"),
+        "fine": ({"client_secret_end_date": "2999-01-01T00:00:00Z", "client_secret_key_id": "k"}, "ok", "days left"),
+    }
+    for name, (outputs, state, words) in cases.items():
+        check = _check_client_secret(outputs, env)
+        assert (check.state, words in check.detail) == (state, True), name
+        assert check.to_dict()["part"] == "client secret" and "rotate_before_days" in check.to_dict()
