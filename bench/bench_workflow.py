@@ -1,14 +1,17 @@
-"""Benchmarks of issue 7: a no-op re-apply against a bare `terraform plan`, and `--help`'s start-up.
+"""Benchmarks of issues 7 and 14: a no-op re-apply against a bare `terraform plan`, `status` against a
+no-op re-apply, and `--help`'s start-up.
 
     .venv/bin/python bench/bench_workflow.py [--rounds N] [--latency-ms MS]
 
-    from bench.bench_workflow import run_noop_apply_benchmark, run_help_benchmark   # for `make bench`
+    from bench.bench_workflow import run_noop_apply_benchmark, run_status_benchmark, run_help_benchmark
 
 Both sides of each ratio run as processes in the same loop, alternating, on the same sandbox:
 
 - no-op re-apply: `sekoia-sso apply sandbox --yes` once everything is applied (so it finds
   nothing to do: preflight, the Terraform plan and Sekoia.io's reads, no write), against
   `terraform plan` of the same root with the same data dir. Target: ratio ≤ 1.3.
+- status: `sekoia-sso status sandbox` (every part, exit 0) against that no-op re-apply of the same
+  environment. Target: ratio ≤ 1.2 (status runs ONE Terraform plan, as apply does).
 - `sekoia-sso --help` against `python -c "import click"`. Target: ratio ≤ 1.5, and the help
   imports none of httpx, jinja2, azure.identity, python_terraform.
 """
@@ -22,10 +25,13 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 NOOP_RATIO_TARGET = 1.3
+STATUS_RATIO_TARGET = 1.2
 HELP_RATIO_TARGET = 1.5
 HEAVY_MODULES = ("httpx", "jinja2", "azure.identity", "python_terraform")
 
@@ -48,9 +54,9 @@ def _timed(argv: list[str], *, env: dict[str, str], cwd: Path) -> float:
     return elapsed
 
 
-def run_noop_apply_benchmark(*, rounds: int = 5, latency_ms: float = 0.0) -> dict:
-    from orchestrator.config import load_environment
-    from orchestrator.workspace import Workspace
+@contextmanager
+def _applied_sandbox(latency_ms: float) -> Iterator[tuple[object, dict[str, str], list[str]]]:
+    """A sandbox with environment sandbox applied; (sandbox, the CLI's environment, a no-op apply's argv)."""
     from sandbox.up import start_sandbox
 
     _byte_compile()
@@ -62,8 +68,15 @@ def run_noop_apply_benchmark(*, rounds: int = 5, latency_ms: float = 0.0) -> dic
         _timed(apply, env=env, cwd=PROJECT_DIR)  # the first apply creates everything
         sandbox.graph.configure(latency_ms=latency_ms)
         sandbox.sekoia.latency = latency_ms / 1000.0
+        yield sandbox, env, apply
 
-        os.environ["SEKOIA_SSO_SANDBOX_DIR"] = directory
+
+def run_noop_apply_benchmark(*, rounds: int = 5, latency_ms: float = 0.0) -> dict:
+    from orchestrator.config import load_environment
+    from orchestrator.workspace import Workspace
+
+    with _applied_sandbox(latency_ms) as (sandbox, env, apply):
+        os.environ["SEKOIA_SSO_SANDBOX_DIR"] = env["SEKOIA_SSO_SANDBOX_DIR"]
         workspace = Workspace(load_environment(PROJECT_DIR, "sandbox"), PROJECT_DIR)
         plan_env = {**env, **workspace.endpoints.sandbox_env, "TF_DATA_DIR": str(workspace.data_dir),
                     "TF_IN_AUTOMATION": "1", "CHECKPOINT_DISABLE": "1"}
@@ -79,6 +92,25 @@ def run_noop_apply_benchmark(*, rounds: int = 5, latency_ms: float = 0.0) -> dic
         "measure": "no-op re-apply vs bare terraform plan",
         "value_s": apply_s, "bound_s": plan_s, "ratio": apply_s / plan_s, "target": NOOP_RATIO_TARGET,
         "ok": apply_s / plan_s <= NOOP_RATIO_TARGET and writes == 0, "sekoia_writes": writes,
+        "rounds": rounds, "latency_ms": latency_ms,
+    }
+
+
+def run_status_benchmark(*, rounds: int = 5, latency_ms: float = 0.0) -> dict:
+    """`status` (must exit 0: every part matches) against a no-op apply, alternating, on one sandbox."""
+    with _applied_sandbox(latency_ms) as (sandbox, env, apply):
+        status = [sys.executable, "-m", "orchestrator", "status", "sandbox"]
+        sekoia_writes = len(sandbox.sekoia.write_requests)
+        statuses, applies = [], []
+        for _ in range(rounds):
+            statuses.append(_timed(status, env=env, cwd=PROJECT_DIR))
+            applies.append(_timed(apply, env=env, cwd=PROJECT_DIR))
+        writes = len(sandbox.sekoia.write_requests) - sekoia_writes
+    status_s, apply_s = statistics.median(statuses), statistics.median(applies)
+    return {
+        "measure": "status vs no-op re-apply",
+        "value_s": status_s, "bound_s": apply_s, "ratio": status_s / apply_s, "target": STATUS_RATIO_TARGET,
+        "ok": status_s / apply_s <= STATUS_RATIO_TARGET and writes == 0, "sekoia_writes": writes,
         "rounds": rounds, "latency_ms": latency_ms,
     }
 
@@ -112,7 +144,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--latency-ms", type=float, default=0.0)
     args = parser.parse_args(argv)
-    for measures in (run_noop_apply_benchmark(rounds=args.rounds, latency_ms=args.latency_ms), run_help_benchmark()):
+    for measures in (run_noop_apply_benchmark(rounds=args.rounds, latency_ms=args.latency_ms),
+                     run_status_benchmark(rounds=args.rounds, latency_ms=args.latency_ms), run_help_benchmark()):
         print(f"{measures['measure']}: {measures['value_s']:.3f}s vs {measures['bound_s']:.3f}s, "
               f"ratio {measures['ratio']:.2f} (target ≤ {measures['target']}) {'PASS' if measures['ok'] else 'FAIL'}")
     return 0

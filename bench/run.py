@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 
 from bench.bench_preflight import format_measures, run_benchmark
-from bench.bench_workflow import run_help_benchmark, run_noop_apply_benchmark
+from bench.bench_workflow import run_help_benchmark, run_noop_apply_benchmark, run_status_benchmark
 
 
 def main() -> int:
@@ -25,7 +25,8 @@ def main() -> int:
          preflight["peak_memory_mb"] < preflight["memory_target_mb"]),
         ("preflight per-user requests", str(preflight["per_user_requests"]), "0", "-", preflight["per_user_requests"] == 0),
     ]
-    for measures in (run_noop_apply_benchmark(latency_ms=20.0), run_help_benchmark()):
+    for measures in (run_noop_apply_benchmark(latency_ms=20.0), run_status_benchmark(latency_ms=20.0),
+                     run_help_benchmark()):
         print(f"{measures['measure']}: {measures['value_s']:.3f} s vs {measures['bound_s']:.3f} s", flush=True)
         rows.append((measures["measure"], f"{measures['value_s']:.3f} s",
                      f"{measures['bound_s']:.3f} s × {measures['target']}", f"{measures['ratio']:.2f}", measures["ok"]))

@@ -385,31 +385,38 @@ def apply(env: str, yes: bool, wait: bool, timeout: str, max_problems: int, warn
 
 @cli.command()
 @click.argument("env")
-@click.option("--json", "as_json", is_flag=True, help="Print every check as JSON on stdout.")
-def status(env: str, as_json: bool) -> None:
-    """Show each part of ENV and whether it matches the config.
+@click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON document on stdout.")
+@click.option("--strict", is_flag=True, help="Exit 1 on a warning too (the secret inside its rotation window).")
+def status(env: str, as_json: bool, strict: bool) -> None:
+    """Report each part of ENV and whether it matches the config; changes nothing.
 
-    Rendered HCL, Terraform drift (`plan -refresh-only`) and pending changes, the Entra
-    application (redirect URI, assignment required, assignments), the client secret (key ID,
-    days left, warning inside the rotation window), the tenant's discovery document, the
-    Sekoia.io domains and OIDC settings (match the outputs, hold the current secret). Changes
-    nothing. Exit 0 all matches, 1 drift or a problem, 3 waiting on Sekoia.io. Suited to a
-    scheduled CI job.
+    Each part is read from its own source and stands alone (a part that cannot be read is that
+    part's problem; the others still report): rendered HCL; Terraform drift and pending
+    changes, from one plan (drift only where it matters: what apply repairs or a change
+    reads); the Entra application (redirect URIs, assignment required, assignments); the
+    client secret (key ID, days left, a warning inside the rotation window); the tenant's
+    discovery document; the Sekoia.io domains and OIDC settings (match the outputs, hold the
+    current secret). The report goes to stdout; --json prints one document with each part's
+    fields instead. Exit 0 all matches (warnings included, unless --strict), 1 drift or a
+    problem, 3 waiting on Sekoia.io. Suited to a scheduled CI job.
 
     Example:
 
     \b
         sekoia-sso status prod
-        sekoia-sso status prod --json
+        sekoia-sso status prod --json --strict
     """
-    from orchestrator.workflow import status_environment
+    from orchestrator.workflow import StatusOptions, status_environment
     from orchestrator.workspace import work_elsewhere_when_read_only
 
     work_elsewhere_when_read_only()  # status writes nothing in the checkout: it works on a read-only one
     (environment,) = _environments(env, False)
-    code, checks = status_environment(_project(), environment, _console(as_json))
+    code, checks = status_environment(_project(), environment, _console(as_json), StatusOptions(strict=strict))
     if as_json:
-        _emit_json({"environment": environment.name, "exit_code": code, "checks": [c.to_dict() for c in checks]})
+        states = [c.state for c in checks]
+        _emit_json({"environment": environment.name, "exit_code": code, "strict": strict,
+                    "counts": {state: states.count(state) for state in sorted(set(states))},
+                    "checks": [c.to_dict() for c in checks]})
     if code:
         sys.exit(code)
 

@@ -8,6 +8,14 @@ Secrets: the JSON of a plan holds sensitive values in clear (variables, prior st
 Terraform marks sensitive (`before_sensitive`/`after_sensitive`), or whose name says it is a
 credential, is listed by name only, and its values are dropped while parsing, so neither
 `to_json()` nor `render_text()` can print them.
+
+Drift: `resource_drift` lists every attribute a refresh found changed, computed ones included
+(a service principal's `redirect_uris` follow its application's, so a portal edit of the
+application "drifts" the service principal too, and still does after apply repaired the
+application). `drift` keeps what matters, as Terraform's own plan does: an attribute Terraform
+lists in `relevant_attributes` (it feeds a planned change), an attribute the plan changes back
+(apply repairs it), an object deleted or about to be rebuilt. The rest, `ignored_drift`, no
+configuration sets or reads: it is never shown as drift.
 """
 
 from __future__ import annotations
@@ -173,6 +181,7 @@ class PlanSummary:
     output_changes: tuple[OutputChange, ...] = ()
     drift: tuple[ResourceChange, ...] = field(default=())
     errored: bool = False
+    ignored_drift: tuple[ResourceChange, ...] = field(default=(), repr=False)
     terraform_version: str = ""
 
     @classmethod
@@ -181,10 +190,14 @@ class PlanSummary:
         if not isinstance(data, Mapping) or "format_version" not in data:
             raise ValueError("not the JSON of a Terraform plan (no format_version)")
         secrets = sensitive_strings(data)
+        changes = tuple(_resource_changes(data.get("resource_changes") or (), secrets))
+        drift, ignored = split_drift(_resource_changes(data.get("resource_drift") or (), secrets, drift=True),
+                                     changes, data.get("relevant_attributes") or ())
         return cls(
-            resource_changes=tuple(_resource_changes(data.get("resource_changes") or (), secrets)),
+            resource_changes=changes,
             output_changes=tuple(_output_changes(data.get("output_changes") or {}, secrets)),
-            drift=tuple(_resource_changes(data.get("resource_drift") or (), secrets, drift=True)),
+            drift=drift,
+            ignored_drift=ignored,
             errored=bool(data.get("errored", False)),
             terraform_version=str(data.get("terraform_version", "")),
         )
@@ -253,6 +266,50 @@ def action_of(actions: Iterable[str]) -> str:
     if len(actions) == 1 and actions[0] in ACTIONS:
         return actions[0]
     return "+".join(actions) or "no-op"
+
+
+def split_drift(
+    drift: Iterable[ResourceChange],
+    changes: Iterable[ResourceChange],
+    relevant_attributes: Iterable[Mapping[str, Any]],
+) -> tuple[tuple[ResourceChange, ...], tuple[ResourceChange, ...]]:
+    """(the drift that matters, the drift no configuration sets or reads): see the module docstring.
+
+    `relevant_attributes` is the plan JSON's list of {"resource": address, "attribute": path}; a
+    resource of count/for_each is named without its key, and an empty path means all of it."""
+    relevant: dict[str, list[str]] = {}
+    for item in relevant_attributes:
+        path = ".".join(str(part) for part in item.get("attribute") or ())
+        relevant.setdefault(str(item.get("resource", "")), []).append(path)
+    pending = {change.address: change for change in changes}
+    kept: list[ResourceChange] = []
+    ignored: list[ResourceChange] = []
+    for change in drift:
+        repair = pending.get(change.address)
+        if change.action in ("delete", "forget") or (repair and repair.action in ("create", "replace", "delete")):
+            kept.append(change)
+            continue
+        paths = [path for resource, found in relevant.items() if _same_resource(resource, change.address)
+                 for path in found]
+        paths += [attribute.path for attribute in (repair.attributes if repair else ())]
+        matters = tuple(a for a in change.attributes if any(_overlaps(a.path, path) for path in paths))
+        rest = tuple(a for a in change.attributes if a not in matters)
+        if matters or (repair and not change.attributes):
+            kept.append(ResourceChange(change.address, change.action, matters or change.attributes,
+                                       change.reason, change.previous_address, change.importing))
+        if rest or not (matters or repair):
+            ignored.append(ResourceChange(change.address, change.action, rest, change.reason,
+                                          change.previous_address, change.importing))
+    return tuple(kept), tuple(ignored)
+
+
+def _same_resource(resource: str, address: str) -> bool:
+    return address == resource or address.startswith(resource + "[")
+
+
+def _overlaps(path: str, other: str) -> bool:
+    """One dotted attribute path is the other, or inside it (the empty path: the whole object)."""
+    return not other or path == other or path.startswith(other + ".") or other.startswith(path + ".")
 
 
 def _resource_changes(

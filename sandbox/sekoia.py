@@ -462,6 +462,17 @@ class SekoiaEmulator:
             sso = self._sso.get(community_uuid)
             return self._sso_view(sso) if sso else None
 
+    def edit_sso(self, community_uuid: str, **fields: Any) -> None:
+        """A change made by hand in Sekoia.io's UI (enabled, provider_url, client_id, jit_provisioning,
+        default_role_uuid): the secret it holds stays. KeyError when SSO is not configured."""
+        unknown = set(fields) - {"enabled", "provider_url", "client_id", "jit_provisioning", "default_role_uuid"}
+        if unknown:
+            raise TypeError(f"edit_sso: no such SSO field {sorted(unknown)}")
+        with self._lock:
+            sso = self._sso[community_uuid]
+            for name, value in fields.items():
+                setattr(sso, name, value)
+
     def sso_secret(self, community_uuid: str) -> str | None:
         """The client secret Sekoia holds for the community: the last one pushed, None after a disable."""
         with self._lock:

@@ -266,7 +266,9 @@ def test_drift_is_reported_separately():
                         "after_sensitive": {},
                     },
                 }
-            ]
+            ],
+            # an attribute that feeds a planned change elsewhere: drift even with nothing to repair here
+            relevant_attributes=[{"resource": "azuread_application.this", "attribute": ["display_name"]}],
         )
     )
     assert not summary.has_changes
@@ -274,6 +276,59 @@ def test_drift_is_reported_separately():
         ("azuread_application.this", {"path": "display_name", "before": "a", "after": "b"})
     ]
     assert summary.render_text().startswith("Changed outside Terraform since the last run:\n")
+
+
+APP = "module.sekoia_sso.azuread_application.this"
+SP = "module.sekoia_sso.azuread_service_principal.this"
+PASSWORD = 'module.sekoia_sso.azuread_application_password.this["blue"]'
+
+
+def change_item(address: str, actions: list[str], before: dict | None, after: dict | None) -> dict:
+    return {"address": address, "change": {"actions": actions, "before": before, "after": after,
+                                           "after_unknown": {}, "before_sensitive": {}, "after_sensitive": {}}}
+
+
+def redirect(uris: list[str]) -> dict:
+    return {"web": [{"redirect_uris": uris}], "display_name": "Sekoia.io SSO"}
+
+
+def test_drift_only_in_a_computed_attribute_no_configuration_reads_is_not_drift():
+    # After apply repaired the application, the service principal's redirect_uris (which follow the
+    # application's) come back on the next refresh: nothing sets or reads them, nothing is pending.
+    summary = PlanSummary.from_plan_json(plan_json(
+        resource_drift=[change_item(SP, ["update"], {"redirect_uris": []}, {"redirect_uris": ["https://a/cb"]})],
+        relevant_attributes=[{"resource": SP, "attribute": ["object_id"]}],
+    ))
+    assert summary.drift == () and not summary.has_changes
+    assert [(d.address, [a.path for a in d.attributes]) for d in summary.ignored_drift] == [(SP, ["redirect_uris"])]
+    assert "Changed outside Terraform" not in summary.render_text()
+    assert summary.to_dict()["drift"] == []
+
+
+def test_drift_the_plan_repairs_is_drift_and_what_follows_from_it_is_not():
+    summary = PlanSummary.from_plan_json(plan_json(
+        resource_drift=[change_item(APP, ["update"], redirect(["https://a/cb"]), redirect([])),
+                        change_item(SP, ["update"], {"redirect_uris": ["https://a/cb"]}, {"redirect_uris": []})],
+        resource_changes=[change_item(APP, ["update"], redirect([]), redirect(["https://a/cb"]))],
+        relevant_attributes=[{"resource": SP, "attribute": ["object_id"]},
+                             {"resource": APP, "attribute": ["client_id"]}],
+    ))
+    assert [(d.address, [a.path for a in d.attributes]) for d in summary.drift] == [
+        (APP, ["web.0.redirect_uris"])]
+    assert [d.address for d in summary.ignored_drift] == [SP]
+
+
+def test_drift_in_a_relevant_attribute_or_a_deleted_object_is_drift():
+    summary = PlanSummary.from_plan_json(plan_json(
+        resource_drift=[change_item(SP, ["update"], {"object_id": "a", "notes": "x"}, {"object_id": "b", "notes": "y"}),
+                        change_item(PASSWORD, ["delete"], {"key_id": "k"}, None)],
+        resource_changes=[change_item(PASSWORD, ["create"], None, {"key_id": None})],
+        relevant_attributes=[{"resource": SP, "attribute": ["object_id"]},
+                             {"resource": "module.sekoia_sso.azuread_application_password.this", "attribute": []}],
+    ))
+    assert [(d.address, d.action, [a.path for a in d.attributes]) for d in summary.drift] == [
+        (SP, "update", ["object_id"]), (PASSWORD, "delete", [])]
+    assert [(d.address, [a.path for a in d.attributes]) for d in summary.ignored_drift] == [(SP, ["notes"])]
 
 
 def test_not_a_plan_is_refused():

@@ -76,7 +76,7 @@ def test_status_is_clean_then_reports_drift_in_entra_and_in_sekoia(runs, graph_e
                  headers={"Authorization": f"Bearer {sekoia_emulator.demo_api_key}"}).raise_for_status()
     disabled = runs("status", "sandbox")
     assert disabled.returncode == 1
-    assert "sekoia oidc" in disabled.err and "DRIFT" in disabled.err
+    assert "sekoia oidc" in disabled.out and "DRIFT" in disabled.out
 
 
 def test_pending_domain_exits_3_then_a_rerun_completes(runs, sekoia_emulator):
