@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import re
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -74,14 +75,9 @@ def _lower(value: Any) -> str | None:
 
 
 def days_left(end_date: str | None, *, now: dt.datetime | None = None) -> float | None:
-    if not end_date:
+    end = _instant(end_date) if end_date else None
+    if end is None:
         return None
-    try:
-        end = dt.datetime.fromisoformat(str(end_date).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if end.tzinfo is None:
-        end = end.replace(tzinfo=dt.UTC)
     return (end - (now or dt.datetime.now(dt.UTC))).total_seconds() / 86400
 
 
@@ -139,7 +135,7 @@ class Ledger:
             found = None if entra is None else entra.get(_lower(key_id))
             slots.append(Slot(
                 name=name, key_id=key_id, start_date=item.get("start_date"),
-                end_date=(found or {}).get("endDateTime") or item.get("end_date"),
+                end_date=_same_or_entra(item.get("end_date"), (found or {}).get("endDateTime")),
                 in_entra=bool(key_id) if entra is None else found is not None,
             ))
         handover = reveal(outputs.get("sekoia_secret_handover"))
@@ -184,6 +180,25 @@ class Ledger:
         return {"held_slot": held.name if held else None, "held_key_id": self.pushed,
                 "handover": {"pushing": self.pushing, "retiring": self.retiring} if self.pushing or self.retiring
                 else None, "slots": [s.to_dict() for s in self.slots]}
+
+
+def _same_or_entra(recorded: str | None, entra: str | None) -> str | None:
+    """Entra ID's end date where it differs from the state's (moved behind Terraform's back), else the state's
+    spelling of the same instant (Graph writes 7 decimal places)."""
+    if not entra:
+        return recorded
+    if recorded and _instant(recorded) == _instant(entra):
+        return recorded
+    moment = _instant(entra)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else entra
+
+
+def _instant(text: str) -> dt.datetime | None:
+    try:
+        moment = dt.datetime.fromisoformat(re.sub(r"(\.\d{6})\d+", r"\1", str(text)).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)).replace(microsecond=0)
 
 
 def read_credentials(graph: Any, application_object_id: str) -> list[dict[str, Any]]:

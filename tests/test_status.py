@@ -117,7 +117,7 @@ DRIFTS: dict[str, tuple[Callable[[Portal, SekoiaUI], None], set[str]]] = {
     "assignments_removed": (assignments_removed, TERRAFORM | {"assignments"}),
     "owner_added": (owner_added, TERRAFORM),
     "notes_and_tags_edited": (notes_and_tags_edited, TERRAFORM),
-    "secret_deleted": (secret_deleted, TERRAFORM),
+    "secret_deleted": (secret_deleted, TERRAFORM | {"client secret"}),  # the one Sekoia.io holds is gone
     "sekoia_sso_edited": (sekoia_sso_edited, {"sekoia oidc"}),
     "sekoia_sso_disabled": (sekoia_sso_disabled, {"sekoia oidc"}),
     "sekoia_domain_removed": (sekoia_domain_removed, {"domain contoso.example"}),
