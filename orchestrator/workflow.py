@@ -92,6 +92,7 @@ class ApplyOptions:
     rotate_when_due: bool = True
     poll: Any = None
     sekoia_client_options: dict[str, Any] = field(default_factory=dict)
+    take_over: bool = False  # replace SSO that points at another application (orchestrator/ownership.py)
 
 
 @dataclass
@@ -132,7 +133,7 @@ def _application_will_change(summary) -> bool:
     return any(c.address == APPLICATION_ADDRESS and c.action in ("create", "replace") for c in summary.resource_changes)
 
 
-def _read_sekoia(client, env: Environment, outputs_future):
+def _read_sekoia(client, env: Environment, outputs_future, take_over: bool = False):
     """Sekoia.io's reads for the combined plan; the checks that need no Terraform output go first.
 
     Not the key's owner (GET /v1/me): `connect` checks every precondition again before it writes,
@@ -141,7 +142,7 @@ def _read_sekoia(client, env: Environment, outputs_future):
 
     preconditions = check_preconditions(client, SekoiaTarget.from_outputs(env, {}, allow_unapplied=True),
                                         read_key_owner=False)
-    target = SekoiaTarget.from_outputs(env, outputs_future.result(), allow_unapplied=True)
+    target = SekoiaTarget.from_outputs(env, outputs_future.result(), allow_unapplied=True, take_over=take_over)
     return target, plan_sekoia(client, target, preconditions=preconditions)
 
 
@@ -251,14 +252,22 @@ def apply_environment(project_dir: Path, env: Environment, options: ApplyOptions
         try:
             # imported once the plan runs: httpx and the clients take a tenth of a second to load
             from orchestrator.discovery import check_tenant_discovery
+            from orchestrator.ownership import owner_of
             from orchestrator.sekoia import SekoiaClient
-            from orchestrator.sekoia_setup import SekoiaTarget, connect, plan_sekoia, terraform_recorder
+            from orchestrator.sekoia_setup import (
+                SekoiaTarget,
+                connect,
+                output_command,
+                plan_sekoia,
+                refuse_foreign,
+                terraform_recorder,
+            )
 
             preflight_future = pool.submit(_preflight_report, env, project_dir, options)
             outputs_future = pool.submit(workspace.runner().outputs)  # its own runner: no state shared
             futures += [preflight_future, outputs_future]
             client = SekoiaClient.for_environment(env, endpoints, **options.sekoia_client_options)
-            sekoia_future = pool.submit(_read_sekoia, client, env, outputs_future)
+            sekoia_future = pool.submit(_read_sekoia, client, env, outputs_future, options.take_over)
             futures.append(sekoia_future)
             render_future.result()  # a stale render stops here, whatever the plan did
             plan = plan_future.result()
@@ -300,10 +309,22 @@ def apply_environment(project_dir: Path, env: Environment, options: ApplyOptions
             if client_id_changes and target.applied:
                 console.result("  The application is (re)created: Sekoia.io will get its new client ID.")
 
-            anything = plan.has_changes or sekoia_plan.has_changes or secret_push
+            def owner(client_id: str) -> str:
+                return owner_of(project_dir, client_id, exclude=env.name)
+
+            if sekoia_plan.refused:  # before anything is written, in Entra ID as in Sekoia.io
+                workspace.plan_path.unlink(missing_ok=True)
+                raise refuse_foreign(target, sekoia_plan, owner)
+            # A domain Sekoia.io has not verified yet is not done, even with nothing to write: connect waits.
+            pending = [d.name for d in sekoia_plan.domains if d.status == "pending"]
+            changes = plan.has_changes or sekoia_plan.has_changes or secret_push
+            anything = changes or bool(pending)
             if not anything:
                 console.step("Nothing to do: the Terraform plan is empty and Sekoia.io already matches")
                 workspace.plan_path.unlink(missing_ok=True)
+            elif not changes:
+                console.step(f"Nothing to change; {', '.join(pending)} still "
+                             f"{'waits' if len(pending) == 1 else 'wait'} for Sekoia.io's verification")
             else:
                 _confirm(options, f"Apply these changes to environment {env.name}?")
 
@@ -320,7 +341,9 @@ def apply_environment(project_dir: Path, env: Environment, options: ApplyOptions
             result = None
             if anything:
                 console.step("Configuring Sekoia.io")
-                target = SekoiaTarget.from_outputs(env, outputs)
+                ours = (target.client_id,) if target.applied else ()  # before a re-creation of the application
+                target = SekoiaTarget.from_outputs(env, outputs, secret_hint=output_command(env.name, "client_secret"),
+                                                   take_over=options.take_over, previous_client_ids=ours)
                 result = connect(
                     client, target,
                     check_discovery=lambda: check_tenant_discovery(target.provider_url, target.tenant_id,
@@ -328,6 +351,7 @@ def apply_environment(project_dir: Path, env: Environment, options: ApplyOptions
                     record_pushed_key_id=terraform_recorder(runner, workspace.data_dir / "record.tfplan"),
                     reporter=console.reporter, wait=options.wait, timeout=options.timeout,
                     show_secret=options.show_secret, poll=poll_policy(env, options.poll),
+                    show_plan=False, owner_of=owner,  # the combined plan above showed it
                 )
                 outputs = runner.outputs()
                 console.step("Verifying that Sekoia.io holds what Terraform made")
@@ -553,37 +577,58 @@ class DestroyOptions:
 
 
 def destroy_environment(project_dir: Path, env: Environment, options: DestroyOptions, console: Console) -> dict:
-    from orchestrator.sekoia import SekoiaClient, SekoiaRouteMissingError
+    """Disable SSO (only when it points at this environment's application), then Terraform destroy."""
+    from orchestrator.ownership import owner_of
+    from orchestrator.sekoia import SekoiaClient, SekoiaRouteMissingError, SsoSettings
 
     workspace = Workspace(env, project_dir)
     community = env.config.sekoia.community_uuid
     with environment_lock(workspace):
+        runner = workspace.initialised_runner(on_line=console.terraform_line)
+        ours = str(_reveal(runner.outputs().get("client_id")) or "")
         with SekoiaClient.for_environment(env, workspace.endpoints, **options.sekoia_client_options) as client:
             console.step("Disabling SSO in Sekoia.io")
-            console.note("accounts created through SSO can only log in through SSO: they cannot log in until it "
-                         "is enabled again")
             try:
-                disabled = client.disable_sso(community)
-                console.note("SSO disabled" if disabled else "SSO was not configured")
+                held = client.read_sso(community)
             except SekoiaRouteMissingError:
-                raise SekoiaSSOError(
-                    "Sekoia.io's API has no route to disable SSO (the assumed route answered as missing): disable it "
-                    "in Settings > Community > SSO first, then re-run destroy. Nothing was destroyed."
-                ) from None
+                held = None  # no read route: the disable below says whether it has one
+                foreign = None
+            else:
+                held_id = SsoSettings.from_answer(held).client_id if held else ""
+                foreign = held_id if held_id and held_id.lower() != ours.lower() else None
+            sso = "left"
+            if foreign:
+                console.note(f"SSO of community {community} points at another application (client ID {foreign}, "
+                             f"{owner_of(project_dir, foreign, exclude=env.name)}): left as it is, and so are the "
+                             "domains; going on with this environment's own teardown")
+            else:
+                console.note("accounts created through SSO can only log in through SSO: they cannot log in until "
+                             "it is enabled again")
+                try:
+                    disabled = client.disable_sso(community)
+                except SekoiaRouteMissingError as exc:
+                    raise SekoiaSSOError(
+                        f"Sekoia.io's API has no route to disable SSO ({exc.method} {exc.path} answered "
+                        f"{exc.status}): disable it in Settings > Community > SSO first, then re-run destroy. "
+                        "Nothing was destroyed.") from None
+                sso = "disabled" if disabled else "not configured"
+                console.note("SSO disabled" if disabled else "SSO was not configured")
             removed = []
-            if options.remove_domains:
+            if options.remove_domains and not foreign:
                 for item in client.domains(community):
                     if item.get("name") in env.config.sekoia.domains:
                         client.remove_domain(community, item["uuid"])
                         removed.append(item["name"])
                         console.note(f"domain {item['name']} removed")
-            else:
+            elif not foreign:
                 console.note("domains are left registered (--remove-domains removes them)")
         console.step("Destroying the Terraform resources")
-        runner = workspace.initialised_runner(on_line=console.terraform_line)
         runner.destroy()
     console.result(f"Environment {env.name} is destroyed: Entra ID application, secret and assignments removed.")
-    return {"environment": env.name, "status": "destroyed", "domains_removed": removed}
+    if foreign:
+        console.result(f"Sekoia.io's SSO was left as it was: it points at another application (client ID {foreign}).")
+    return {"environment": env.name, "status": "destroyed", "domains_removed": removed, "sso": sso,
+            "foreign_client_id": foreign}
 
 
 # ----------------------------------------------------------------------------------------------
