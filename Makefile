@@ -12,7 +12,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SSO := $(BIN)/sekoia-sso
 
-.PHONY: setup test test-slow bench lint render check docs demo plan apply status preflight rotate destroy connect sandbox
+.PHONY: setup test test-slow bench lint render check docs demo plan apply status preflight rotate destroy connect output sandbox
 
 setup: $(VENV)/.installed
 
@@ -61,6 +61,10 @@ preflight: setup
 
 connect: setup
 	$(SSO) connect $(ENV) $(ARGS)
+
+# One Terraform output, e.g. `make output ENV=prod NAME=client_id` (a sensitive one only to a terminal).
+output: setup
+	$(SSO) output $(ENV) $(NAME) $(ARGS)
 
 rotate: setup
 	$(SSO) rotate $(ENV) $(ARGS)

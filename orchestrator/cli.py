@@ -26,24 +26,85 @@ def _raise_terminated(signum: int, frame: object) -> None:
 
 
 class SSOGroup(click.Group):
-    """Turns the library's exceptions into one-paragraph messages and documented exit codes."""
+    """Turns the library's exceptions into one-paragraph messages and documented exit codes.
+
+    And the one place where a command run with --json that does not finish with its own document gets
+    one: whatever the exit code (a failure, bad usage, waiting on Sekoia.io, a signal), stdout holds
+    exactly one JSON document (see `_error_document`), and the message goes to stderr as without --json.
+    """
 
     def invoke(self, ctx: click.Context):
+        from orchestrator.terminal import begin_step
+
+        protected = getattr(ctx, "_protected_args", None) or getattr(ctx, "protected_args", None) or []
+        args = [*protected, *ctx.args]
+        json_run = _json_run(self, args)
+        begin_step(None)
         try:
             return super().invoke(ctx)
         except SekoiaSSOError as exc:
+            if json_run:
+                _emit_json(_error_document(ctx, json_run, exc.exit_code, str(exc), getattr(exc, "report", None)))
             click.secho(f"Error: {exc}", fg="red", err=True)
             ctx.exit(exc.exit_code)
+        except click.ClickException as exc:  # bad usage (exit 2), as Click reports it
+            if json_run:
+                _emit_json(_error_document(ctx, json_run, exc.exit_code, exc.format_message()))
+            raise
+        except click.exceptions.Exit:
+            raise
+        except click.Abort:
+            if json_run:
+                _emit_json(_error_document(ctx, json_run, 1, "aborted"))
+            raise
         except OSError as exc:  # a file the library did not expect to fail (a read-only checkout, a full disk)
             where = f" {exc.filename}" if exc.filename else ""
-            click.secho(f"Error: cannot use{where}: {exc.strerror or exc}; nothing more was done", fg="red", err=True)
+            message = f"cannot use{where}: {exc.strerror or exc}; nothing more was done"
+            if json_run:
+                _emit_json(_error_document(ctx, json_run, 1, message))
+            click.secho(f"Error: {message}", fg="red", err=True)
             ctx.exit(1)
         except Terminated:
+            if json_run:
+                _emit_json(_error_document(ctx, json_run, 128 + signal.SIGTERM, "terminated (SIGTERM)"))
             click.secho("Terminated.", fg="red", err=True)
             ctx.exit(128 + signal.SIGTERM)
         except KeyboardInterrupt:
+            if json_run:
+                _emit_json(_error_document(ctx, json_run, 130, "interrupted (Ctrl-C)"))
             click.secho("Interrupted.", fg="red", err=True)
             ctx.exit(130)
+        except Exception as exc:  # a bug: its traceback follows on stderr, and --json still answers
+            if json_run:
+                _emit_json(_error_document(ctx, json_run, 1, f"internal error: {type(exc).__name__}: {exc}"))
+            raise
+
+
+def _json_run(group: click.Group, args: list[str]) -> tuple[click.Command, str, list[str]] | None:
+    """(command, its name, its arguments) when `args` run a command that takes --json with --json; else None."""
+    if not args or args[0] not in group.commands:
+        return None
+    command = group.commands[args[0]]
+    rest = args[1:]
+    given = rest[:rest.index("--")] if "--" in rest else rest
+    takes = any("--json" in getattr(param, "opts", ()) for param in command.params)
+    return (command, args[0], rest) if takes and "--json" in given else None
+
+
+def _error_document(ctx: click.Context, json_run: tuple[click.Command, str, list[str]], code: int, message: str,
+                    report: dict | None = None) -> dict:
+    """What a --json run prints when it ends without its result: status, exit code, message, the failed step."""
+    from orchestrator.terminal import current_step
+
+    command, name, rest = json_run
+    try:  # the environment's name, even when the arguments did not parse
+        environment = command.make_context(name, list(rest), parent=ctx, resilient_parsing=True).params.get("env")
+    except Exception:  # noqa: BLE001 - the document is printed without it
+        environment = None
+    report = dict(report or {})
+    status = {3: report.get("status", "waiting"), 130: "interrupted", 143: "interrupted"}.get(code, "failed")
+    return {**report, "command": name, "environment": environment, "status": status, "exit_code": code,
+            "message": message, "step": current_step() or f"starting `sekoia-sso {name}`"}
 
 
 @click.group(cls=SSOGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -65,8 +126,11 @@ def _project():
 
 
 def _environments(env: str | None, all_: bool) -> list:
-    """The environments a command acts on, loaded and validated; warnings go to stderr."""
+    """The environments a command acts on, loaded and validated; warnings go to stderr.
+
+    Several at once must each own their Sekoia.io community (orchestrator/ownership.py): exit 2 otherwise."""
     from orchestrator.config import environment_names, load_environment
+    from orchestrator.terminal import begin_step
 
     if bool(env) == all_:
         raise click.UsageError("name one environment (ENV) or pass --all, not both")
@@ -74,10 +138,15 @@ def _environments(env: str | None, all_: bool) -> list:
     names = environment_names(project) if all_ else [env]
     loaded = []
     for name in names:
+        begin_step(f"loading envs/{name}.yaml")
         environment = load_environment(project, name)
         for warning in environment.warnings:
             click.secho(warning, fg="yellow", bold=True, err=True)
         loaded.append(environment)
+    if len(loaded) > 1:
+        from orchestrator.ownership import require_distinct_communities
+
+        require_distinct_communities(loaded)
     return loaded
 
 
@@ -95,6 +164,7 @@ def render(env: str | None, all_: bool) -> None:
 
     Example:
 
+    \b
         sekoia-sso render prod
         sekoia-sso render --all
     """
@@ -114,10 +184,13 @@ def render(env: str | None, all_: bool) -> None:
 def check(env: str | None, all_: bool) -> None:
     """Fail (exit 1) when committed terraform/envs/ENV/ differs from a fresh render.
 
-    Prints a unified diff of what `sekoia-sso render` would change. Run it in CI.
+    Prints a unified diff of what `sekoia-sso render` would change. Run it in CI. With --all, two
+    environments naming the same sekoia.community_uuid are refused (exit 2).
 
     Example:
 
+    \b
+        sekoia-sso check sandbox
         sekoia-sso check --all
     """
     from orchestrator.render import diff_rendered, render_environment
@@ -160,6 +233,7 @@ def plan(env: str, as_json: bool, quiet: bool) -> None:
 
     Example:
 
+    \b
         sekoia-sso plan prod
         sekoia-sso plan prod --json > plan.json
     """
@@ -191,6 +265,53 @@ def plan(env: str, as_json: bool, quiet: bool) -> None:
         click.echo(summary.render_text())
         for line in secret.lines():
             click.echo(f"Client secret: {line}")
+
+
+@cli.command()
+@click.argument("env")
+@click.argument("name")
+def output(env: str, name: str) -> None:
+    """Print the Terraform output NAME of ENV: what the manual steps point at.
+
+    Reads the state of terraform/envs/ENV the way every command does (its own Terraform data
+    dir and backend), from anywhere in the project; a bare `terraform output` in that directory
+    would first need its own `terraform init`. A string is printed as it is (like `terraform
+    output -raw`), anything else as JSON. A sensitive output (client_secret, secrets) is printed
+    only to a terminal: to a pipe or a file it is refused (exit 2), so it never lands in a log.
+    Exit 2 as well for an unknown NAME or an environment not applied yet.
+
+    Example:
+
+    \b
+        sekoia-sso output prod client_secret
+        sekoia-sso output prod client_id
+        sekoia-sso output prod tenant_endpoint
+    """
+    import json
+
+    from orchestrator.errors import UsageError
+    from orchestrator.workspace import Workspace
+
+    (environment,) = _environments(env, False)
+    workspace = Workspace(environment, _project())
+    workspace.require_rendered_root()
+    outputs = workspace.initialised_runner().outputs()
+    if not outputs:
+        raise UsageError(f"environment {environment.name} has no Terraform outputs yet: nothing is applied. Run "
+                         f"`sekoia-sso apply {environment.name}` first.")
+    if name not in outputs:
+        raise UsageError(f"environment {environment.name} has no output {name!r}; its outputs: "
+                         + ", ".join(sorted(outputs)))
+    value = outputs[name]
+    reveal = getattr(value, "reveal", None)
+    if callable(reveal):
+        if not sys.stdout.isatty():
+            raise UsageError(
+                f"{name} is sensitive: sekoia-sso prints it only to a terminal, and stdout here is a pipe or a "
+                f"file, where it would stay. Run `sekoia-sso output {environment.name} {name}` in a terminal, "
+                "paste the value, then clear the screen. The other outputs print anywhere.")
+        value = reveal()
+    click.echo(value if isinstance(value, str) else json.dumps(value, indent=2, sort_keys=True))
 
 
 @cli.command()
@@ -265,13 +386,16 @@ class _PreflightProgress:
 @click.option("--show-secret", is_flag=True,
               help="In manual steps, print the client secret (only ever to a terminal).")
 @click.option("--json", "as_json", is_flag=True, help="Print the plan and result as JSON on stdout; progress on stderr.")
-def connect(env: str, wait: bool, timeout: str, show_secret: bool, as_json: bool) -> None:
+@click.option("--take-over", is_flag=True,
+              help="Replace SSO that points at another application (another environment's, or set by hand).")
+def connect(env: str, wait: bool, timeout: str, show_secret: bool, as_json: bool, take_over: bool) -> None:
     """Configure the Sekoia.io half from the Terraform outputs of terraform/envs/ENV.
 
     The Terraform half must be applied first. Checks the API key, community, default role
     and the tenant's discovery document, registers missing domains (never twice), waits for
     their verification, then writes the OIDC settings only when they differ or when Sekoia.io
-    does not hold the current secret. Prints the users' SSO login URL. Exit 0 done, 1 failed,
+    does not hold the current secret. Prints the users' SSO login URL. Exit 0 done, 1 failed
+    (also when the community's SSO points at another application: --take-over replaces it),
     2 bad config, 3 waiting (a domain not verified yet, or steps to finish in the UI).
 
     Example:
@@ -289,7 +413,8 @@ def connect(env: str, wait: bool, timeout: str, show_secret: bool, as_json: bool
     project = _project()
     environment = _environments(env, False)[0]
     connect_environment(project, environment, wait=wait, timeout=seconds, show_secret=show_secret,
-                        as_json=as_json, out=sys.stdout, err=sys.stderr, poll=poll_policy(environment))
+                        as_json=as_json, out=sys.stdout, err=sys.stderr, poll=poll_policy(environment),
+                        take_over=take_over)
 
 
 def _console(as_json: bool, quiet: bool = False):
@@ -339,8 +464,10 @@ def _with(options):
 @click.option("--show-secret", is_flag=True, help="In manual steps, print the client secret (only to a terminal).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout; steps go to stderr.")
 @click.option("--quiet", "-q", is_flag=True, help="Do not stream Terraform's own lines.")
+@click.option("--take-over", is_flag=True,
+              help="Replace SSO that points at another application (shown in the plan); refused without it.")
 def apply(env: str, yes: bool, wait: bool, timeout: str, max_problems: int, warn_only: bool, skip_preflight: bool,
-          show_secret: bool, as_json: bool, quiet: bool) -> None:
+          show_secret: bool, as_json: bool, quiet: bool, take_over: bool) -> None:
     """Apply ENV end to end: Entra ID through Terraform, then Sekoia.io.
 
     Checks that terraform/envs/ENV is a fresh render, runs the preflight, shows ONE plan of
@@ -350,8 +477,10 @@ def apply(env: str, yes: bool, wait: bool, timeout: str, max_problems: int, warn
     checks the tenant's discovery document, writes the OIDC settings and checks that Sekoia.io
     holds them. Rotates the client secret when it is inside its rotation window (no file
     changes, as `rotate`); when the plan would delete or replace the secret Sekoia.io holds,
-    Sekoia.io is first moved to a fresh one. A re-run with nothing to do changes nothing. Exit 0 done, 1 failed, 2 bad config or not
-    confirmed, 3 waiting on Sekoia.io (re-run later to go on).
+    Sekoia.io is first moved to a fresh one. A re-run with nothing to do changes nothing. When
+    the community's SSO points at another application (another environment's), nothing is
+    written and it exits 1, unless --take-over. Exit 0 done, 1 failed, 2 bad config or not
+    confirmed, 3 waiting on Sekoia.io (a domain not verified yet: re-run later to go on).
 
     Example:
 
@@ -373,7 +502,8 @@ def apply(env: str, yes: bool, wait: bool, timeout: str, max_problems: int, warn
         from orchestrator.workflow import ApplyOptions, apply_environment
 
         options = ApplyOptions(yes=yes, wait=wait, timeout=duration, max_problems=max_problems, warn_only=warn_only,
-                               skip_preflight=skip_preflight, show_secret=show_secret, confirm=_confirm_on_terminal())
+                               skip_preflight=skip_preflight, show_secret=show_secret, confirm=_confirm_on_terminal(),
+                               take_over=take_over)
         (environment,) = _environments(env, False)
         summary = apply_environment(project, environment, options, console, early)
     finally:
@@ -426,7 +556,8 @@ def status(env: str, as_json: bool, strict: bool) -> None:
 @click.option("--yes", "-y", is_flag=True, help="Rotate without asking.")
 @_with(wait_options)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
-def rotate(env: str, yes: bool, wait: bool, timeout: str, as_json: bool) -> None:
+@click.option("--quiet", "-q", is_flag=True, help="Do not stream Terraform's own lines.")
+def rotate(env: str, yes: bool, wait: bool, timeout: str, as_json: bool, quiet: bool) -> None:
     """Rotate the client secret of ENV without downtime.
 
     The module always keeps two secret slots. A targeted Terraform plan gives the standby slot
@@ -441,14 +572,14 @@ def rotate(env: str, yes: bool, wait: bool, timeout: str, as_json: bool) -> None
 
     \b
         sekoia-sso rotate prod
-        sekoia-sso rotate prod --yes
+        sekoia-sso rotate prod --yes -q
     """
     from orchestrator.terminal import parse_duration
     from orchestrator.workflow import RotateOptions, rotate_environment
 
     options = RotateOptions(yes=yes, wait=wait, timeout=parse_duration(timeout), confirm=_confirm_on_terminal())
     (environment,) = _environments(env, False)
-    result = rotate_environment(_project(), environment, options, _console(as_json))
+    result = rotate_environment(_project(), environment, options, _console(as_json, quiet))
     if as_json:
         _emit_json(result)
 
@@ -459,12 +590,15 @@ def rotate(env: str, yes: bool, wait: bool, timeout: str, as_json: bool) -> None
 @click.option("--confirm", "confirm_name", metavar="ENV", help="The environment's name, typed again (with --yes).")
 @click.option("--remove-domains", is_flag=True, help="Also remove the environment's domains from Sekoia.io.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
-def destroy(env: str, yes: bool, confirm_name: str | None, remove_domains: bool, as_json: bool) -> None:
+@click.option("--quiet", "-q", is_flag=True, help="Do not stream Terraform's own lines.")
+def destroy(env: str, yes: bool, confirm_name: str | None, remove_domains: bool, as_json: bool, quiet: bool) -> None:
     """Tear ENV down: disable SSO in Sekoia.io, then destroy the Entra ID objects.
 
     Asks you to type the environment's name (or pass --yes --confirm ENV). Accounts created
     through SSO can only log in through SSO: they cannot log in once it is disabled. Verified
-    domains stay unless --remove-domains. A re-run after a partial failure finishes the job.
+    domains stay unless --remove-domains. SSO that points at another application (another
+    environment's) is never disabled: destroy says so and removes only ENV's own objects.
+    A re-run after a partial failure finishes the job.
 
     Example:
 
@@ -487,7 +621,7 @@ def destroy(env: str, yes: bool, confirm_name: str | None, remove_domains: bool,
         if typed != environment.name:
             raise click.UsageError("the name does not match: nothing was changed")
     result = destroy_environment(_project(), environment, DestroyOptions(remove_domains=remove_domains),
-                                 _console(as_json))
+                                 _console(as_json, quiet))
     if as_json:
         _emit_json(result)
 

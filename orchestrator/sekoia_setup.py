@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any, Protocol, TextIO
 
 from orchestrator.errors import ConfigError, SekoiaError, SekoiaSSOError, UsageError, WaitingError
+from orchestrator.ownership import ForeignSSOError, foreign_sso_message
 from orchestrator.secret import reveal
 from orchestrator.sekoia import (
     SekoiaClient,
@@ -44,7 +45,7 @@ from orchestrator.sekoia import (
     SsoSettings,
 )
 from orchestrator.sekoia_routes import PERMISSION_WRITE
-from orchestrator.terminal import Reporter, format_duration
+from orchestrator.terminal import Reporter, begin_step, format_duration
 
 __all__ = [
     "ConnectResult",
@@ -130,7 +131,9 @@ class SekoiaTarget:
     default_role: str | None = None
     app_url: str = "https://app.sekoia.io"
     enabled: bool = True
-    secret_hint: str = ""  # how a user reads the secret themselves, e.g. a terraform output command
+    secret_hint: str = ""  # how a user reads the secret themselves: `sekoia-sso output ENV client_secret`
+    previous_client_ids: tuple[str, ...] = ()  # also this environment's: its application before a re-creation
+    take_over: bool = False  # --take-over: replace SSO that points at another application
 
     @property
     def applied(self) -> bool:
@@ -139,7 +142,8 @@ class SekoiaTarget:
 
     @classmethod
     def from_outputs(cls, env: Any, outputs: Mapping[str, Any], *, secret_hint: str = "",
-                     allow_unapplied: bool = False) -> SekoiaTarget:
+                     allow_unapplied: bool = False, take_over: bool = False,
+                     previous_client_ids: tuple[str, ...] = ()) -> SekoiaTarget:
         """From a loaded Environment and TerraformRunner.outputs(); TerraformNotAppliedError when empty.
 
         `allow_unapplied=True` is for a plan made before the first Terraform apply: the client ID
@@ -155,6 +159,7 @@ class SekoiaTarget:
                 client_id=KNOWN_AFTER_APPLY, client_secret=None, client_secret_key_id=KNOWN_AFTER_APPLY,
                 pushed_secret_key_id=None, jit_provisioning=sekoia.jit_provisioning,
                 default_role=sekoia.default_role, app_url=sekoia.region_info.app_url, secret_hint=secret_hint,
+                take_over=take_over, previous_client_ids=previous_client_ids,
             )
         if missing:
             raise TerraformNotAppliedError(
@@ -178,6 +183,8 @@ class SekoiaTarget:
             default_role=sekoia.default_role,
             app_url=sekoia.region_info.app_url,
             secret_hint=secret_hint,
+            take_over=take_over,
+            previous_client_ids=previous_client_ids,
         )
 
 
@@ -299,6 +306,13 @@ class SekoiaPlan:
     client_secret_key_id: str
     login_url: str | None
     missing_routes: tuple[str, ...] = ()  # operations the API answered as missing: "domains", "sso"
+    foreign_client_id: str | None = None  # SSO is configured for another application: its client ID
+    take_over: bool = False  # and --take-over replaces it
+
+    @property
+    def refused(self) -> bool:
+        """The SSO settings belong to another application and --take-over was not given: nothing is written."""
+        return self.foreign_client_id is not None and not self.take_over
 
     @property
     def domains_to_add(self) -> tuple[str, ...]:
@@ -340,6 +354,8 @@ class SekoiaPlan:
                 "changes": [c.to_dict() for c in self.sso_changes],
                 "wanted": {**self.wanted.to_dict(), "default_role": self.default_role_name},
                 "waits_for_domains": list(self.domains_not_verified) if self.write_sso else [],
+                "foreign_client_id": self.foreign_client_id,
+                "take_over": self.take_over and self.foreign_client_id is not None,
             },
             "secret": {
                 "push": self.push_secret,
@@ -358,10 +374,16 @@ class SekoiaPlan:
             lines.append(f"  domain {domain.name}: {domain.describe()}")
         if "sso" in self.missing_routes:
             lines.append("  OIDC: the API offers no SSO route: see the manual steps")
+        elif self.refused:
+            lines.append(f"  OIDC: configured for ANOTHER application (client ID {self.foreign_client_id}): "
+                         "refused without --take-over")
         elif not self.write_sso:
             lines.append("  OIDC: up to date (Sekoia.io holds the current client secret)")
         else:
             verb = "will be updated" if self.sso_configured else "will be configured"
+            if self.foreign_client_id is not None:
+                verb = (f"TAKEN OVER (--take-over) from the application with client ID {self.foreign_client_id}, "
+                        "whose users lose SSO, and updated")
             waits = self.domains_not_verified
             lines.append(f"  OIDC: {verb}" + (f" once {', '.join(waits)} {'is' if len(waits) == 1 else 'are'} "
                                                "verified" if waits else "") + ":")
@@ -467,6 +489,8 @@ def plan_sekoia(client: SekoiaClient, target: SekoiaTarget, *, preconditions: Pr
         configured = current_answer is not None
     current = SsoSettings.from_answer(current_answer) if current_answer else None
     changes = _sso_changes(current, wanted, pre.roles) if configured is not None else ()
+    ours = {target.client_id.lower(), *(c.lower() for c in target.previous_client_ids)}
+    foreign = current.client_id if current and current.client_id and current.client_id.lower() not in ours else None
     secret_current, reason = _secret_status(target, configured)
     return SekoiaPlan(
         environment=target.environment, community_uuid=target.community_uuid, community_name=pre.community_name,
@@ -474,6 +498,7 @@ def plan_sekoia(client: SekoiaClient, target: SekoiaTarget, *, preconditions: Pr
         sso_changes=changes, secret_current=secret_current, secret_reason=reason,
         client_secret_key_id=target.client_secret_key_id,
         login_url=(current_answer or {}).get("login_url"), missing_routes=tuple(missing),
+        foreign_client_id=foreign, take_over=target.take_over,
     )
 
 
@@ -499,9 +524,10 @@ def manual_steps(target: SekoiaTarget, plan: SekoiaPlan, *, domains: bool, sso: 
         else:
             why = ("" if not show_secret else
                    " (--show-secret prints it to a terminal only, and this output is not one)")
-            how = target.secret_hint or "terraform output -raw client_secret (in the environment's root)"
+            how = target.secret_hint or output_command(target.environment, "client_secret")
             secret_line = (f"    Your client secret: not shown{why}; read it yourself with: {how} "
-                           f"(key ID {target.client_secret_key_id}), or re-run with --show-secret in a terminal")
+                           f"(in a terminal; key ID {target.client_secret_key_id}), or re-run with --show-secret "
+                           "in a terminal")
         role = target.default_role or "(leave as is)"
         steps.append("\n".join([
             "\"Configure single Sign-on (SSO)\" > \"Configure\", and fill in:",
@@ -516,6 +542,11 @@ def manual_steps(target: SekoiaTarget, plan: SekoiaPlan, *, domains: bool, sso: 
     return [f"{number}. {text}" for number, text in enumerate(steps, start=1)]
 
 
+def output_command(env_name: str, name: str) -> str:
+    """The command that prints one Terraform output of an environment, as the user can type it anywhere."""
+    return f"sekoia-sso output {env_name} {name}"
+
+
 def _manual(target: SekoiaTarget, plan: SekoiaPlan, reporter: Reporter, error: SekoiaRouteMissingError | None,
             *, operation: str, domains: bool, sso: bool, show_secret: bool, report: dict[str, Any]
             ) -> ManualStepsRequired:
@@ -523,7 +554,7 @@ def _manual(target: SekoiaTarget, plan: SekoiaPlan, reporter: Reporter, error: S
                          to_terminal=reporter.out_is_tty)
     what = "domain" if domains else "SSO"
     cause = (f"{error.method} {error.path} answered {error.status}" if error is not None
-             else f"the {what} route answered as missing")
+             else f"reading the {'domains' if domains else 'SSO settings'} found no such route")
     reporter.line("")
     reporter.line(f"Manual steps: Sekoia.io's API does not offer the {what} route this tool assumes ({cause}), "
                   "so finish in the UI:")
@@ -533,8 +564,8 @@ def _manual(target: SekoiaTarget, plan: SekoiaPlan, reporter: Reporter, error: S
     safe_steps = manual_steps(target, plan, domains=domains, sso=sso, show_secret=False, to_terminal=False)
     report = {**report, "status": "manual", "manual_steps": safe_steps}
     return ManualStepsRequired(
-        f"Sekoia.io's API answered {cause}: the {what} step must be done in the UI (steps printed above). "
-        "This tool never guesses another route.",
+        f"Sekoia.io's API has no {what} route ({cause}): finish the {what} step in Sekoia.io's UI (steps "
+        "printed above), then re-run. This tool never guesses another route.",
         steps=safe_steps, operation=operation, report=report)
 
 
@@ -550,6 +581,7 @@ class PollPolicy:
     factor: float = 1.5
     maximum: float = 300.0
     tick: float = 1.0  # how often the progress line's elapsed time is refreshed on a terminal
+    log_every: float = 60.0  # without a terminal (a CI log): a line at most this often, or when a domain changes
 
 
 def _wait_for_domains(client: SekoiaClient, target: SekoiaTarget, states: tuple[DomainState, ...], *,
@@ -558,6 +590,7 @@ def _wait_for_domains(client: SekoiaClient, target: SekoiaTarget, states: tuple[
     started = clock()
     deadline = started + timeout
     delay = poll.first
+    logged: float | None = None  # without a terminal: when the waiting line was last written
     while True:
         pending = [d.name for d in states if d.status == "pending"]
         if not pending:
@@ -568,11 +601,20 @@ def _wait_for_domains(client: SekoiaClient, target: SekoiaTarget, states: tuple[
             reporter.end_progress()
             raise _pending_error(target, states, waited=now - started, report=report)
         wake = min(now + delay, deadline)
-        while True:  # on a terminal the line's elapsed time is refreshed every tick; in a log, once per poll
-            reporter.progress(
-                f"Waiting for Sekoia.io to verify {', '.join(pending)}: {format_duration(now - started)} "
-                f"elapsed, next check in {format_duration(max(0.0, wake - now))} "
-                f"(gives up after {format_duration(timeout)})")
+        while True:  # on a terminal the line's elapsed time is refreshed every tick
+            if reporter.progress_is_tty:
+                reporter.progress(
+                    f"Waiting for Sekoia.io to verify {', '.join(pending)}: {format_duration(now - started)} "
+                    f"elapsed, next check in {format_duration(max(0.0, wake - now))} "
+                    f"(gives up after {format_duration(timeout)})")
+            elif logged is None or now - logged >= poll.log_every:
+                # a log is read later: a line when the wait starts, then at a slow pace (and each change)
+                logged = now
+                reporter.progress(
+                    f"Waiting for Sekoia.io to verify {', '.join(pending)}: {format_duration(now - started)} "
+                    f"elapsed, gives up after {format_duration(timeout)} (checked every "
+                    f"{format_duration(max(1.0, poll.maximum))} at most; a line here every "
+                    f"{format_duration(poll.log_every)} or when a domain changes)")
             step = wake - now if not reporter.progress_is_tty else min(wake - now, poll.tick)
             if step > 0:
                 sleep(step)
@@ -585,6 +627,7 @@ def _wait_for_domains(client: SekoiaClient, target: SekoiaTarget, states: tuple[
         for domain in states:
             if previous.get(domain.name) != domain.status:
                 reporter.note(f"  domain {domain.name}: {domain.describe()}")
+                logged = None  # something changed: say where the wait stands
         _raise_if_rejected(states)
 
 
@@ -650,6 +693,8 @@ def connect(
     timeout: float = DEFAULT_TIMEOUT,
     poll: PollPolicy = PollPolicy(),
     show_secret: bool = False,
+    show_plan: bool = True,
+    owner_of: Callable[[str], str] | None = None,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
 ) -> ConnectResult:
@@ -657,25 +702,34 @@ def connect(
 
     Raises ConfigError (exit 2: unknown community or role), SekoiaError (exit 1: refused key,
     missing permission, rejected domain, Sekoia.io failures), DomainsPendingError (exit 3: a
-    re-run continues), ManualStepsRequired (exit 3: an assumed route is missing, steps printed).
+    re-run continues), ManualStepsRequired (exit 3: an assumed route is missing, steps printed),
+    ForeignSSOError (exit 1: the community's SSO points at another application, and `target.take_over`
+    is not set; `owner_of(client_id)` says which environment has it). `show_plan=False`: the caller
+    printed the plan already (apply's combined plan).
     """
     reporter = reporter or Reporter()
     if not target.applied:
         raise TerraformNotAppliedError(
             f"The Terraform half of environment {target.environment} has not been applied: there is no client "
             f"ID or secret to give Sekoia.io yet. Apply it first (`sekoia-sso apply {target.environment}`).")
+    begin_step("checking the Sekoia.io API key, community and default role")
     pre = check_preconditions(client, target)
     reporter.note(f"Sekoia.io: API key of {pre.user_email or 'an API user'} reaches community "
                   f"{pre.community_name}" + (f"; default role {target.default_role}" if target.default_role else ""))
     # Before anything is written: Sekoia.io must not be pointed at a tenant that cannot log anyone in.
+    begin_step("checking the tenant's discovery document")
     discovery = check_discovery()
     issuer = getattr(discovery, "issuer", None)
     if issuer:
         keys = len(getattr(discovery, "key_ids", ()))
         reporter.note(f"Tenant discovery document checked: issuer {issuer}, {keys} signing key(s)")
+    begin_step("reading the community's domains and SSO settings")
     plan = plan_sekoia(client, target, preconditions=pre)
-    reporter.line(plan.render_text())
+    if show_plan:
+        reporter.line(plan.render_text())
     report: dict[str, Any] = {"plan": plan.to_dict()}
+    if plan.refused:
+        raise refuse_foreign(target, plan, owner_of)
 
     if "domains" in plan.missing_routes:
         raise _manual(target, plan, reporter, None, operation="list_domains", domains=True, sso=True,
@@ -684,6 +738,8 @@ def connect(
 
     states = plan.domains
     added: list[str] = []
+    if plan.domains_to_add:
+        begin_step("registering domains in Sekoia.io")
     for name in plan.domains_to_add:
         try:
             client.add_domain(target.community_uuid, name)
@@ -711,6 +767,7 @@ def connect(
     if any(d.status == "pending" for d in states):
         if not wait:
             raise _pending_error(target, states, waited=None, report=report)
+        begin_step("waiting for Sekoia.io to verify the domains")
         states = _wait_for_domains(client, target, states, timeout=timeout, poll=poll, reporter=reporter,
                                    clock=clock, sleep=sleep, report=report)
         # The wait may have lasted long: read the OIDC settings again before deciding to write.
@@ -726,6 +783,9 @@ def connect(
     login_url = plan.login_url
     pushed: str | None = None
     if plan.write_sso:
+        if plan.refused:  # read again after the wait: another environment took the community meanwhile
+            raise refuse_foreign(target, plan, owner_of)
+        begin_step("writing the OIDC settings to Sekoia.io")
         # Another secret than the one Sekoia.io holds: Entra ID must accept it first, and the hand-over
         # is recorded before the write, as from then on Sekoia.io may hold either (rotation.py).
         new_secret = not plan.secret_current
@@ -747,6 +807,7 @@ def connect(
         reporter.note(f"OIDC settings written; client secret key ID {pushed} pushed")
         if new_secret:
             reporter.note(f"Recording key ID {pushed} as the secret Sekoia.io holds (in the Terraform state)")
+            begin_step("recording the pushed key ID in the Terraform state")
             try:
                 handover.after_push(target)
             except SekoiaSSOError as exc:
@@ -762,6 +823,20 @@ def connect(
         reporter.line(f"Users log in through SSO at: {login_url}")
     return ConnectResult(plan=plan, domains=states, domains_added=tuple(added), sso_written=plan.write_sso,
                          secret_pushed_key_id=pushed, login_url=login_url, discovery=discovery)
+
+
+def refuse_foreign(target: SekoiaTarget, plan: SekoiaPlan, owner_of: Callable[[str], str] | None
+                   ) -> ForeignSSOError:
+    """The error for SSO that points at another application (see orchestrator/ownership.py)."""
+    held = str(plan.foreign_client_id)
+    owner = "could not tell which environment has it"
+    if owner_of is not None:
+        try:
+            owner = owner_of(held)
+        except Exception:  # noqa: BLE001 - the refusal matters, not why its detail could not be read
+            pass
+    return ForeignSSOError(foreign_sso_message(f"{plan.community_name} ({plan.community_uuid})", held, owner,
+                                               env_name=target.environment))
 
 
 def _permission_error(exc: SekoiaPermissionError, doing: str, *, written: list[str]) -> SekoiaPermissionError:
@@ -797,36 +872,30 @@ def connect_environment(
     err: TextIO | None = None,
     poll: PollPolicy = PollPolicy(),
     client_options: Mapping[str, Any] | None = None,
+    take_over: bool = False,
 ) -> ConnectResult:
-    """`sekoia-sso connect ENV`: Terraform outputs of terraform/envs/ENV, then the Sekoia.io half."""
+    """`sekoia-sso connect ENV`: Terraform outputs of terraform/envs/ENV, then the Sekoia.io half.
+
+    With `as_json` the result document goes to `out`; a failure raises, and the CLI prints its document."""
+    from orchestrator.ownership import owner_of
     from orchestrator.rotation import push_to_sekoia
     from orchestrator.workspace import Workspace
 
     out = out if out is not None else sys.stdout
     reporter = Reporter(out, err, results_to_err=as_json)
-    try:
-        workspace = Workspace(env, project_dir)
-        endpoints = workspace.endpoints
-        if not workspace.root_dir.is_dir():
-            raise UsageError(f"terraform/envs/{env.name} does not exist: run `sekoia-sso render {env.name}`, "
-                             f"then apply it")
-        data_dir = workspace.data_dir
-        with SekoiaClient.for_environment(env, endpoints, **dict(client_options or {})) as client:
-            reporter.note(f"Reading the Terraform outputs of terraform/envs/{env.name}")
-            runner = workspace.initialised_runner()
-            hint = f"terraform -chdir=terraform/envs/{env.name} output -raw client_secret (with TF_DATA_DIR={data_dir})"
-            result = push_to_sekoia(client, env, workspace, runner, runner.outputs(), credentials=None,
-                                    reporter=reporter, wait=wait, timeout=timeout, poll=poll,
-                                    show_secret=show_secret, secret_hint=hint)
-    except (DomainsPendingError, ManualStepsRequired) as exc:
-        if as_json:
-            _print_json(out, {"environment": env.name, **exc.report})
-        raise
-    except SekoiaSSOError as exc:
-        if as_json:
-            _print_json(out, {"environment": env.name, "status": "failed", "error": str(exc),
-                              "exit_code": exc.exit_code})
-        raise
+    workspace = Workspace(env, project_dir)
+    endpoints = workspace.endpoints
+    if not workspace.root_dir.is_dir():
+        raise UsageError(f"terraform/envs/{env.name} does not exist: run `sekoia-sso render {env.name}`, "
+                         f"then apply it")
+    with SekoiaClient.for_environment(env, endpoints, **dict(client_options or {})) as client:
+        begin_step(f"reading the Terraform outputs of terraform/envs/{env.name}")
+        reporter.note(f"Reading the Terraform outputs of terraform/envs/{env.name}")
+        runner = workspace.initialised_runner()
+        result = push_to_sekoia(client, env, workspace, runner, runner.outputs(), credentials=None,
+                                reporter=reporter, wait=wait, timeout=timeout, poll=poll, show_secret=show_secret,
+                                secret_hint=output_command(env.name, "client_secret"), take_over=take_over,
+                                owner_of=lambda client_id: owner_of(project_dir, client_id, exclude=env.name))
     if as_json:
         _print_json(out, {"environment": env.name, **result.to_dict()})
     return result

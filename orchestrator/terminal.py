@@ -16,6 +16,18 @@ from typing import Any, TextIO
 
 from orchestrator.errors import UsageError
 
+_step: list[str | None] = [None]
+
+
+def begin_step(text: str | None) -> None:
+    """Record what the command is doing now, for the `step` of its error document (--json); prints nothing."""
+    _step[0] = text
+
+
+def current_step() -> str | None:
+    """The last step begun (Console.step or begin_step): where a failure happened."""
+    return _step[0]
+
 
 class Reporter:
     """Where connect speaks: results to `out`, progress to `err` (one updated line on a terminal)."""
@@ -110,6 +122,7 @@ class Console:
     terraform_lines: bool = True
 
     def step(self, text: str) -> None:
+        begin_step(text)
         self.reporter.note(f"==> {text}")
 
     def note(self, text: str) -> None:

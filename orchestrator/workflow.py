@@ -78,6 +78,7 @@ class ApplyOptions:
     rotate_when_due: bool = True
     poll: Any = None
     sekoia_client_options: dict[str, Any] = field(default_factory=dict)
+    take_over: bool = False  # replace SSO that points at another application (orchestrator/ownership.py)
 
 
 @dataclass
@@ -134,7 +135,7 @@ def _read_credentials(env: Environment, project_dir: Path, outputs_future) -> li
         raise
 
 
-def _read_sekoia(client, env: Environment, outputs_future):
+def _read_sekoia(client, env: Environment, outputs_future, take_over: bool = False):
     """Sekoia.io's reads for the combined plan; the checks that need no Terraform output go first.
 
     Not the key's owner (GET /v1/me): `connect` checks every precondition again before it writes,
@@ -143,7 +144,7 @@ def _read_sekoia(client, env: Environment, outputs_future):
 
     preconditions = check_preconditions(client, SekoiaTarget.from_outputs(env, {}, allow_unapplied=True),
                                         read_key_owner=False)
-    target = SekoiaTarget.from_outputs(env, outputs_future.result(), allow_unapplied=True)
+    target = SekoiaTarget.from_outputs(env, outputs_future.result(), allow_unapplied=True, take_over=take_over)
     return target, plan_sekoia(client, target, preconditions=preconditions)
 
 
@@ -226,13 +227,15 @@ def _remove_unrecorded_passwords(env: Environment, project_dir: Path, outputs: d
 
 
 def _push(client, env: Environment, workspace: Workspace, runner, outputs: dict[str, Any], credentials,
-          options: Any, console: Console, *, slot_name: str | None = None):
+          options: Any, console: Console, **connect_options: Any):
+    """rotation.push_to_sekoia with the run's options; `connect_options` go through to connect."""
     from orchestrator.rotation import push_to_sekoia
+    from orchestrator.sekoia_setup import output_command
 
     return push_to_sekoia(client, env, workspace, runner, outputs, credentials=credentials,
                           reporter=console.reporter, wait=options.wait, timeout=options.timeout,
                           poll=poll_policy(env, options.poll), show_secret=getattr(options, "show_secret", False),
-                          slot_name=slot_name)
+                          secret_hint=output_command(env.name, "client_secret"), **connect_options)
 
 
 def _move_off_threatened_secret(client, env: Environment, project_dir: Path, workspace: Workspace, runner,
@@ -310,16 +313,17 @@ def apply_environment(project_dir: Path, env: Environment, options: ApplyOptions
         client = None
         try:
             # imported once the plan runs: httpx and the clients take a tenth of a second to load
+            from orchestrator.ownership import owner_of
             from orchestrator.rotation import Ledger, SecretPlan
             from orchestrator.sekoia import SekoiaClient
-            from orchestrator.sekoia_setup import SekoiaTarget, plan_sekoia
+            from orchestrator.sekoia_setup import SekoiaTarget, plan_sekoia, refuse_foreign
 
             preflight_future = pool.submit(_preflight_report, env, project_dir, options)
             outputs_future = pool.submit(workspace.runner().outputs)  # its own runner: no state shared
             credentials_future = pool.submit(_read_credentials, env, project_dir, outputs_future)
             futures += [preflight_future, outputs_future, credentials_future]
             client = SekoiaClient.for_environment(env, endpoints, **options.sekoia_client_options)
-            sekoia_future = pool.submit(_read_sekoia, client, env, outputs_future)
+            sekoia_future = pool.submit(_read_sekoia, client, env, outputs_future, options.take_over)
             futures.append(sekoia_future)
             render_future.result()  # a stale render stops here, whatever the plan did
             plan = plan_future.result()
@@ -363,10 +367,22 @@ def apply_environment(project_dir: Path, env: Environment, options: ApplyOptions
                 for line in secret_plan.lines():
                     console.result("  " + line)
 
-            anything = plan.has_changes or sekoia_plan.has_changes or secret_plan.has_work
+            def owner(client_id: str) -> str:
+                return owner_of(project_dir, client_id, exclude=env.name)
+
+            if sekoia_plan.refused:  # before anything is written, in Entra ID as in Sekoia.io
+                workspace.plan_path.unlink(missing_ok=True)
+                raise refuse_foreign(target, sekoia_plan, owner)
+            # A domain Sekoia.io has not verified yet is not done, even with nothing to write: connect waits.
+            pending = [d.name for d in sekoia_plan.domains if d.status == "pending"]
+            changes = plan.has_changes or sekoia_plan.has_changes or secret_plan.has_work
+            anything = changes or bool(pending)
             if not anything:
                 console.step("Nothing to do: the Terraform plan is empty and Sekoia.io already matches")
                 workspace.plan_path.unlink(missing_ok=True)
+            elif not changes:
+                console.step(f"Nothing to change; {', '.join(pending)} still "
+                             f"{'waits' if len(pending) == 1 else 'wait'} for Sekoia.io's verification")
             else:
                 _confirm(options, f"Apply these changes to environment {env.name}?")
 
@@ -388,7 +404,10 @@ def apply_environment(project_dir: Path, env: Environment, options: ApplyOptions
             if anything:
                 console.step("Configuring Sekoia.io")
                 credentials = _credentials_reader(env, project_dir, outputs)
-                result = _push(client, env, workspace, runner, outputs, credentials, options, console)
+                ours = (target.client_id,) if target.applied else ()  # before a re-creation of the application
+                result = _push(client, env, workspace, runner, outputs, credentials, options, console,
+                               take_over=options.take_over, previous_client_ids=ours, owner_of=owner,
+                               show_plan=False)  # the combined plan above showed it
                 rotated = _rotate_when_due(client, env, workspace, runner, credentials, options, console)
                 outputs = runner.outputs()
                 if secret_plan.lost:
@@ -505,37 +524,58 @@ class DestroyOptions:
 
 
 def destroy_environment(project_dir: Path, env: Environment, options: DestroyOptions, console: Console) -> dict:
-    from orchestrator.sekoia import SekoiaClient, SekoiaRouteMissingError
+    """Disable SSO (only when it points at this environment's application), then Terraform destroy."""
+    from orchestrator.ownership import owner_of
+    from orchestrator.sekoia import SekoiaClient, SekoiaRouteMissingError, SsoSettings
 
     workspace = Workspace(env, project_dir)
     community = env.config.sekoia.community_uuid
     with environment_lock(workspace):
+        runner = workspace.initialised_runner(on_line=console.terraform_line)
+        ours = str(reveal(runner.outputs().get("client_id")) or "")
         with SekoiaClient.for_environment(env, workspace.endpoints, **options.sekoia_client_options) as client:
             console.step("Disabling SSO in Sekoia.io")
-            console.note("accounts created through SSO can only log in through SSO: they cannot log in until it "
-                         "is enabled again")
             try:
-                disabled = client.disable_sso(community)
-                console.note("SSO disabled" if disabled else "SSO was not configured")
+                held = client.read_sso(community)
             except SekoiaRouteMissingError:
-                raise SekoiaSSOError(
-                    "Sekoia.io's API has no route to disable SSO (the assumed route answered as missing): disable it "
-                    "in Settings > Community > SSO first, then re-run destroy. Nothing was destroyed."
-                ) from None
+                held = None  # no read route: the disable below says whether it has one
+                foreign = None
+            else:
+                held_id = SsoSettings.from_answer(held).client_id if held else ""
+                foreign = held_id if held_id and held_id.lower() != ours.lower() else None
+            sso = "left"
+            if foreign:
+                console.note(f"SSO of community {community} points at another application (client ID {foreign}, "
+                             f"{owner_of(project_dir, foreign, exclude=env.name)}): left as it is, and so are the "
+                             "domains; going on with this environment's own teardown")
+            else:
+                console.note("accounts created through SSO can only log in through SSO: they cannot log in until "
+                             "it is enabled again")
+                try:
+                    disabled = client.disable_sso(community)
+                except SekoiaRouteMissingError as exc:
+                    raise SekoiaSSOError(
+                        f"Sekoia.io's API has no route to disable SSO ({exc.method} {exc.path} answered "
+                        f"{exc.status}): disable it in Settings > Community > SSO first, then re-run destroy. "
+                        "Nothing was destroyed.") from None
+                sso = "disabled" if disabled else "not configured"
+                console.note("SSO disabled" if disabled else "SSO was not configured")
             removed = []
-            if options.remove_domains:
+            if options.remove_domains and not foreign:
                 for item in client.domains(community):
                     if item.get("name") in env.config.sekoia.domains:
                         client.remove_domain(community, item["uuid"])
                         removed.append(item["name"])
                         console.note(f"domain {item['name']} removed")
-            else:
+            elif not foreign:
                 console.note("domains are left registered (--remove-domains removes them)")
         console.step("Destroying the Terraform resources")
-        runner = workspace.initialised_runner(on_line=console.terraform_line)
         runner.destroy()
     console.result(f"Environment {env.name} is destroyed: Entra ID application, secret and assignments removed.")
-    return {"environment": env.name, "status": "destroyed", "domains_removed": removed}
+    if foreign:
+        console.result(f"Sekoia.io's SSO was left as it was: it points at another application (client ID {foreign}).")
+    return {"environment": env.name, "status": "destroyed", "domains_removed": removed, "sso": sso,
+            "foreign_client_id": foreign}
 
 
 # ----------------------------------------------------------------------------------------------
