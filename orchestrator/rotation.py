@@ -45,6 +45,7 @@ import re
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from orchestrator.errors import EXIT_FAILED, SekoiaSSOError
@@ -327,19 +328,17 @@ class TerraformSecrets:
     """
 
     def __init__(self, runner: Any, plan_path: Any, *, accept: Callable[[str, Any], float],
-                 note: Callable[[str], None]):
+                 note: Callable[[str], None], slot_name: str | None = None):
         self.runner = runner
         self.plan_path = plan_path
         self.accept = accept  # (client_id, secret) -> seconds waited until Entra ID accepted it
         self.note = note
-        self.slot_name: str | None = None  # the slot being handed over to: its outputs follow the records
+        self.slot_name = slot_name  # the slot being handed over to: its outputs follow the records
 
     # -- the records
 
     def _apply_targeted(self, slot_name: str | None, *, replace: list[str], variables: dict[str, Any] | None = None,
                         allowed: Callable[[Any], bool] = lambda change: False, doing: str) -> None:
-        from pathlib import Path
-
         targets = [PUSHED_RECORD, HANDOVER_RECORD, *([password_address(slot_name)] if slot_name else [])]
         plan = self.runner.plan(self.plan_path, vars=variables, replace=replace, targets=targets)
         try:
@@ -420,7 +419,8 @@ def _harmless(change: Any) -> bool:
 # The one wiring of an environment's Sekoia.io half: apply, connect and rotate all push through here
 
 
-def terraform_secrets(env: Any, workspace: Any, runner: Any, note: Callable[[str], None]) -> TerraformSecrets:
+def terraform_secrets(env: Any, workspace: Any, runner: Any, note: Callable[[str], None],
+                      slot_name: str | None = None) -> TerraformSecrets:
     from orchestrator.endpoints import require_https
 
     endpoints = workspace.endpoints
@@ -430,7 +430,8 @@ def terraform_secrets(env: Any, workspace: Any, runner: Any, note: Callable[[str
     def accept(client_id: str, secret: Any) -> float:
         return wait_until_accepted(token_url, client_id, secret, scope=f"{endpoints.graph_url}/.default")
 
-    return TerraformSecrets(runner, workspace.data_dir / "secrets.tfplan", accept=accept, note=note)
+    return TerraformSecrets(runner, workspace.data_dir / "secrets.tfplan", accept=accept, note=note,
+                            slot_name=slot_name)
 
 
 CredentialsReader = Callable[[], list[dict[str, Any]]]
@@ -453,8 +454,8 @@ def push_to_sekoia(client: Any, env: Any, workspace: Any, runner: Any, outputs: 
     target = SekoiaTarget.from_outputs(env, outputs_for(outputs, slot) if slot else outputs, secret_hint=secret_hint,
                                        take_over=take_over, previous_client_ids=previous_client_ids)
     endpoints = workspace.endpoints
-    secrets = terraform_secrets(env, workspace, runner, reporter.note)
-    secrets.slot_name = slot.name if slot else reveal(outputs.get("active_secret_slot"))
+    secrets = terraform_secrets(env, workspace, runner, reporter.note,
+                                slot.name if slot else reveal(outputs.get("active_secret_slot")))
     result = connect(
         client, target,
         check_discovery=lambda: check_tenant_discovery(target.provider_url, target.tenant_id, endpoints=endpoints),

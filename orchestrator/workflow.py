@@ -362,9 +362,10 @@ def apply_environment(project_dir: Path, env: Environment, options: ApplyOptions
             console.result("  " + tf_summary.render_text().rstrip().replace("\n", "\n  "))
             console.result("Sekoia.io:")
             console.result("  " + sekoia_plan.render_text().rstrip().replace("\n", "\n  "))
-            if secret_plan.lines():
+            secret_lines = secret_plan.lines()
+            if secret_lines:
                 console.result("Client secret:")
-                for line in secret_plan.lines():
+                for line in secret_lines:
                     console.result("  " + line)
 
             def owner(client_id: str) -> str:
