@@ -26,7 +26,6 @@ scrubbed of anything we sent.
 from __future__ import annotations
 
 import base64
-import math
 import os
 import shutil
 import threading
@@ -41,6 +40,7 @@ import httpx
 
 from orchestrator.endpoints import require_https
 from orchestrator.errors import ConfigError, GraphError
+from orchestrator.retry_after import retry_after_seconds
 
 # A token is refreshed this long before it expires, so a long check never sends a stale one.
 REFRESH_MARGIN_SECONDS = 300
@@ -189,7 +189,7 @@ class ClientCredentialsToken:
                 continue
             if response.status_code == 429 or response.status_code >= 500:
                 if attempt + 1 < TOKEN_ENDPOINT_ATTEMPTS:
-                    time.sleep(min(_retry_after_seconds(response) or 0.2 * 2 ** attempt, 10))
+                    time.sleep(min(retry_after_seconds(response.headers) or 0.2 * 2 ** attempt, 10))
                     continue
             break
         assert response is not None
@@ -238,16 +238,6 @@ def _describe_token_answer(response: httpx.Response, answer: object) -> str:
     if not isinstance(answer, dict):
         return {list: "a JSON list", str: "a JSON string"}.get(type(answer), f"a JSON {type(answer).__name__}")
     return "access_token is missing or not a string"
-
-
-def _retry_after_seconds(response: httpx.Response) -> float | None:
-    raw = response.headers.get("Retry-After", "").strip()
-    try:
-        seconds = float(raw) if raw else None
-    except ValueError:
-        return None
-    # float() reads "nan" and "inf", and time.sleep(nan) raises: such a header counts as absent.
-    return max(seconds, 0.0) if seconds is not None and math.isfinite(seconds) else None
 
 
 class AzureIdentityToken:

@@ -22,10 +22,8 @@ so the sandbox's loopback emulator serves them unchanged.
 
 from __future__ import annotations
 
-import email.utils
 import functools
 import json
-import math
 import queue
 import random
 import re
@@ -44,6 +42,7 @@ from orchestrator.credentials import CloudHosts, TokenSource, graph_token_source
 from orchestrator.endpoints import endpoints_for, require_https
 from orchestrator.errors import GraphError
 from orchestrator.pagecheck import decode_page, describe_body, json_or_none
+from orchestrator.retry_after import retry_after_seconds
 
 API_VERSION = "v1.0"
 BATCH_LIMIT = 20  # Graph's hard limit of requests in one JSON $batch
@@ -131,26 +130,6 @@ def _error_from_body(status: int, body: Any, what: str) -> GraphError:
     message = str(message).strip() if message else "no error message"
     hint = _PERMISSION_HINT if status == 403 else ""
     return GraphError(f"Microsoft Graph answered {status} {code} to {what}: {message}{hint}", status=status, code=code)
-
-
-def _retry_after(headers: Mapping[str, str]) -> float | None:
-    """Seconds from a Retry-After header: delta-seconds or an HTTP date."""
-    raw = next((v for k, v in headers.items() if k.lower() == "retry-after"), None)
-    if raw is None or not str(raw).strip():
-        return None
-    raw = str(raw).strip()
-    try:
-        seconds = float(raw)
-    except ValueError:
-        pass
-    else:
-        # float() reads "nan" and "inf", and time.sleep(nan) raises: such a header counts as absent.
-        return max(seconds, 0.0) if math.isfinite(seconds) else None
-    try:
-        when = email.utils.parsedate_to_datetime(raw)
-    except (TypeError, ValueError):
-        return None
-    return max(when.timestamp() - time.time(), 0.0)
 
 
 class GraphClient:
@@ -382,14 +361,14 @@ class GraphClient:
                 if throttles >= self._max_throttle_retries:
                     raise GraphError(f"Microsoft Graph kept throttling {what} ({throttles + 1} times 429)",
                                      status=429, code="TooManyRequests")
-                self._wait_throttled(_retry_after(response.headers), throttles, what)
+                self._wait_throttled(retry_after_seconds(response.headers), throttles, what)
                 throttles += 1
                 self._count(retries=1)
                 continue
             if status >= 500:
                 if failures >= self._max_retries:
                     raise _error_from_body(status, _json_or_none(response), what)
-                delay = _retry_after(response.headers)
+                delay = retry_after_seconds(response.headers)
                 time.sleep(min(delay, self._max_backoff) if delay is not None else self._delay(failures))
                 failures += 1
                 self._count(retries=1)
@@ -437,7 +416,7 @@ class GraphClient:
                 if status == 429:
                     throttled = True
                     self._count(throttled=1)
-                    wait = _retry_after(answer_headers)
+                    wait = retry_after_seconds(answer_headers)
                     if wait is not None:
                         retry_after = max(retry_after or 0.0, wait)
                     continue

@@ -40,7 +40,6 @@ and no request or answer body is logged.
 from __future__ import annotations
 
 import collections
-import email.utils
 import json
 import logging
 import random
@@ -56,6 +55,7 @@ import httpx
 
 from orchestrator.endpoints import Endpoints, require_https
 from orchestrator.errors import SekoiaError
+from orchestrator.retry_after import parse_retry_after
 from orchestrator.secret import reveal
 from orchestrator.sekoia_routes import PERMISSION_WRITE, ROUTES, SekoiaRoute
 
@@ -200,22 +200,6 @@ class RetryPolicy:
             return retry_after
         base = min(self.max_backoff, self.backoff * 2 ** (attempt - 1))
         return base * random.uniform(0.75, 1.0)  # jitter: two runs do not retry in step
-
-
-def parse_retry_after(value: str | None) -> float | None:
-    """Seconds from a Retry-After header (delta-seconds or an HTTP date); None when absent or unreadable."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
 
 
 # --------------------------------------------------------------------------------------------

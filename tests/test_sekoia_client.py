@@ -13,6 +13,7 @@ import pytest
 from orchestrator.config import parse_environment
 from orchestrator.endpoints import Endpoints
 from orchestrator.errors import ConfigError, SekoiaError, SekoiaSSOError
+from orchestrator.retry_after import parse_retry_after, retry_after_seconds
 from orchestrator.sekoia import (
     DEFAULT_RATE,
     RequestWindow,
@@ -26,7 +27,6 @@ from orchestrator.sekoia import (
     SekoiaRouteMissingError,
     SekoiaUnavailableError,
     SsoSettings,
-    parse_retry_after,
 )
 from orchestrator.sekoia_routes import PERMISSION_READ, PERMISSION_WRITE
 from sandbox.sekoia import DEMO_COMMUNITY_UUID, SekoiaEmulator
@@ -361,6 +361,21 @@ def test_parse_retry_after():
     assert parse_retry_after(None) is None
     assert parse_retry_after("soon") is None
     assert 0 <= parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT") <= 0.0  # in the past: no wait
+    assert parse_retry_after(" 2.5 ") == 2.5
+    assert parse_retry_after("-4") == 0.0
+    # float() reads these, and time.sleep(nan) raises: they count as absent
+    assert parse_retry_after("nan") is None
+    assert parse_retry_after("inf") is None
+    assert parse_retry_after("") is None
+    assert parse_retry_after("Mon, 99 Foo 2015 07:28:00 GMT") is None
+
+
+def test_retry_after_of_headers_whatever_the_case():
+    # A $batch answer's headers are a plain dict, spelled as the server likes
+    assert retry_after_seconds({"retry-after": "7"}) == 7
+    assert retry_after_seconds({"Retry-After": "7"}) == 7
+    assert retry_after_seconds(httpx.Headers({"RETRY-AFTER": "1"})) == 1
+    assert retry_after_seconds({"Content-Type": "x"}) is None
 
 
 # ---- answers the emulator never gives: MockTransport ----------------------------------------
