@@ -46,7 +46,7 @@ MEMORY_TARGET_MB = 150.0
 
 def _environment(project_dir: Path, group_names: list[str]):
     """envs/sandbox.yaml with `access` naming the generated groups (and no single users)."""
-    from orchestrator.config import parse_environment
+    from orchestrator.config.loading import parse_environment
 
     text = (project_dir / "envs" / "sandbox.yaml").read_text(encoding="utf-8")
     groups = "".join(f"    - {name}\n" for name in group_names)

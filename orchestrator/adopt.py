@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from orchestrator.config import Environment
+from orchestrator.config.schema import Environment
 from orchestrator.errors import GraphError, SekoiaSSOError
 from orchestrator.planview import PlanSummary
 

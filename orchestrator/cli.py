@@ -129,7 +129,8 @@ def _environments(env: str | None, all_: bool) -> list:
     """The environments a command acts on, loaded and validated; warnings go to stderr.
 
     Several at once must each own their Sekoia.io community (orchestrator/ownership.py): exit 2 otherwise."""
-    from orchestrator.config import environment_names, load_environment
+    from orchestrator.config.envfile import environment_names
+    from orchestrator.config.loading import load_environment
     from orchestrator.terminal import begin_step
 
     if bool(env) == all_:

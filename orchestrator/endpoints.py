@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 from orchestrator.errors import SekoiaSSOError
 
 if TYPE_CHECKING:  # config loads pydantic: apply starts its plan before that (workspace.EarlyPlan)
-    from orchestrator.config import Environment
+    from orchestrator.config.schema import Environment
 
 ENDPOINTS_FILE = "endpoints.json"
 

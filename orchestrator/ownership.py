@@ -46,7 +46,8 @@ def owner_of(project_dir: Path, client_id: str, *, exclude: str) -> str:
 
     Reads the outputs of every other environment; one whose state cannot be read (not applied, no
     credentials for its backend) is named as such rather than guessed."""
-    from orchestrator.config import environment_names, load_environment
+    from orchestrator.config.envfile import environment_names
+    from orchestrator.config.loading import load_environment
     from orchestrator.workspace import Workspace
 
     unreadable = []

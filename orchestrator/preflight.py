@@ -43,7 +43,7 @@ from typing import Any
 
 import msgspec
 
-from orchestrator.config import GUID_RE
+from orchestrator.config.values import GUID_RE
 from orchestrator.errors import ConfigError, GraphError, SekoiaSSOError
 from orchestrator.graph import BatchRequest, GraphClient, encode_query, odata_string, path_segment
 from orchestrator.pagecheck import GraphUser, LocalChecker, Outcome, PageChecker, Progress

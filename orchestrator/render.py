@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from orchestrator.config import AzurermBackend, Environment
+from orchestrator.config.schema import AzurermBackend, Environment
 from orchestrator.errors import SekoiaSSOError
 
 TEMPLATE_FILES = ("versions.tf", "main.tf", "outputs.tf")

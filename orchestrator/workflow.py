@@ -27,7 +27,7 @@ from typing import Any
 
 from orchestrator.adopt import PASSWORD as PASSWORD_PREFIX
 from orchestrator.adopt import creates
-from orchestrator.config import Environment
+from orchestrator.config.schema import Environment
 from orchestrator.errors import EXIT_FAILED, EXIT_OK, EXIT_WAITING, ConfigError, SekoiaSSOError, UsageError
 from orchestrator.planview import PlanSummary
 from orchestrator.rotation import days_left

@@ -31,7 +31,7 @@ from orchestrator.endpoints import (
 from orchestrator.errors import EXIT_FAILED, ConfigError, SekoiaSSOError, UsageError
 
 if TYPE_CHECKING:  # config loads pydantic, which EarlyPlan must not wait for
-    from orchestrator.config import Environment
+    from orchestrator.config.schema import Environment
     from orchestrator.terraform import PlanResult, TerraformRunner
 
 
@@ -411,7 +411,7 @@ def _site_from_yaml(project_dir: Path, name: str) -> PlanSite | None:
     """
     import yaml
 
-    from orchestrator.envfile import read_environment_file
+    from orchestrator.config.envfile import read_environment_file
 
     try:
         _, raw = read_environment_file(project_dir, name)

@@ -37,7 +37,7 @@ from typing import Any
 
 import pytest
 
-from orchestrator.config import load_environment
+from orchestrator.config.loading import load_environment
 from orchestrator.workspace import Workspace
 from sandbox.sekoia import DEMO_COMMUNITY_UUID
 from tests.project import copy_project

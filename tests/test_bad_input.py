@@ -16,7 +16,7 @@ The groups: config files (beyond the 46 cases of tests/test_config.py, counted i
 there), environment variables, CLI misuse, and malformed answers from Microsoft Graph, the Entra ID
 login host, the tenant's discovery document and Sekoia.io.
 
-Decisions this corpus pins down (orchestrator/config.py):
+Decisions this corpus pins down (orchestrator/config/):
 - duplicate keys are refused, naming both lines: PyYAML silently keeps the last one, so a reviewer
   could read one tenant_id and the tool use another;
 - YAML aliases are refused, even small ones (nested ones expand exponentially, and an environment
@@ -479,7 +479,7 @@ class Lab:
 
     def connect(self) -> Outcome:
         """The library's connect on environment sandbox, in-process; exit code and message as the CLI makes them."""
-        from orchestrator.config import load_environment
+        from orchestrator.config.loading import load_environment
         from orchestrator.discovery import check_tenant_discovery
         from orchestrator.endpoints import endpoints_for
         from orchestrator.errors import SekoiaSSOError
@@ -522,7 +522,7 @@ class Lab:
 
     def graph_get(self, path: str) -> Outcome:
         """The library's GraphClient.get on environment sandbox, in-process (as apply and status call it)."""
-        from orchestrator.config import load_environment
+        from orchestrator.config.loading import load_environment
         from orchestrator.errors import SekoiaSSOError
         from orchestrator.graph import open_graph
 

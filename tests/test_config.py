@@ -5,7 +5,7 @@ import yaml
 from click.testing import CliRunner
 
 from orchestrator.cli import cli
-from orchestrator.config import load_environment
+from orchestrator.config.loading import load_environment
 from tests.project import REPO, copy_project
 
 GOOD = yaml.safe_load((REPO / "envs" / "sandbox.yaml").read_text())
@@ -161,7 +161,7 @@ def test_sandbox_with_local_state_does_not_warn(project):
 def test_region_overrides_and_legacy_callback():
     data = with_change("sekoia.region", "FRA2")
     data["sekoia"]["legacy_callback"] = True
-    from orchestrator.config import parse_environment
+    from orchestrator.config.loading import parse_environment
 
     env = parse_environment("x", REPO / "envs/x.yaml", yaml.safe_dump(data))
     assert env.config.sekoia.redirect_uris == (
@@ -211,14 +211,14 @@ SECRETS_THAT_DO_NOT = [
 
 @pytest.mark.parametrize("value", NAMES_THAT_PASS)
 def test_names_paths_and_urls_are_not_taken_for_secrets(value):
-    from orchestrator.config import looks_like_secret
+    from orchestrator.config.values import looks_like_secret
 
     assert not looks_like_secret(value)
 
 
 @pytest.mark.parametrize("value", SECRETS_THAT_DO_NOT)
 def test_secrets_are_taken_for_secrets(value):
-    from orchestrator.config import looks_like_secret
+    from orchestrator.config.values import looks_like_secret
 
     assert looks_like_secret(value)
 

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from orchestrator.config import load_environment
+from orchestrator.config.loading import load_environment
 from orchestrator.workspace import EarlyPlan, EnvironmentBusyError, PlanSite, Workspace
 from tests.e2e import apply, children_running
 

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.config import Environment, parse_environment
+from orchestrator.config.loading import parse_environment
+from orchestrator.config.schema import Environment
 from orchestrator.pagecheck import PageCheckerError
 from orchestrator.preflight import (
     REPORT_VERSION,

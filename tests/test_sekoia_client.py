@@ -10,7 +10,7 @@ import time
 import httpx
 import pytest
 
-from orchestrator.config import parse_environment
+from orchestrator.config.loading import parse_environment
 from orchestrator.endpoints import Endpoints
 from orchestrator.errors import ConfigError, SekoiaError, SekoiaSSOError
 from orchestrator.retry_after import parse_retry_after, retry_after_seconds

@@ -20,7 +20,7 @@ import pytest
 from click.testing import CliRunner
 
 from orchestrator.cli import cli
-from orchestrator.config import load_environment
+from orchestrator.config.loading import load_environment
 from orchestrator.discovery import DiscoveryError, check_tenant_discovery
 from orchestrator.endpoints import Endpoints
 from orchestrator.errors import ConfigError, SekoiaError, SekoiaSSOError, UsageError, WaitingError
@@ -567,7 +567,7 @@ def test_connect_command_on_the_sandbox_with_real_terraform(tmp_path, sandbox, s
     assert sekoia_emulator.requests == []
 
     # the Terraform half, as the workflow applies it
-    from orchestrator.config import load_environment
+    from orchestrator.config.loading import load_environment
     from orchestrator.workspace import Workspace
 
     terraform = Workspace(load_environment(project, "sandbox"), project).initialised_runner()

@@ -11,7 +11,7 @@ import os
 
 import pytest
 
-from orchestrator.config import load_environment
+from orchestrator.config.loading import load_environment
 from orchestrator.workflow import environment_lock
 from orchestrator.workspace import Workspace
 from sandbox.sekoia import DEMO_COMMUNITY_UUID
