@@ -14,12 +14,13 @@ import datetime as dt
 import json
 import shutil
 import subprocess
+import tarfile
 import time
 
 import pytest
 
-from orchestrator.planview import PlanSummary, ResourceChange
-from orchestrator.rotation import Ledger, SecretPlan, password_address
+from orchestrator.terraform.planview import PlanSummary, ResourceChange
+from orchestrator.workflows.client_secret import Ledger, SecretPlan, password_address
 from sandbox.sekoia import DEMO_COMMUNITY_UUID
 from tests.e2e import Baseline, SecretMonitor, apply, converged_problems, tenant_counts
 from tests.fixtures_sandbox import run_terraform
@@ -28,7 +29,9 @@ from tests.project import REPO
 pytestmark = pytest.mark.timeout(600)
 
 PROPAGATION_MS = 1500
-LAYOUT_V1 = REPO / "tests" / "data" / "layout-v1"
+# The files a user of version 0.1 (one secret slot) had in their repository, as that release wrote
+# them: kept as the archive of a release, not as code we maintain, since none of it may change.
+LAYOUT_V1_ARCHIVE = REPO / "tests" / "data" / "layout-v1.tar.gz"
 
 
 @pytest.fixture
@@ -235,16 +238,19 @@ def test_rotate_refused_by_sekoia_keeps_the_old_secret_and_a_rerun_finishes(runs
 
 
 def test_an_environment_of_the_one_slot_layout_upgrades_without_a_new_secret_for_sekoia(
-        runs, sandbox, graph_emulator, sekoia_emulator, watch):
+        runs, sandbox, graph_emulator, sekoia_emulator, watch, tmp_path):
     """Applied and connected by version 0.1 (one slot `blue`, `secret.slots` in the YAML), then upgraded."""
     project = runs.project
     root = project / "terraform" / "envs" / "sandbox"
     module = project / "terraform" / "modules" / "sekoia-sso"
     new_module = project / "module-new"
     shutil.move(module, new_module)
-    shutil.copytree(LAYOUT_V1 / "modules" / "sekoia-sso", module)
+    layout_v1 = tmp_path / "layout-v1"
+    with tarfile.open(LAYOUT_V1_ARCHIVE) as archive:
+        archive.extractall(layout_v1, filter="data")
+    shutil.copytree(layout_v1 / "modules" / "sekoia-sso", module)
     for name in ("main.tf", "outputs.tf", "versions.tf"):
-        shutil.copy(LAYOUT_V1 / "envs" / "sandbox" / name, root / name)
+        shutil.copy(layout_v1 / "envs" / "sandbox" / name, root / name)
     state = runs.state_path
     state.parent.mkdir(parents=True, exist_ok=True)
     backend = ["-backend-config", f"path={state}"]
