@@ -2,8 +2,7 @@
 # Change envs/example-prod.yaml and run `sekoia-sso render example-prod`.
 
 terraform {
-  required_version = ">= 1.5.0"
-
+  # Terraform >= 1.5 is required by the module (its versions.tf): said once, there.
   required_providers {
     azuread = {
       source  = "hashicorp/azuread"

@@ -2,8 +2,7 @@
 # Change envs/sandbox.yaml and run `sekoia-sso render sandbox`.
 
 terraform {
-  required_version = ">= 1.5.0"
-
+  # Terraform >= 1.5 is required by the module (its versions.tf): said once, there.
   required_providers {
     azuread = {
       source  = "hashicorp/azuread"

@@ -1,8 +1,7 @@
 # Every input: explicit owners, groups and users by name and by object ID, the key ID of the
 # secret the consumer uses (client_secret follows it), admin consent, legacy FRA2 callback.
 terraform {
-  required_version = ">= 1.5.0"
-
+  # Terraform >= 1.5 is required by the module (its versions.tf): said once, there.
   required_providers {
     azuread = {
       source  = "hashicorp/azuread"

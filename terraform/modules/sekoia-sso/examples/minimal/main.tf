@@ -1,7 +1,6 @@
 # The smallest useful call: one group may sign in to Sekoia.io (FRA1).
 terraform {
-  required_version = ">= 1.5.0"
-
+  # Terraform >= 1.5 is required by the module (its versions.tf): said once, there.
   required_providers {
     azuread = {
       source  = "hashicorp/azuread"
