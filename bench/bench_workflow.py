@@ -73,7 +73,7 @@ def _applied_sandbox(latency_ms: float) -> Iterator[tuple[object, dict[str, str]
 
 def run_noop_apply_benchmark(*, rounds: int = 5, latency_ms: float = 0.0) -> dict:
     from orchestrator.config.loading import load_environment
-    from orchestrator.workspace import Workspace
+    from orchestrator.terraform.workspace import Workspace
 
     with _applied_sandbox(latency_ms) as (sandbox, env, apply):
         os.environ["SEKOIA_SSO_SANDBOX_DIR"] = env["SEKOIA_SSO_SANDBOX_DIR"]

@@ -23,7 +23,7 @@ from typing import Any
 
 from orchestrator.config.schema import Environment
 from orchestrator.errors import GraphError, SekoiaSSOError
-from orchestrator.planview import PlanSummary
+from orchestrator.terraform.planview import PlanSummary
 
 MODULE = "module.sekoia_sso."
 APPLICATION = MODULE + "azuread_application.this"

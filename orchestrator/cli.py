@@ -34,7 +34,7 @@ class SSOGroup(click.Group):
     """
 
     def invoke(self, ctx: click.Context):
-        from orchestrator.terminal import begin_step
+        from orchestrator.console import begin_step
 
         protected = getattr(ctx, "_protected_args", None) or getattr(ctx, "protected_args", None) or []
         args = [*protected, *ctx.args]
@@ -94,7 +94,7 @@ def _json_run(group: click.Group, args: list[str]) -> tuple[click.Command, str, 
 def _error_document(ctx: click.Context, json_run: tuple[click.Command, str, list[str]], code: int, message: str,
                     report: dict | None = None) -> dict:
     """What a --json run prints when it ends without its result: status, exit code, message, the failed step."""
-    from orchestrator.terminal import current_step
+    from orchestrator.console import current_step
 
     command, name, rest = json_run
     try:  # the environment's name, even when the arguments did not parse
@@ -120,7 +120,7 @@ def cli() -> None:
 
 
 def _project():
-    from orchestrator.workspace import find_project_dir
+    from orchestrator.terraform.workspace import find_project_dir
 
     return find_project_dir()
 
@@ -131,12 +131,12 @@ def _environments(env: str | None, all_: bool) -> list:
     Several at once must each own their Sekoia.io community (orchestrator/ownership.py): exit 2 otherwise."""
     from orchestrator.config.envfile import environment_names
     from orchestrator.config.loading import load_environment
-    from orchestrator.terminal import begin_step
+    from orchestrator.console import begin_step
 
     if bool(env) == all_:
         raise click.UsageError("name one environment (ENV) or pass --all, not both")
     project = _project()
-    names = environment_names(project) if all_ else [env]
+    names = environment_names(project) if all_ or env is None else [env]
     loaded = []
     for name in names:
         begin_step(f"loading envs/{name}.yaml")
@@ -238,7 +238,7 @@ def plan(env: str, as_json: bool, quiet: bool) -> None:
         sekoia-sso plan prod
         sekoia-sso plan prod --json > plan.json
     """
-    from orchestrator.workspace import Workspace, work_elsewhere_when_read_only
+    from orchestrator.terraform.workspace import Workspace, work_elsewhere_when_read_only
 
     if as_json:
         work_elsewhere_when_read_only()  # writes nothing in the checkout: works on a read-only one
@@ -250,7 +250,7 @@ def plan(env: str, as_json: bool, quiet: bool) -> None:
     summary = runner.show_plan(result.plan_path)
     # What apply would do to the client secret besides the plan: a rotation inside the window, a move
     # off a secret the plan replaces (from the state alone: `plan` needs no Graph access).
-    from orchestrator.rotation import Ledger, SecretPlan
+    from orchestrator.workflows.client_secret import Ledger, SecretPlan
 
     secret = SecretPlan.of(Ledger.read(runner.outputs()), summary, applied=True,
                            rotate_before_days=environment.config.secret.rotate_before_days)
@@ -291,7 +291,7 @@ def output(env: str, name: str) -> None:
     import json
 
     from orchestrator.errors import UsageError
-    from orchestrator.workspace import Workspace
+    from orchestrator.terraform.workspace import Workspace
 
     (environment,) = _environments(env, False)
     workspace = Workspace(environment, _project())
@@ -406,9 +406,9 @@ def connect(env: str, wait: bool, timeout: str, show_secret: bool, as_json: bool
         sekoia-sso connect prod --no-wait --json
         sekoia-sso connect prod --timeout 2h
     """
+    from orchestrator.console import parse_duration
     from orchestrator.sekoia_setup import connect_environment
-    from orchestrator.terminal import parse_duration
-    from orchestrator.workflow import poll_policy
+    from orchestrator.workflows.common import poll_policy
 
     seconds = parse_duration(timeout)
     project = _project()
@@ -419,7 +419,7 @@ def connect(env: str, wait: bool, timeout: str, show_secret: bool, as_json: bool
 
 
 def _console(as_json: bool, quiet: bool = False):
-    from orchestrator.terminal import Console, Reporter
+    from orchestrator.console import Console, Reporter
 
     return Console(Reporter(sys.stdout, sys.stderr, results_to_err=as_json), terraform_lines=not quiet)
 
@@ -490,8 +490,8 @@ def apply(env: str, yes: bool, wait: bool, timeout: str, max_problems: int, warn
         sekoia-sso apply prod --yes --json > apply.json
         make apply ENV=prod
     """
-    from orchestrator.terminal import parse_duration
-    from orchestrator.workspace import EarlyPlan
+    from orchestrator.console import parse_duration
+    from orchestrator.terraform.workspace import EarlyPlan
 
     duration = parse_duration(timeout)
     console = _console(as_json, quiet)
@@ -500,7 +500,7 @@ def apply(env: str, yes: bool, wait: bool, timeout: str, max_problems: int, warn
     # dropped if the config turns out not to want it (see orchestrator/workspace.py, EarlyPlan).
     early = EarlyPlan.start(project, env, on_line=console.terraform_line, announce=console.step)
     try:
-        from orchestrator.workflow import ApplyOptions, apply_environment
+        from orchestrator.workflows.apply import ApplyOptions, apply_environment
 
         options = ApplyOptions(yes=yes, wait=wait, timeout=duration, max_problems=max_problems, warn_only=warn_only,
                                skip_preflight=skip_preflight, show_secret=show_secret, confirm=_confirm_on_terminal(),
@@ -537,8 +537,8 @@ def status(env: str, as_json: bool, strict: bool) -> None:
         sekoia-sso status prod
         sekoia-sso status prod --json --strict
     """
-    from orchestrator.workflow import StatusOptions, status_environment
-    from orchestrator.workspace import work_elsewhere_when_read_only
+    from orchestrator.terraform.workspace import work_elsewhere_when_read_only
+    from orchestrator.workflows.status import StatusOptions, status_environment
 
     work_elsewhere_when_read_only()  # status writes nothing in the checkout: it works on a read-only one
     (environment,) = _environments(env, False)
@@ -575,8 +575,8 @@ def rotate(env: str, yes: bool, wait: bool, timeout: str, as_json: bool, quiet: 
         sekoia-sso rotate prod
         sekoia-sso rotate prod --yes -q
     """
-    from orchestrator.terminal import parse_duration
-    from orchestrator.workflow import RotateOptions, rotate_environment
+    from orchestrator.console import parse_duration
+    from orchestrator.workflows.rotate import RotateOptions, rotate_environment
 
     options = RotateOptions(yes=yes, wait=wait, timeout=parse_duration(timeout), confirm=_confirm_on_terminal())
     (environment,) = _environments(env, False)
@@ -607,7 +607,7 @@ def destroy(env: str, yes: bool, confirm_name: str | None, remove_domains: bool,
         sekoia-sso destroy staging
         sekoia-sso destroy staging --yes --confirm staging --remove-domains
     """
-    from orchestrator.workflow import DestroyOptions, destroy_environment
+    from orchestrator.workflows.destroy import DestroyOptions, destroy_environment
 
     (environment,) = _environments(env, False)
     if yes:

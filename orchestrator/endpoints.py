@@ -118,7 +118,8 @@ def read_running_sandbox(project_dir: Path, env_path: Path | str) -> dict[str, A
         raise SandboxNotRunningError(f"{path} is not a valid sandbox endpoints file (not an object with an `env` "
                                      "object); restart the sandbox")
     urls = [running.get(key) for key in ("graph_url", "sekoia_url")]
-    if all(isinstance(url, str) and is_loopback(url) for url in urls) and not any(_answers(url) for url in urls):
+    loopback_urls = [url for url in urls if isinstance(url, str) and is_loopback(url)]
+    if len(loopback_urls) == len(urls) and not any(_answers(url) for url in loopback_urls):
         raise SandboxNotRunningError(
             f"{env_path} is a sandbox environment but the sandbox is not running: {path} was left by a sandbox "
             f"that has stopped (nothing listens at {urls[0]}). Start it with `make sandbox` (or "

@@ -48,7 +48,7 @@ def owner_of(project_dir: Path, client_id: str, *, exclude: str) -> str:
     credentials for its backend) is named as such rather than guessed."""
     from orchestrator.config.envfile import environment_names
     from orchestrator.config.loading import load_environment
-    from orchestrator.workspace import Workspace
+    from orchestrator.terraform.workspace import Workspace
 
     unreadable = []
     for name in environment_names(project_dir):

@@ -311,7 +311,7 @@ def write_rendered(root: RenderedRoot, project_dir: Path) -> list[Path]:
 def diff_rendered(root: RenderedRoot, project_dir: Path) -> str:
     """A unified diff from the committed files to a fresh render; empty when they match."""
     target = project_dir / root.directory
-    chunks = []
+    chunks: list[str] = []
     names = set(root.files) | {p.name for p in target.glob("*.tf")
                                if HEADER_MARK in _read(p, project_dir)[:300]}
     for name in sorted(names):

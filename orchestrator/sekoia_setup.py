@@ -34,6 +34,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol, TextIO
 
+from orchestrator.console import Reporter, begin_step, format_duration
 from orchestrator.errors import ConfigError, SekoiaError, SekoiaSSOError, UsageError, WaitingError
 from orchestrator.ownership import ForeignSSOError, foreign_sso_message
 from orchestrator.secret import reveal
@@ -45,7 +46,6 @@ from orchestrator.sekoia import (
     SsoSettings,
 )
 from orchestrator.sekoia_routes import PERMISSION_WRITE
-from orchestrator.terminal import Reporter, begin_step, format_duration
 
 __all__ = [
     "ConnectResult",
@@ -878,8 +878,8 @@ def connect_environment(
 
     With `as_json` the result document goes to `out`; a failure raises, and the CLI prints its document."""
     from orchestrator.ownership import owner_of
-    from orchestrator.rotation import push_to_sekoia
-    from orchestrator.workspace import Workspace
+    from orchestrator.terraform.workspace import Workspace
+    from orchestrator.workflows.client_secret import push_to_sekoia
 
     out = out if out is not None else sys.stdout
     reporter = Reporter(out, err, results_to_err=as_json)

@@ -38,7 +38,7 @@ from typing import Any
 import pytest
 
 from orchestrator.config.loading import load_environment
-from orchestrator.workspace import Workspace
+from orchestrator.terraform.workspace import Workspace
 from sandbox.sekoia import DEMO_COMMUNITY_UUID
 from tests.project import copy_project
 

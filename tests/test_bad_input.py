@@ -480,12 +480,12 @@ class Lab:
     def connect(self) -> Outcome:
         """The library's connect on environment sandbox, in-process; exit code and message as the CLI makes them."""
         from orchestrator.config.loading import load_environment
+        from orchestrator.console import Reporter
         from orchestrator.discovery import check_tenant_discovery
         from orchestrator.endpoints import endpoints_for
         from orchestrator.errors import SekoiaSSOError
         from orchestrator.sekoia import RetryPolicy, SekoiaClient
         from orchestrator.sekoia_setup import SekoiaTarget, connect
-        from orchestrator.terminal import Reporter
 
         self.monkeypatch.setenv("SEKOIA_SSO_SANDBOX_DIR", str(self.sandbox_dir))
         handover = MemoryHandover()

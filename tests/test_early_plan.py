@@ -13,7 +13,7 @@ from contextlib import contextmanager
 import pytest
 
 from orchestrator.config.loading import load_environment
-from orchestrator.workspace import EarlyPlan, EnvironmentBusyError, PlanSite, Workspace
+from orchestrator.terraform.workspace import EarlyPlan, EnvironmentBusyError, PlanSite, Workspace
 from tests.e2e import apply, children_running
 
 pytestmark = pytest.mark.timeout(600)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.planview import PlanSummary, action_of
+from orchestrator.terraform.planview import PlanSummary, action_of
 
 DATA = Path(__file__).parent / "data"
 # The fake secrets the recorded plans hold in clear (see record_plans.py).

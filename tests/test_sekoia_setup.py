@@ -21,9 +21,11 @@ from click.testing import CliRunner
 
 from orchestrator.cli import cli
 from orchestrator.config.loading import load_environment
+from orchestrator.console import Reporter, format_duration, parse_duration
 from orchestrator.discovery import DiscoveryError, check_tenant_discovery
 from orchestrator.endpoints import Endpoints
 from orchestrator.errors import ConfigError, SekoiaError, SekoiaSSOError, UsageError, WaitingError
+from orchestrator.secret import Secret
 from orchestrator.sekoia import RetryPolicy, SekoiaAuthError, SekoiaClient, SekoiaPermissionError
 from orchestrator.sekoia_routes import PERMISSION_READ, PERMISSION_WRITE
 from orchestrator.sekoia_setup import (
@@ -36,8 +38,6 @@ from orchestrator.sekoia_setup import (
     connect,
     plan_sekoia,
 )
-from orchestrator.terminal import Reporter, format_duration, parse_duration
-from orchestrator.terraform import Secret
 from sandbox.sekoia import DEMO_COMMUNITY_UUID, FOREIGN_COMMUNITY_UUID, SekoiaEmulator
 from tests.fixtures_sekoia import MemoryHandover
 from tests.project import copy_project
@@ -568,7 +568,7 @@ def test_connect_command_on_the_sandbox_with_real_terraform(tmp_path, sandbox, s
 
     # the Terraform half, as the workflow applies it
     from orchestrator.config.loading import load_environment
-    from orchestrator.workspace import Workspace
+    from orchestrator.terraform.workspace import Workspace
 
     terraform = Workspace(load_environment(project, "sandbox"), project).initialised_runner()
     terraform.apply(terraform.plan(tmp_path / "tf.plan").plan_path)

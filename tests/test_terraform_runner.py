@@ -31,19 +31,16 @@ from pathlib import Path
 import pytest
 
 from orchestrator.errors import ConfigError, StateLockedError, TerraformError, UsageError
-from orchestrator.terraform import (
+from orchestrator.secret import Secret
+from orchestrator.terraform.argv import terraform_argv
+from orchestrator.terraform.binary import find_terraform, parse_version_output
+from orchestrator.terraform.diagnostics import error_blocks, first_error, parse_lock_info
+from orchestrator.terraform.runner import (
     BackendChangedError,
-    Secret,
     StalePlanError,
     TerraformCancelled,
     TerraformRunner,
     TerraformTimeoutError,
-    error_blocks,
-    find_terraform,
-    first_error,
-    parse_lock_info,
-    parse_version_output,
-    terraform_argv,
 )
 
 pytestmark = pytest.mark.timeout(120)
@@ -489,7 +486,7 @@ def test_the_version_probe_is_remembered_per_binary(tmp_path):
 INTERRUPTED_APPLY = """
 import sys
 from pathlib import Path
-from orchestrator.terraform import TerraformRunner
+from orchestrator.terraform.runner import TerraformRunner
 
 root, data_dir, plan, cli_config = sys.argv[1:5]
 runner = TerraformRunner(

@@ -12,8 +12,8 @@ import os
 import pytest
 
 from orchestrator.config.loading import load_environment
-from orchestrator.workflow import environment_lock
-from orchestrator.workspace import Workspace
+from orchestrator.terraform.workspace import Workspace
+from orchestrator.workflows.common import environment_lock
 from sandbox.sekoia import DEMO_COMMUNITY_UUID
 from tests.e2e import apply, tenant_counts
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from orchestrator.config.envfile import ENV_NAME_RE, read_environment_file
 from orchestrator.config.schema import Environment, EnvironmentConfig, LocalBackend
@@ -39,7 +40,7 @@ def _field_path(loc: Iterable[Any]) -> str:
     return out or "(top level)"
 
 
-def _describe(error: dict[str, Any]) -> str:
+def _describe(error: ErrorDetails) -> str:
     kind = error["type"]
     ctx = error.get("ctx") or {}
     if kind == "extra_forbidden":
@@ -177,7 +178,8 @@ def _load_yaml(path: Path, text: str) -> Any:
         return yaml.load(text, Loader=_EnvironmentLoader)  # noqa: S506 - a SafeLoader subclass
     except _NotAccepted as exc:
         mark = exc.problem_mark
-        raise ConfigError(f"{path}: line {mark.line + 1}, column {mark.column + 1}: {exc.problem}") from None
+        where = f" line {mark.line + 1}, column {mark.column + 1}:" if mark else ""
+        raise ConfigError(f"{path}:{where} {exc.problem}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -217,7 +219,7 @@ def parse_environment(name: str, path: Path, text: str) -> Environment:
                 continue  # the same words twice
             problems.append(f"  {where}: {described}")
         config = None
-    if problems:
+    if problems or config is None:
         count = len(problems)
         raise ConfigError(_scrubbed(f"{path}: {count} problem{'s' if count > 1 else ''}:\n" + "\n".join(problems),
                                     scan.secrets))

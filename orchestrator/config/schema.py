@@ -8,6 +8,7 @@ loading.py.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -273,10 +274,9 @@ class Environment:
         """What Sekoia.io calls "URL of your authentication provider"."""
         return f"{self.cloud.login_url}/{self.config.tenant_id}/"
 
-    def api_key(self, environ: dict[str, str] | None = None) -> str:
-        environ = os.environ if environ is None else environ
+    def api_key(self, environ: Mapping[str, str] | None = None) -> str:
         name = self.config.sekoia.api_key_env
-        value = environ.get(name, "")
+        value = (os.environ if environ is None else environ).get(name, "")
         if not value.strip():
             raise ConfigError(
                 f"{self.path}: sekoia.api_key_env names {name}, but {name} is not set. "

@@ -41,59 +41,39 @@ from __future__ import annotations
 import json
 import logging
 import os
-import queue
 import re
 import shlex
-import shutil
-import signal
 import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from python_terraform import IsFlagged, Terraform
-
 from orchestrator.errors import ConfigError, StateLockedError, TerraformError, UsageError
-from orchestrator.planview import PlanSummary
-from orchestrator.secret import Secret, reveal  # re-exported: callers import them from here too
+from orchestrator.secret import Secret, reveal
+from orchestrator.terraform.argv import (
+    apply_argv,
+    destroy_argv,
+    import_argv,
+    init_argv,
+    output_argv,
+    plan_argv,
+    show_plan_argv,
+    state_list_argv,
+    variables_env,
+)
+from orchestrator.terraform.binary import find_terraform
+from orchestrator.terraform.diagnostics import first_error, last_words, parse_lock_info
+from orchestrator.terraform.planview import PlanSummary
+from orchestrator.terraform.process import Supervisor
 
-__all__ = [
-    "MINIMUM_VERSION",
-    "BackendChangedError",
-    "CommandRecord",
-    "CommandResult",
-    "LockInfo",
-    "PlanResult",
-    "Secret",
-    "StalePlanError",
-    "StateLockedError",
-    "TerraformBinary",
-    "TerraformCancelled",
-    "TerraformError",
-    "TerraformRunner",
-    "TerraformTimeoutError",
-    "find_terraform",
-]
+log = logging.getLogger("orchestrator.terraform")  # the name users filter on, whichever module logs
 
-log = logging.getLogger(__name__)
 
-MINIMUM_VERSION = (1, 5, 0)
 DEFAULT_TIMEOUT = 1800.0  # seconds per command: an azuread apply takes a minute, not half an hour
 DEFAULT_GRACE_PERIOD = 60.0  # after SIGINT, how long Terraform gets to stop and release the lock
-_PIPE_LINGER = 2.0  # after exit, how long to wait for a grandchild still holding our pipes
-_VERSION_TIMEOUT = 30.0
-
-# A path that can never exist (nothing lives under /dev/null): python-terraform's constructor
-# reads `<working_dir>/terraform.tfstate` eagerly — secrets into memory, a crash on a corrupt
-# file — unless `state=` names a file, and it never reads a file that does not exist.
-_NO_STATE = "/dev/null/python-terraform-reads-no-state"
-# Keywords of python-terraform's `cmd()` that are not Terraform flags; generate_cmd_string would
-# turn them into bogus flags (`-synchronous=false`) or they belong to the call we do not make.
-_NOT_FLAGS = frozenset({"capture_output", "raise_on_error", "synchronous"})
 
 
 # --------------------------------------------------------------------------------------------
@@ -114,381 +94,6 @@ class TerraformCancelled(TerraformError):
 
 class TerraformTimeoutError(TerraformError):
     """A command ran past its timeout and was stopped."""
-
-
-@dataclass(frozen=True)
-class LockInfo:
-    """Who holds the state lock, as Terraform reports it."""
-
-    id: str = ""
-    path: str = ""
-    operation: str = ""
-    who: str = ""
-    version: str = ""
-    created: str = ""
-    info: str = ""
-
-
-# --------------------------------------------------------------------------------------------
-# Finding the binary
-
-
-@dataclass(frozen=True)
-class TerraformBinary:
-    path: str
-    version: tuple[int, int, int]
-    product: str  # "Terraform" or "OpenTofu"
-
-    @property
-    def version_text(self) -> str:
-        return ".".join(str(part) for part in self.version)
-
-
-def find_terraform(binary: str | None = None, *, env: Mapping[str, str] | None = None,
-                   cache_file: Path | None = None) -> TerraformBinary:
-    """Locate Terraform/OpenTofu and check its version; ConfigError (exit 2) if unusable.
-
-    Order: `binary` (a name on PATH or a path), then $TERRAFORM_BIN, then `terraform`, then `tofu`.
-    `cache_file` keeps what `version -json` said about each binary (path, inode, size, mtime), so
-    that a later process skips that run (about 60 ms) while the binary is the same file.
-    """
-    environ = dict(os.environ if env is None else env)
-    search_path = environ.get("PATH", os.defpath)
-    if binary:
-        source, candidates = "binary", [binary]
-    elif environ.get("TERRAFORM_BIN"):
-        source, candidates = "TERRAFORM_BIN", [environ["TERRAFORM_BIN"]]
-    else:
-        source, candidates = "PATH", ["terraform", "tofu"]
-    for candidate in candidates:
-        found = shutil.which(candidate, path=search_path)
-        if found:
-            path = os.path.abspath(found)
-            stat = os.stat(path)
-            identity = f"{path}:{stat.st_ino}:{stat.st_size}:{stat.st_mtime_ns}"
-            known = _read_probe_cache(cache_file, identity)
-            if known is not None:
-                return known
-            probed = _probe(path, stat.st_mtime_ns, search_path)
-            _write_probe_cache(cache_file, identity, probed)
-            return probed
-    if source == "PATH":
-        raise ConfigError(
-            "Terraform not found: neither `terraform` nor `tofu` is on PATH. Install Terraform "
-            f">= {_dotted(MINIMUM_VERSION)} (or OpenTofu), or set TERRAFORM_BIN to its path."
-        )
-    raise ConfigError(
-        f"Terraform not found: {source}={candidates[0]!r} is not an executable file. Point it "
-        f"at Terraform >= {_dotted(MINIMUM_VERSION)} (or OpenTofu)."
-    )
-
-
-def _read_probe_cache(cache_file: Path | None, identity: str) -> TerraformBinary | None:
-    if cache_file is None:
-        return None
-    try:
-        entry = json.loads(cache_file.read_text(encoding="utf-8"))
-        if entry.get("identity") != identity:
-            return None
-        version = tuple(int(part) for part in entry["version"])
-        if len(version) != 3 or version < MINIMUM_VERSION or entry["product"] not in ("Terraform", "OpenTofu"):
-            return None
-        return TerraformBinary(path=entry["path"], version=version, product=entry["product"])
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return None  # no cache, or not one we wrote: probe again
-
-
-def _write_probe_cache(cache_file: Path | None, identity: str, found: TerraformBinary) -> None:
-    if cache_file is None:
-        return
-    entry = {"identity": identity, "path": found.path, "version": list(found.version), "product": found.product}
-    try:
-        cache_file.parent.mkdir(parents=True, exist_ok=True)
-        partial = cache_file.with_name(cache_file.name + f".{os.getpid()}")
-        partial.write_text(json.dumps(entry), encoding="utf-8")
-        partial.replace(cache_file)
-    except OSError:
-        pass  # a cache only: the next run probes again
-
-
-@lru_cache(maxsize=16)
-def _probe(path: str, mtime_ns: int, search_path: str) -> TerraformBinary:
-    env = {**os.environ, "PATH": search_path, "CHECKPOINT_DISABLE": "1", "TF_IN_AUTOMATION": "1"}
-    try:
-        completed = subprocess.run(
-            [path, "version", "-json"],
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            env=env,
-            timeout=_VERSION_TIMEOUT,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise ConfigError(f"Could not run {path} version: {exc}") from None
-    stdout = completed.stdout.decode("utf-8", "replace")
-    version = parse_version_output(stdout)
-    if completed.returncode != 0 or version is None:
-        raise ConfigError(
-            f"{path} does not look like Terraform or OpenTofu: `version -json` did not report a version "
-            "(a JSON object whose terraform_version is like \"1.9.8\"). Point TERRAFORM_BIN at Terraform "
-            f">= {_dotted(MINIMUM_VERSION)} (or OpenTofu)."
-        )
-    product = "OpenTofu" if "tofu" in os.path.basename(path).lower() else "Terraform"
-    found = TerraformBinary(path=path, version=version, product=product)
-    if version < MINIMUM_VERSION:
-        raise ConfigError(
-            f"{product} {found.version_text} at {path} is too old: sekoia-sso needs Terraform >= "
-            f"{_dotted(MINIMUM_VERSION)} (or OpenTofu). Upgrade it, or set TERRAFORM_BIN to a newer one."
-        )
-    return found
-
-
-_CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
-
-
-def printable(line: str) -> str:
-    """A line of Terraform's output as it may reach a terminal: control characters (NUL, SOH, ESC, C1,
-    line separators, bidirectional overrides) removed, tabs kept."""
-    return _CONTROL_RE.sub("", line)
-
-
-def parse_version_output(text: str) -> tuple[int, int, int] | None:
-    """The version from `terraform version -json` (OpenTofu uses the same key), or from its text.
-
-    Untrusted: any shape (a list, a number where the string goes, a huge or binary answer) gives None
-    or a version, never an exception.
-    """
-    text = text[:65536]
-    try:
-        data = json.loads(text)
-    except (ValueError, RecursionError):
-        data = None
-    if isinstance(data, dict):
-        raw = data.get("terraform_version")
-        if not isinstance(raw, str):
-            return None  # JSON of an unexpected shape: not a Terraform we know
-    else:
-        raw = text
-    match = re.search(r"(\d{1,6})\.(\d{1,6})\.(\d{1,6})", raw)
-    if not match:
-        return None
-    major, minor, patch = (int(part) for part in match.groups())
-    return major, minor, patch
-
-
-def _dotted(version: Sequence[int]) -> str:
-    return ".".join(str(part) for part in version)
-
-
-# --------------------------------------------------------------------------------------------
-# Command lines: pure functions of their arguments
-
-
-def terraform_argv(binary: str, command: str, *args: str, **flags: Any) -> list[str]:
-    """python-terraform's `-flag` syntax, refusing the parts of it that are unsafe.
-
-    A dict value other than `backend_config` would be written by python-terraform to a
-    /tmp/*.tfvars.json file in clear text; `capture_output`/`synchronous`/… are not flags.
-    """
-    for name, value in flags.items():
-        if name in _NOT_FLAGS:
-            raise TypeError(f"{name} is not a Terraform flag")
-        if isinstance(value, dict) and name != "backend_config":
-            raise TypeError(f"{name}: a dict would become a temporary tfvars file; use TF_VAR_* instead")
-        if isinstance(value, Secret) or (
-            isinstance(value, list | dict)
-            and any(
-                isinstance(item, Secret) for item in (value.values() if isinstance(value, dict) else value)
-            )
-        ):
-            raise TypeError(f"{name}: a secret may not go on the command line")
-    return _argv_builder(binary).generate_cmd_string(command, *args, **flags)
-
-
-@lru_cache(maxsize=8)
-def _argv_builder(binary: str) -> Terraform:
-    return Terraform(working_dir=None, state=_NO_STATE, terraform_bin_path=binary, is_env_vars_included=False)
-
-
-def init_argv(
-    binary: str,
-    *,
-    lock_timeout: str,
-    backend_config: Mapping[str, str] | None = None,
-    reconfigure: bool = False,
-    migrate_state: bool = False,
-) -> list[str]:
-    return terraform_argv(
-        binary,
-        "init",
-        input=False,
-        no_color=IsFlagged,
-        lock_timeout=lock_timeout,
-        backend_config=dict(backend_config) if backend_config else None,
-        reconfigure=IsFlagged if reconfigure else None,
-        migrate_state=IsFlagged if migrate_state else None,
-        # -migrate-state would otherwise ask "copy the state?" and fail with -input=false
-        force_copy=IsFlagged if migrate_state else None,
-    )
-
-
-def plan_argv(
-    binary: str,
-    out: Path,
-    *,
-    lock_timeout: str,
-    destroy: bool = False,
-    refresh_only: bool = False,
-    replace: Iterable[str] = (),
-    targets: Iterable[str] = (),
-) -> list[str]:
-    return terraform_argv(
-        binary,
-        "plan",
-        input=False,
-        no_color=IsFlagged,
-        lock_timeout=lock_timeout,
-        detailed_exitcode=IsFlagged,
-        out=str(out),
-        destroy=IsFlagged if destroy else None,
-        refresh_only=IsFlagged if refresh_only else None,
-        replace=list(replace) or None,
-        target=list(targets) or None,
-    )
-
-
-def apply_argv(binary: str, plan_path: Path, *, lock_timeout: str) -> list[str]:
-    # A saved plan is applied without a prompt: no -auto-approve of any form is needed.
-    return terraform_argv(
-        binary,
-        "apply",
-        str(plan_path),
-        input=False,
-        no_color=IsFlagged,
-        lock_timeout=lock_timeout,
-    )
-
-
-def destroy_argv(binary: str, *, lock_timeout: str) -> list[str]:
-    # -auto-approve (Terraform >= 0.15 has no -force), with stdin closed so nothing can prompt.
-    return terraform_argv(
-        binary,
-        "destroy",
-        input=False,
-        no_color=IsFlagged,
-        lock_timeout=lock_timeout,
-        auto_approve=IsFlagged,
-    )
-
-
-def import_argv(binary: str, address: str, resource_id: str, *, lock_timeout: str) -> list[str]:
-    return terraform_argv(
-        binary,
-        "import",
-        address,
-        resource_id,
-        input=False,
-        no_color=IsFlagged,
-        lock_timeout=lock_timeout,
-    )
-
-
-def show_plan_argv(binary: str, plan_path: Path) -> list[str]:
-    return terraform_argv(binary, "show", str(plan_path), json=IsFlagged, no_color=IsFlagged)
-
-
-def output_argv(binary: str) -> list[str]:
-    # Every output at once: `output NAME` is what python-terraform breaks on >= 0.15.
-    return terraform_argv(binary, "output", json=IsFlagged, no_color=IsFlagged)
-
-
-def state_list_argv(binary: str) -> list[str]:
-    return terraform_argv(binary, "state list", no_color=IsFlagged)
-
-
-# --------------------------------------------------------------------------------------------
-# Terraform's error output → one paragraph
-
-_BOX = re.compile(r"^[│╷╵]\s?")
-_LOCATION = re.compile(r"^\s+on (?P<file>.+?) line (?P<line>\d+)(?:, in (?P<block>.+?))?:\s*$")
-_WITH = re.compile(r"^\s+with (?P<address>.+?),\s*$")
-_SOURCE = re.compile(r"^\s*\d+:\s|^\s+[├│|]")
-_GENERIC = {"execution halted", "operation canceled", "operation cancelled"}
-
-
-@dataclass(frozen=True)
-class ErrorBlock:
-    summary: str
-    location: str = ""
-    detail: str = ""
-
-    def paragraph(self) -> str:
-        text = self.summary.rstrip(".:")
-        if self.location:
-            text += f" ({self.location})"
-        if self.detail:
-            text += f": {self.detail}"
-        return text
-
-
-def error_blocks(text: str) -> list[ErrorBlock]:
-    """Every `Error:` diagnostic in Terraform's -no-color output, in order."""
-    lines = [_BOX.sub("", line.rstrip()) for line in text.splitlines()]
-    blocks: list[ErrorBlock] = []
-    index = 0
-    while index < len(lines):
-        if not lines[index].startswith("Error: "):
-            index += 1
-            continue
-        summary = lines[index][len("Error: ") :].strip()
-        body: list[str] = []
-        index += 1
-        while index < len(lines) and not lines[index].startswith(("Error: ", "Warning: ")):
-            body.append(lines[index])
-            index += 1
-        blocks.append(_block(summary, body))
-    return blocks
-
-
-def _block(summary: str, body: list[str]) -> ErrorBlock:
-    where: list[str] = []
-    detail: list[str] = []
-    for line in body:
-        if not line.strip():
-            continue
-        if match := _LOCATION.match(line):
-            where.append(
-                f"{match['file']} line {match['line']}" + (f", in {match['block']}" if match["block"] else "")
-            )
-        elif match := _WITH.match(line):
-            where.insert(0, match["address"])
-        elif _SOURCE.match(line):
-            continue  # the quoted source line and its value hints
-        else:
-            detail.append(line.strip())
-    return ErrorBlock(summary=summary, location=", ".join(where), detail=" ".join(detail))
-
-
-def first_error(text: str) -> tuple[ErrorBlock | None, int]:
-    """The first meaningful error block and how many there are in all."""
-    blocks = error_blocks(text)
-    meaningful = [block for block in blocks if block.summary.lower() not in _GENERIC] or blocks
-    return (meaningful[0] if meaningful else None), len(blocks)
-
-
-def parse_lock_info(text: str) -> LockInfo:
-    fields: dict[str, str] = {}
-    for line in text.splitlines():
-        match = re.match(r"^[│\s]*(ID|Path|Operation|Who|Version|Created|Info):\s*(.*?)\s*$", line)
-        if match and match[1].lower() not in fields:
-            fields[match[1].lower()] = match[2]
-    return LockInfo(**fields)
-
-
-def _last_words(text: str) -> str:
-    """When Terraform printed no Error: block (a bad flag, a crash): its last non-empty lines."""
-    lines = [line.strip() for line in text.splitlines() if line.strip() and not _BOX.match(line)]
-    return " ".join(lines[-3:])[:500]
 
 
 # --------------------------------------------------------------------------------------------
@@ -784,7 +389,7 @@ class TerraformRunner:
             )
         except OSError as exc:
             raise TerraformError(f"Could not start {argv[0]}: {exc.strerror}", command=command) from None
-        supervisor = _Supervisor(
+        supervisor = Supervisor(
             process,
             on_line=self.on_line if stream else None,
             deadline=started + self.timeout,
@@ -883,7 +488,7 @@ class TerraformRunner:
         else:
             message = (
                 f"terraform {command} in {self.root_dir} failed with exit code {returncode}: "
-                f"{_last_words(stderr) or 'no error message'}"
+                f"{last_words(stderr) or 'no error message'}"
             )
         return TerraformError(message, command=command, returncode=returncode)
 
@@ -897,137 +502,3 @@ def _strings(value: Any) -> Iterable[str]:
     elif isinstance(value, list | tuple):
         for item in value:
             yield from _strings(item)
-
-
-def variables_env(variables: Mapping[str, Any] | None) -> dict[str, str]:
-    """Terraform input variables as TF_VAR_* (never argv, never a file); Secret values revealed here."""
-    env: dict[str, str] = {}
-    for name, value in (variables or {}).items():
-        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]*", name):
-            raise UsageError(f"{name!r} is not a Terraform variable name")
-        value = reveal(value)
-        if isinstance(value, str):
-            env[f"TF_VAR_{name}"] = value
-        elif isinstance(value, bool):
-            env[f"TF_VAR_{name}"] = "true" if value else "false"
-        else:  # numbers, lists, maps: Terraform parses TF_VAR_ values of those types as HCL, a JSON superset
-            env[f"TF_VAR_{name}"] = json.dumps(value)
-    return env
-
-
-class _Supervisor:
-    """Drains a Terraform process's two pipes concurrently, streams lines, stops it on time."""
-
-    def __init__(
-        self,
-        process: subprocess.Popen[bytes],
-        *,
-        on_line: Callable[[str], None] | None,
-        deadline: float,
-        grace_period: float,
-        redact: Callable[[str], str],
-        redact_stdout: bool,
-        cancel: threading.Event | None = None,
-    ):
-        self.process = process
-        self.cancel = cancel
-        self.cancelled = False
-        self.redact = redact
-        # stdout of show/output -json is parsed, never shown: it must stay intact to be JSON
-        self.redact_stdout = redact_stdout
-        self.on_line = on_line
-        self.deadline = deadline
-        self.grace_period = grace_period
-        self.kill_at: float | None = None
-        self.timed_out = False
-        self.killed = False
-        self.lines: dict[str, list[str]] = {"stdout": [], "stderr": []}
-        self.events: queue.Queue[tuple[str, str | None]] = queue.Queue()
-        self.open_streams = 2
-        for name, pipe in (("stdout", process.stdout), ("stderr", process.stderr)):
-            threading.Thread(
-                target=self._drain, args=(name, pipe), daemon=True, name=f"terraform-{name}"
-            ).start()
-
-    def _drain(self, name: str, pipe: Any) -> None:
-        try:
-            for raw in iter(pipe.readline, b""):
-                self.events.put((name, raw.decode("utf-8", "replace").rstrip("\r\n")))
-        except (OSError, ValueError):
-            pass
-        finally:
-            self.events.put((name, None))
-
-    def text(self, name: str) -> str:
-        lines = self.lines[name]
-        return "\n".join(lines) + "\n" if lines else ""
-
-    def signal(self, signum: int) -> None:
-        try:
-            os.killpg(self.process.pid, signum)
-        except (ProcessLookupError, PermissionError):
-            pass
-
-    def interrupt(self, *, within: float) -> None:
-        """SIGINT to Terraform's group (what a terminal's Ctrl-C does); SIGKILL if still there later."""
-        self.signal(signal.SIGINT)
-        kill_at = time.monotonic() + within
-        self.kill_at = kill_at if self.kill_at is None else min(self.kill_at, kill_at)
-
-    def pump(self) -> None:
-        exited_at: float | None = None
-        while True:
-            now = time.monotonic()
-            if self.process.poll() is not None:
-                if self.open_streams == 0:
-                    return
-                exited_at = exited_at or now
-                if now - exited_at > _PIPE_LINGER:
-                    return  # a grandchild keeps the pipes open; Terraform itself is done
-            elif self.kill_at is not None and now >= self.kill_at:
-                self.signal(signal.SIGKILL)
-                self.killed = True
-                self.kill_at = now + 3600  # once
-            elif not self.timed_out and now >= self.deadline:
-                self.timed_out = True
-                self.interrupt(within=self.grace_period)
-            elif self.cancel is not None and self.cancel.is_set() and not self.cancelled:
-                self.cancelled = True
-                self.interrupt(within=self.grace_period)
-            if self.open_streams == 0:
-                # Both pipes are closed, so Terraform is exiting: wait for that, not for events that will not come.
-                try:
-                    self.process.wait(timeout=0.05)
-                except subprocess.TimeoutExpired:
-                    pass
-                continue
-            try:
-                name, line = self.events.get(timeout=0.05)
-            except queue.Empty:
-                continue
-            if line is None:
-                self.open_streams -= 1
-                continue
-            if name == "stderr" or self.redact_stdout:
-                line = self.redact(line)
-            if name == "stderr":
-                line = printable(line)  # what Terraform says is untrusted: it reaches the terminal in messages
-            self.lines[name].append(line)
-            if self.on_line is not None:
-                self.on_line(printable(line))
-
-    def stop(self, reason: BaseException) -> None:
-        """Forward the interruption to Terraform and wait until it has exited (lock released)."""
-        if not isinstance(reason, KeyboardInterrupt):
-            self.on_line = None  # the callback failed: do not call it again
-        self.interrupt(within=self.grace_period)
-        while True:
-            try:
-                self.pump()
-                self.process.wait()
-                return
-            except KeyboardInterrupt:
-                # A second Ctrl-C: Terraform's own answer is to exit at once; make sure it does.
-                self.interrupt(within=5.0)
-            except BaseException:
-                self.on_line = None

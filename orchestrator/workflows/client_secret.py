@@ -314,6 +314,7 @@ def wait_until_accepted(token_url: str, client_id: str, secret: Any, *, scope: s
                     "keeps the secret it holds. Re-run later: the hand-over goes on from here.")
             sleep(delay)  # a new secret takes seconds to reach every replica
             delay = min(delay * 2, 5.0)
+    raise AssertionError("unreachable: the loop above returns or raises")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -357,7 +358,8 @@ class TerraformSecrets:
 
     def record(self, *, pushed: str | None = None, handover: dict[str, str | None] | None | bool = False) -> None:
         """Write the records: `pushed` when given; `handover` when not False (None clears it)."""
-        replace, variables = [], {}
+        replace: list[str] = []
+        variables: dict[str, Any] = {}
         if pushed is not None:
             replace.append(PUSHED_RECORD)
             variables[PUSHED_VARIABLE] = pushed

@@ -32,7 +32,7 @@ from orchestrator.errors import EXIT_FAILED, ConfigError, SekoiaSSOError, UsageE
 
 if TYPE_CHECKING:  # config loads pydantic, which EarlyPlan must not wait for
     from orchestrator.config.schema import Environment
-    from orchestrator.terraform import PlanResult, TerraformRunner
+    from orchestrator.terraform.runner import PlanResult, TerraformRunner
 
 
 def find_project_dir(start: Path | None = None) -> Path:
@@ -148,10 +148,12 @@ class PlanSite:
 
     def runner(self, sandbox_env: dict[str, str], *, on_line: Callable[[str], None] | None = None,
                timeout: float | None = None) -> TerraformRunner:
-        from orchestrator.terraform import TerraformRunner
+        from orchestrator.terraform.runner import TerraformRunner
 
-        options = {} if timeout is None else {"timeout": timeout}
-        return TerraformRunner(self.root_dir, data_dir=self.data_dir, env=sandbox_env, on_line=on_line, **options)
+        if timeout is None:
+            return TerraformRunner(self.root_dir, data_dir=self.data_dir, env=sandbox_env, on_line=on_line)
+        return TerraformRunner(self.root_dir, data_dir=self.data_dir, env=sandbox_env, on_line=on_line,
+                               timeout=timeout)
 
     def init_fingerprint(self, runner: TerraformRunner, sandbox_env: dict[str, str]) -> str:
         """What `terraform init` depends on: the root and module HCL, the lock file, the backend

@@ -1,0 +1,12 @@
+"""Terraform, driven from Python: everything that runs it or reads what it says.
+
+- binary.py: finding Terraform or OpenTofu and checking its version (the probe is cached).
+- argv.py: command lines and TF_VAR_* environments, pure functions (python-terraform's flag syntax).
+- process.py: one supervised process: pipes drained, lines streamed, SIGINT then SIGKILL on time.
+- diagnostics.py: Terraform's `Error:` blocks as paragraphs, the state lock's holder.
+- runner.py: `TerraformRunner`, the one way a command runs (init, plan, apply, outputs, ...).
+- planview.py: a plan's JSON read into a summary: what changes, what drifted, what is sensitive.
+- workspace.py: an environment's root, data dir, lock, init and the early plan.
+
+Nothing is imported here: `sekoia-sso --help` must not load python-terraform.
+"""

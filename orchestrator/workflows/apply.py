@@ -1,0 +1,459 @@
+"""`sekoia-sso apply`: the whole flow of one environment, as named phases (`apply_environment`).
+
+    plan:     Terraform plan; beside it: render current?, preflight, Sekoia.io's reads, outputs, Entra's secrets
+    show:     one combined plan (Terraform + Sekoia.io + the client secret)
+    confirm:  refuse SSO held by another application; ask (or --yes)
+    apply:    move Sekoia.io off a secret the plan replaces; Terraform apply of the saved plan;
+              wait until Entra ID serves the new objects
+    connect:  Sekoia.io (domains, verification wait, discovery check, OIDC); rotate when due; final check
+    report:   the summary
+
+No progress file: what is done is read each time from Terraform state/outputs, Entra ID and
+Sekoia.io, so any step can be re-run and a re-run with nothing to do changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from orchestrator.adopt import PASSWORD as PASSWORD_PREFIX
+from orchestrator.adopt import creates
+from orchestrator.config.schema import Environment
+from orchestrator.console import Console
+from orchestrator.errors import ConfigError, SekoiaSSOError
+from orchestrator.secret import reveal
+from orchestrator.terraform.planview import PlanSummary
+from orchestrator.terraform.workspace import EarlyPlan, Workspace, apply_plan_step
+from orchestrator.workflows.client_secret import days_left
+from orchestrator.workflows.common import confirm, credentials_reader, environment_lock, poll_policy, push
+
+READABLE_TIMEOUT = 120.0
+
+
+@dataclass
+class ApplyOptions:
+    yes: bool = False
+    wait: bool = True
+    timeout: float = 15 * 60.0
+    max_problems: int = 0
+    warn_only: bool = False
+    skip_preflight: bool = False
+    show_secret: bool = False
+    confirm: Callable[[str], bool] | None = None  # asks the user; None: no terminal to ask on
+    rotate_when_due: bool = True
+    poll: Any = None
+    sekoia_client_options: dict[str, Any] = field(default_factory=dict)
+    take_over: bool = False  # replace SSO that points at another application (orchestrator/ownership.py)
+
+
+@dataclass
+class ApplySummary:
+    environment: str
+    terraform_applied: bool
+    terraform_changes: dict[str, int]
+    sekoia: dict[str, Any] | None
+    login_url: str | None
+    client_id: str | None
+    client_secret_key_id: str | None
+    client_secret_days_left: float | None
+    rotated: bool = False
+    preflight: dict[str, int] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "environment": self.environment,
+            "status": "done",
+            "terraform": {"applied": self.terraform_applied, "changes": self.terraform_changes},
+            "sekoia": self.sekoia,
+            "login_url": self.login_url,
+            "client_id": self.client_id,
+            "client_secret_key_id": self.client_secret_key_id,
+            "client_secret_days_left": None if self.client_secret_days_left is None
+            else round(self.client_secret_days_left, 1),
+            "rotated": self.rotated,
+            "preflight": self.preflight,
+        }
+
+
+def _read_credentials(env: Environment, project_dir: Path, outputs_future) -> list | None:
+    """Beside the plan: Entra ID's own view of the secrets (None before the first apply)."""
+    outputs = outputs_future.result()
+    if not outputs.get("application_object_id"):
+        return None
+    try:
+        return credentials_reader(env, project_dir, outputs)()
+    except SekoiaSSOError as exc:
+        if getattr(exc, "status", None) == 404:  # the application itself is gone: the plan recreates it
+            return []
+        raise
+
+
+def _read_sekoia(client, env: Environment, outputs_future, take_over: bool = False):
+    """Sekoia.io's reads for the combined plan; the checks that need no Terraform output go first.
+
+    Not the key's owner (GET /v1/me): `connect` checks every precondition again before it writes,
+    and a no-op re-apply needs only the four reads left, which the client sends at once (RequestWindow)."""
+    from orchestrator.sekoia_setup import SekoiaTarget, check_preconditions, plan_sekoia
+
+    preconditions = check_preconditions(client, SekoiaTarget.from_outputs(env, {}, allow_unapplied=True),
+                                        read_key_owner=False)
+    target = SekoiaTarget.from_outputs(env, outputs_future.result(), allow_unapplied=True, take_over=take_over)
+    return target, plan_sekoia(client, target, preconditions=preconditions)
+
+
+def _preflight_report(env: Environment, project_dir: Path, options: ApplyOptions):
+    if options.skip_preflight:
+        return None
+    from orchestrator.preflight import run_preflight
+
+    return run_preflight(env, project_dir)
+
+
+def _show_preflight(report, options: ApplyOptions, console: Console) -> dict[str, int] | None:
+    if report is None:
+        console.step("Preflight skipped (--skip-preflight)")
+        return None
+    console.step("Preflight: will every user who may log in get in? (Microsoft Graph)")
+    counts = report.counts
+    console.note(", ".join(f"{key.replace('_', ' ')}: {value}" for key, value in counts.items()))
+    if not report.ok:
+        from orchestrator.preflight import format_table
+
+        console.result(format_table(report).rstrip())
+        if not options.warn_only:
+            report.raise_for_problems(options.max_problems)
+        console.note("continuing: --warn-only")
+    return counts
+
+
+def _wait_until_readable(env: Environment, project_dir: Path, outputs: dict[str, Any], console: Console) -> None:
+    """The real provider's known pain: a new app or service principal is not readable everywhere at once."""
+    from orchestrator.graph import open_graph
+
+    paths = [
+        f"/applications/{outputs['application_object_id']}",
+        f"/servicePrincipals/{outputs['service_principal_object_id']}",
+    ]
+    deadline = time.monotonic() + READABLE_TIMEOUT
+    with open_graph(env, project_dir) as graph:
+        for path in paths:
+            delay = 0.2
+            while True:
+                try:
+                    graph.get(path, {"$select": "id"})
+                    break
+                except SekoiaSSOError as exc:
+                    if getattr(exc, "status", None) != 404 or time.monotonic() > deadline:
+                        raise
+                    time.sleep(delay)
+                    delay = min(delay * 2, 5.0)
+    console.note("application and service principal are readable in Microsoft Graph")
+
+
+def _adopt_unrecorded(env: Environment, project_dir: Path, workspace: Workspace, runner, summary: PlanSummary,
+                      console: Console) -> tuple[Any, PlanSummary] | None:
+    """Objects a killed run left in Entra ID outside the state: imported, and the plan made again (adopt.py)."""
+    from orchestrator.adopt import adopt_unrecorded, may_adopt
+    from orchestrator.graph import open_graph
+
+    if not may_adopt(summary):
+        return None
+    with open_graph(env, project_dir) as graph:
+        imported = adopt_unrecorded(graph, runner.import_resource, env, summary, console.note)
+    if not imported:
+        return None
+    console.step("Planning again, with the adopted objects in the state")
+    plan = runner.plan(workspace.plan_path)
+    return plan, runner.show_plan(plan.plan_path) if plan.has_changes else PlanSummary()
+
+
+def _remove_unrecorded_passwords(env: Environment, project_dir: Path, outputs: dict[str, Any],
+                                 console: Console) -> None:
+    """Once Sekoia.io holds the state's secret: the sekoia-sso passwords the state does not list go (adopt.py)."""
+    from orchestrator.adopt import remove_unrecorded_passwords
+    from orchestrator.graph import open_graph
+
+    secrets = reveal(outputs.get("secrets")) or {}
+    recorded = [str(item["key_id"]) for item in secrets.values() if isinstance(item, dict) and item.get("key_id")]
+    with open_graph(env, project_dir) as graph:
+        remove_unrecorded_passwords(graph, str(outputs["application_object_id"]), recorded, console.note)
+
+
+def _move_off_threatened_secret(client, env: Environment, project_dir: Path, workspace: Workspace, runner,
+                                outputs: dict[str, Any], options: ApplyOptions, console: Console):
+    """The plan would delete or replace the secret Sekoia.io holds: hand Sekoia.io over to a fresh one first.
+
+    Only then is the plan made again (the state changed) and applied; when the hand-over fails,
+    nothing of the plan is applied."""
+    from orchestrator.workflows.client_secret import (
+        APPLICATION,
+        Ledger,
+        SecretPlan,
+        SecretUnsafeError,
+        rotate_secret,
+    )
+
+    workspace.plan_path.unlink(missing_ok=True)
+    console.step("The plan replaces the secret Sekoia.io holds: moving Sekoia.io to a fresh secret first")
+    credentials = credentials_reader(env, project_dir, outputs)
+    slot = rotate_secret(client, env, workspace, runner, credentials=credentials, reporter=console.reporter,
+                         wait=options.wait, timeout=options.timeout, poll=poll_policy(env, options.poll),
+                         why="the plan replaces the secret Sekoia.io held",
+                         allowed=lambda change: change.address == APPLICATION and change.action == "update")
+    console.note(f"Sekoia.io holds the secret of slot {slot.name} (key ID {slot.key_id})")
+    console.step("Planning again, with Sekoia.io on the fresh secret")
+    plan = runner.plan(workspace.plan_path)
+    summary = runner.show_plan(plan.plan_path) if plan.has_changes else PlanSummary()
+    again = SecretPlan.of(Ledger.read(runner.outputs(), credentials()), summary,
+                          rotate_before_days=env.config.secret.rotate_before_days, applied=True)
+    if again.threatened:
+        workspace.plan_path.unlink(missing_ok=True)
+        raise SecretUnsafeError("the plan would replace the fresh secret Sekoia.io now holds too; nothing more was "
+                                "applied. Check what changes the secrets in Entra ID, then re-run")
+    console.result("  " + summary.render_text().rstrip().replace("\n", "\n  "))
+    return plan, summary
+
+
+def _rotate_when_due(client, env: Environment, workspace: Workspace, runner, credentials, options: Any,
+                     console: Console) -> bool:
+    """Rotate when the held secret is inside its rotation window (or expired): no file changes."""
+    from orchestrator.workflows.client_secret import Ledger, rotate_secret
+
+    held = Ledger.read(runner.outputs(), credentials()).held
+    left = held.days_left if held is not None else None
+    window = env.config.secret.rotate_before_days
+    if not getattr(options, "rotate_when_due", True) or held is None or left is None or left > window:
+        return False
+    console.step(f"The client secret of slot {held.name} " + (f"expired {-left:.0f} days ago" if left <= 0 else
+                 f"expires in {left:.0f} days") + f" (window: {window}): rotating it")
+    slot = rotate_secret(client, env, workspace, runner, credentials=credentials, reporter=console.reporter,
+                         wait=options.wait, timeout=options.timeout, poll=poll_policy(env, options.poll),
+                         why="inside the rotation window")
+    console.note(f"rotated: Sekoia.io holds the secret of slot {slot.name} (key ID {slot.key_id})")
+    return True
+
+
+class _ApplyRun:
+    """One apply, phase by phase; each phase leaves on `self` what the next one reads."""
+
+    def __init__(self, project_dir: Path, env: Environment, workspace: Workspace, options: ApplyOptions,
+                 console: Console, pool: ThreadPoolExecutor):
+        self.project_dir, self.env, self.workspace = project_dir, env, workspace
+        self.options, self.console, self.pool = options, console, pool
+        self.client: Any = None
+        self.preflight_future: Future | None = None  # set once the reads beside the plan start
+        self.futures: list[Future] = []
+        self.adopted: tuple[Any, PlanSummary] | None = None
+        self.result: Any = None
+        self.rotated = False
+
+    def plan_with_reads_beside(self, early: EarlyPlan | None) -> None:
+        """The plan goes first, as it takes longest; everything else runs beside it: the render check,
+        Graph (preflight), Sekoia.io's reads and the outputs. A plan changes nothing, so when a check
+        fails it is stopped (as Ctrl-C would) and dropped."""
+        if early is None:
+            self.console.step(apply_plan_step(self.env.name))
+            self.runner = self.workspace.initialised_runner(on_line=self.console.terraform_line)
+            self.stop_plan = threading.Event()
+            plan_future = self.pool.submit(self.runner.plan, self.workspace.plan_path, cancel=self.stop_plan)
+        else:
+            self.runner, self.stop_plan, plan_future = early.runner, early.cancel, early.future
+        render_future = self.pool.submit(self.workspace.require_current_render)
+        render_future.add_done_callback(self._stop_plan_when_failed)
+        self.futures = [plan_future, render_future]
+        try:
+            self._read_beside(plan_future, render_future)
+        except BaseException as error:
+            self._drop_plan(error, render_future)
+            raise
+
+    def _stop_plan_when_failed(self, check: Future) -> None:
+        if check.exception() is not None:
+            self.stop_plan.set()
+
+    def _read_beside(self, plan_future: Future, render_future: Future) -> None:
+        # imported once the plan runs: httpx and the clients take a tenth of a second to load
+        from orchestrator.sekoia import SekoiaClient
+
+        env, project_dir, options, pool = self.env, self.project_dir, self.options, self.pool
+        self.preflight_future = pool.submit(_preflight_report, env, project_dir, options)
+        self.outputs_future = pool.submit(self.workspace.runner().outputs)  # its own runner: no state shared
+        self.credentials_future = pool.submit(_read_credentials, env, project_dir, self.outputs_future)
+        self.futures += [self.preflight_future, self.outputs_future, self.credentials_future]
+        self.client = SekoiaClient.for_environment(env, self.workspace.endpoints, **options.sekoia_client_options)
+        self.sekoia_future = pool.submit(_read_sekoia, self.client, env, self.outputs_future, options.take_over)
+        self.futures.append(self.sekoia_future)
+        render_future.result()  # a stale render stops here, whatever the plan did
+        self.plan = plan_future.result()
+        self.tf_summary = self.runner.show_plan(self.plan.plan_path) if self.plan.has_changes else PlanSummary()
+        self.adopted = _adopt_unrecorded(env, project_dir, self.workspace, self.runner, self.tf_summary,
+                                         self.console)
+        if self.adopted:
+            self.plan, self.tf_summary = self.adopted
+
+    def _drop_plan(self, error: BaseException, render_future: Future) -> None:
+        self.stop_plan.set()
+        wait(self.futures)
+        self.workspace.plan_path.unlink(missing_ok=True)
+        if self.client is not None:
+            self.client.close()
+        if not isinstance(error, KeyboardInterrupt):
+            # What to fix first: a stale render; then a bad name in `access`, which fails the plan
+            # too but whose preflight message says it better.
+            stale = render_future.exception()
+            if stale is not None:
+                raise stale from None
+            bad_access = self.preflight_future.exception() if self.preflight_future is not None else None
+            if isinstance(bad_access, ConfigError):
+                raise bad_access from None
+
+    def gather_reads(self) -> None:
+        from orchestrator.workflows.client_secret import Ledger, SecretPlan
+
+        try:
+            assert self.preflight_future is not None  # plan_with_reads_beside ran
+            preflight_report = self.preflight_future.result()
+            self.target, self.sekoia_plan = self.sekoia_future.result()
+            self.outputs = self.outputs_future.result()
+            self.secret_plan = SecretPlan.of(Ledger.read(self.outputs, self.credentials_future.result()),
+                                             self.tf_summary, rotate_before_days=self.env.config.secret.rotate_before_days,
+                                             applied=self.target.applied)
+            self.preflight = _show_preflight(preflight_report, self.options, self.console)
+        except BaseException:
+            self.workspace.plan_path.unlink(missing_ok=True)
+            raise
+
+    def show_combined_plan(self) -> None:
+        result = self.console.result
+        result("Terraform:")
+        result("  " + self.tf_summary.render_text().rstrip().replace("\n", "\n  "))
+        result("Sekoia.io:")
+        result("  " + self.sekoia_plan.render_text().rstrip().replace("\n", "\n  "))
+        secret_lines = self.secret_plan.lines()
+        if secret_lines:
+            result("Client secret:")
+            for line in secret_lines:
+                result("  " + line)
+
+    def owner(self, client_id: str) -> str:
+        from orchestrator.ownership import owner_of
+
+        return owner_of(self.project_dir, client_id, exclude=self.env.name)
+
+    def refuse_foreign_orconfirm(self) -> None:
+        """Sets `anything`: whether there is work (changes, or a domain Sekoia.io still verifies)."""
+        from orchestrator.sekoia_setup import refuse_foreign
+
+        if self.sekoia_plan.refused:  # before anything is written, in Entra ID as in Sekoia.io
+            self.workspace.plan_path.unlink(missing_ok=True)
+            raise refuse_foreign(self.target, self.sekoia_plan, self.owner)
+        # A domain Sekoia.io has not verified yet is not done, even with nothing to write: connect waits.
+        pending = [d.name for d in self.sekoia_plan.domains if d.status == "pending"]
+        changes = self.plan.has_changes or self.sekoia_plan.has_changes or self.secret_plan.has_work
+        self.anything = changes or bool(pending)
+        if not self.anything:
+            self.console.step("Nothing to do: the Terraform plan is empty and Sekoia.io already matches")
+            self.workspace.plan_path.unlink(missing_ok=True)
+        elif not changes:
+            self.console.step(f"Nothing to change; {', '.join(pending)} still "
+                              f"{'waits' if len(pending) == 1 else 'wait'} for Sekoia.io's verification")
+        else:
+            confirm(self.options, f"Apply these changes to environment {self.env.name}?")
+
+    def apply_terraform(self) -> None:
+        if self.secret_plan.threatened:
+            self.plan, self.tf_summary = _move_off_threatened_secret(
+                self.client, self.env, self.project_dir, self.workspace, self.runner, self.outputs, self.options,
+                self.console)
+        if self.plan.has_changes:
+            self.console.step("Applying the saved Terraform plan")
+            self.runner.apply(self.plan.plan_path)
+        self.workspace.plan_path.unlink(missing_ok=True)
+        # With nothing applied, the outputs read beside the plan are still those of the state.
+        if self.plan.has_changes or self.adopted or self.secret_plan.threatened:
+            self.outputs = self.runner.outputs()
+        if self.plan.has_changes:
+            self.console.step("Waiting until Entra ID serves the new objects")
+            _wait_until_readable(self.env, self.project_dir, self.outputs, self.console)
+
+    def configure_sekoia(self) -> None:
+        from orchestrator.sekoia_setup import SekoiaTarget, plan_sekoia
+
+        if not self.anything:
+            self.login_url = self.sekoia_plan.login_url
+            return
+        env, console = self.env, self.console
+        console.step("Configuring Sekoia.io")
+        credentials = credentials_reader(env, self.project_dir, self.outputs)
+        ours = (self.target.client_id,) if self.target.applied else ()  # before a re-creation of the application
+        self.result = push(self.client, env, self.workspace, self.runner, self.outputs, credentials, self.options,
+                           console, take_over=self.options.take_over, previous_client_ids=ours, owner_of=self.owner,
+                           show_plan=False)  # the combined plan above showed it
+        self.rotated = _rotate_when_due(self.client, env, self.workspace, self.runner, credentials, self.options,
+                                        console)
+        self.outputs = self.runner.outputs()
+        if self.secret_plan.lost:
+            console.result(f"SSO logins were broken until now: {self.secret_plan.lost}. Sekoia.io now holds a "
+                           f"working secret (key ID {reveal(self.outputs.get('sekoia_pushed_secret_key_id'))}).")
+        console.step("Verifying that Sekoia.io holds what Terraform made")
+        final = plan_sekoia(self.client, SekoiaTarget.from_outputs(env, self.outputs))
+        if final.has_changes:
+            raise SekoiaSSOError("Sekoia.io does not hold the wanted configuration after the write: "
+                                 + json.dumps(final.to_dict()["sso"], sort_keys=True))
+        self.login_url = self.result.login_url or final.login_url
+        if creates(self.tf_summary, PASSWORD_PREFIX):  # a killed run may have made one the state lacks
+            _remove_unrecorded_passwords(env, self.project_dir, self.outputs, console)
+
+    def report(self) -> ApplySummary:
+        outputs, left = self.outputs, days_left(reveal(self.outputs.get("client_secret_end_date")))
+        summary = ApplySummary(
+            environment=self.env.name,
+            terraform_applied=self.plan.has_changes,
+            terraform_changes=self.tf_summary.counts(),
+            sekoia=self.result.to_dict() if self.result else {"status": "unchanged", "plan": self.sekoia_plan.to_dict()},
+            login_url=self.login_url,
+            client_id=reveal(outputs.get("client_id")),
+            client_secret_key_id=reveal(outputs.get("client_secret_key_id")),
+            client_secret_days_left=left,
+            rotated=self.rotated,
+            preflight=self.preflight,
+        )
+        result = self.console.result
+        self.console.step("Done")
+        result(f"Environment {self.env.name} is configured.")
+        if summary.client_id:
+            result(f"  client ID          {summary.client_id}")
+        if summary.client_secret_key_id:
+            days = f" ({left:.0f} days left)" if left is not None else ""
+            result(f"  client secret      key ID {summary.client_secret_key_id}{days}")
+        if self.login_url:
+            result(f"  SSO login URL      {self.login_url}")
+        return summary
+
+
+def apply_environment(project_dir: Path, env: Environment, options: ApplyOptions, console: Console,
+                      early: EarlyPlan | None = None) -> ApplySummary:
+    """`early`: the plan EarlyPlan.start began before `env` was loaded; taken when it is the plan this apply
+    needs, else dropped (the caller closes it in any case: a no-op once taken)."""
+    workspace = Workspace(env, project_dir)
+    workspace.require_rendered_root()
+    if early is not None and not early.take(workspace):
+        early.close()
+        early = None
+    with environment_lock(workspace, early.lock if early else None), ThreadPoolExecutor(max_workers=5) as pool:
+        run = _ApplyRun(project_dir, env, workspace, options, console, pool)
+        run.plan_with_reads_beside(early)
+        with run.client:
+            run.gather_reads()
+            run.show_combined_plan()
+            run.refuse_foreign_orconfirm()
+            run.apply_terraform()
+            run.configure_sekoia()
+    return run.report()
