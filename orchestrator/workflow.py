@@ -25,9 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from orchestrator.adopt import PASSWORD as PASSWORD_PREFIX
-from orchestrator.adopt import creates
 from orchestrator.config import Environment
+from orchestrator.entra.adopt import PASSWORD as PASSWORD_PREFIX
+from orchestrator.entra.adopt import creates
 from orchestrator.errors import EXIT_FAILED, EXIT_OK, EXIT_WAITING, ConfigError, SekoiaSSOError, UsageError
 from orchestrator.planview import PlanSummary
 from orchestrator.rotation import days_left
@@ -112,7 +112,7 @@ class ApplySummary:
 
 def _credentials_reader(env: Environment, project_dir: Path, outputs: dict[str, Any]) -> Callable[[], list]:
     """Reads Entra ID's password credentials of the environment's application afresh at each call."""
-    from orchestrator.graph import open_graph
+    from orchestrator.entra.graph import open_graph
     from orchestrator.rotation import read_credentials
 
     def read() -> list:
@@ -151,7 +151,7 @@ def _read_sekoia(client, env: Environment, outputs_future, take_over: bool = Fal
 def _preflight_report(env: Environment, project_dir: Path, options: ApplyOptions):
     if options.skip_preflight:
         return None
-    from orchestrator.preflight import run_preflight
+    from orchestrator.entra.preflight.fetch import run_preflight
 
     return run_preflight(env, project_dir)
 
@@ -164,7 +164,7 @@ def _show_preflight(report, options: ApplyOptions, console: Console) -> dict[str
     counts = report.counts
     console.note(", ".join(f"{key.replace('_', ' ')}: {value}" for key, value in counts.items()))
     if not report.ok:
-        from orchestrator.preflight import format_table
+        from orchestrator.entra.preflight.fetch import format_table
 
         console.result(format_table(report).rstrip())
         if not options.warn_only:
@@ -175,7 +175,7 @@ def _show_preflight(report, options: ApplyOptions, console: Console) -> dict[str
 
 def _wait_until_readable(env: Environment, project_dir: Path, outputs: dict[str, Any], console: Console) -> None:
     """The real provider's known pain: a new app or service principal is not readable everywhere at once."""
-    from orchestrator.graph import open_graph
+    from orchestrator.entra.graph import open_graph
 
     paths = [
         f"/applications/{outputs['application_object_id']}",
@@ -200,8 +200,8 @@ def _wait_until_readable(env: Environment, project_dir: Path, outputs: dict[str,
 def _adopt_unrecorded(env: Environment, project_dir: Path, workspace: Workspace, runner, summary: PlanSummary,
                       console: Console) -> tuple[Any, PlanSummary] | None:
     """Objects a killed run left in Entra ID outside the state: imported, and the plan made again (adopt.py)."""
-    from orchestrator.adopt import adopt_unrecorded, may_adopt
-    from orchestrator.graph import open_graph
+    from orchestrator.entra.adopt import adopt_unrecorded, may_adopt
+    from orchestrator.entra.graph import open_graph
 
     if not may_adopt(summary):
         return None
@@ -217,8 +217,8 @@ def _adopt_unrecorded(env: Environment, project_dir: Path, workspace: Workspace,
 def _remove_unrecorded_passwords(env: Environment, project_dir: Path, outputs: dict[str, Any],
                                  console: Console) -> None:
     """Once Sekoia.io holds the state's secret: the sekoia-sso passwords the state does not list go (adopt.py)."""
-    from orchestrator.adopt import remove_unrecorded_passwords
-    from orchestrator.graph import open_graph
+    from orchestrator.entra.adopt import remove_unrecorded_passwords
+    from orchestrator.entra.graph import open_graph
 
     secrets = reveal(outputs.get("secrets")) or {}
     recorded = [item.get("key_id") for item in secrets.values() if isinstance(item, dict)]
@@ -658,7 +658,7 @@ class _StatusReads:
         return str(value)
 
     def _open_graph(self):
-        from orchestrator.graph import open_graph
+        from orchestrator.entra.graph import open_graph
 
         return open_graph(self.env, self.project_dir)
 
@@ -814,7 +814,7 @@ def _entra_credentials(reads: _StatusReads) -> list | None:
 
 
 def _check_discovery(reads: _StatusReads) -> Check:
-    from orchestrator.discovery import check_tenant_discovery
+    from orchestrator.entra.discovery import check_tenant_discovery
 
     target = reads.target()
     discovery = check_tenant_discovery(target.provider_url, target.tenant_id, endpoints=reads.workspace.endpoints)
@@ -909,7 +909,7 @@ def status_environment(project_dir: Path, env: Environment, console: Console,
 
 def _missing_assignments(graph, env: Environment, assigned: list[dict[str, Any]]) -> list[str]:
     """The configured groups and users that hold no assignment on the service principal."""
-    from orchestrator.graph import path_segment
+    from orchestrator.entra.graph import path_segment
 
     ids = {str(a.get("principalId", "")).lower() for a in assigned}
     group_names = {str(a.get("principalDisplayName")) for a in assigned if a.get("principalType") == "Group"}

@@ -21,8 +21,8 @@ from click.testing import CliRunner
 
 from orchestrator.cli import cli
 from orchestrator.config import load_environment
-from orchestrator.discovery import DiscoveryError, check_tenant_discovery
 from orchestrator.endpoints import Endpoints
+from orchestrator.entra.discovery import DiscoveryError, check_tenant_discovery
 from orchestrator.errors import ConfigError, SekoiaError, SekoiaSSOError, UsageError, WaitingError
 from orchestrator.sekoia import RetryPolicy, SekoiaAuthError, SekoiaClient, SekoiaPermissionError
 from orchestrator.sekoia_routes import PERMISSION_READ, PERMISSION_WRITE

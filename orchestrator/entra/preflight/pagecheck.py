@@ -3,7 +3,7 @@
 The preflight's client is bound by its CPU on a big tenant: each page of 999 users costs about
 0.6 ms to fetch (httpx) and 0.8 ms to decode and check, and Python runs one thread at a time. So
 when the access lists groups (whose members come in pages), `PageChecker` starts a child process
-(`python -m orchestrator.pagecheck`) that decodes and checks the pages while this process only
+(`python -m orchestrator.entra.preflight.pagecheck`) that decodes and checks the pages while this process only
 fetches them: the two halves run on two cores. Everything kept while pages stream by (the IDs
 seen, the findings, the refusal candidates) then lives in the child, which answers each page with
 its count and, at the end, the outcome. `LocalChecker` does the same in this process: for an
@@ -304,7 +304,7 @@ class PageChecker:
         """A checker in a child process; a LocalChecker when no child can start."""
         import tracemalloc
 
-        argv = [sys.executable, "-m", "orchestrator.pagecheck", *(["--trace"] if tracemalloc.is_tracing() else [])]
+        argv = [sys.executable, "-m", "orchestrator.entra.preflight.pagecheck", *(["--trace"] if tracemalloc.is_tracing() else [])]
         try:
             process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         except OSError:

@@ -10,7 +10,7 @@ Each user must have `mail`, `givenName`, `surname` and `displayName` (null, empt
 whitespace-only count as missing: Sekoia.io needs an email, first, last and full name), an
 enabled account, and a mail in one of the environment's Sekoia.io domains.
 
-How it talks to Graph (see orchestrator/graph.py for retries and throttling):
+How it talks to Graph (see orchestrator/entra/graph.py for retries and throttling):
 - One $batch resolves every group name (`$filter=displayName eq '...'`), group ID and user
   (by UPN or ID) at once; the users' own answers are checked as they are.
 - Each group's direct user members are read with `$select` and `$top=999`, page after page,
@@ -19,7 +19,7 @@ How it talks to Graph (see orchestrator/graph.py for retries and throttling):
   (`transitiveMembers/microsoft.graph.user`, with the `ConsistencyLevel: eventual` Graph
   needs for that cast) minus everyone with direct access are the refused ones.
 - The pages are decoded and checked in a child process on another core while this one fetches
-  the next (orchestrator/pagecheck.py), or here when there are no groups or no child can start.
+  the next (orchestrator/entra/preflight/pagecheck.py), or here when there are no groups or no child can start.
 - Memory stays bounded: pages are checked as they arrive and dropped; what is kept is the set
   of user IDs already seen (users in two groups count once), the findings and the counts.
 """
@@ -44,9 +44,9 @@ from typing import Any
 import msgspec
 
 from orchestrator.config import GUID_RE
+from orchestrator.entra.graph import BatchRequest, GraphClient, encode_query, odata_string, path_segment
+from orchestrator.entra.preflight.pagecheck import GraphUser, LocalChecker, Outcome, PageChecker, Progress
 from orchestrator.errors import ConfigError, GraphError, SekoiaSSOError
-from orchestrator.graph import BatchRequest, GraphClient, encode_query, odata_string, path_segment
-from orchestrator.pagecheck import GraphUser, LocalChecker, Outcome, PageChecker, Progress
 
 REPORT_VERSION = 1
 USER_FIELDS = ("id", "userPrincipalName", "mail", "givenName", "surname", "displayName", "accountEnabled")
@@ -126,7 +126,7 @@ class PreflightReport:
     refused: tuple[RefusedUser, ...]
     elapsed_seconds: float = 0.0
     graph_requests: int = 0
-    # What the page checker process used (see orchestrator/pagecheck.py; 0 when pages were checked here), for
+    # What the page checker process used (see orchestrator/entra/preflight/pagecheck.py; 0 when pages were checked here), for
     # benchmarks: its peak of traced memory when the caller traces memory (tracemalloc), and its CPU time.
     checker_peak_bytes: int = 0
     checker_cpu_seconds: float = 0.0
@@ -497,7 +497,7 @@ def run_preflight(env, project_dir: Path, *, progress: Progress | None = None, p
     missing credentials, GraphError when Graph fails; problem users are in the report, not raised
     (call `report.raise_for_problems(max_problems)` to stop on them).
     """
-    from orchestrator.graph import open_graph
+    from orchestrator.entra.graph import open_graph
 
     with open_graph(env, project_dir, environ=environ, concurrency=concurrency, **client_options) as graph:
         return check_access(graph, env, progress=progress, page_size=page_size, concurrency=concurrency)

@@ -38,10 +38,10 @@ from urllib.parse import quote, urlencode, urlsplit
 
 import httpx
 
-from orchestrator.credentials import CloudHosts, TokenSource, graph_token_source
 from orchestrator.endpoints import endpoints_for, require_https
+from orchestrator.entra.credentials import CloudHosts, TokenSource, graph_token_source
+from orchestrator.entra.preflight.pagecheck import decode_page, describe_body, json_or_none
 from orchestrator.errors import GraphError
-from orchestrator.pagecheck import decode_page, describe_body, json_or_none
 from orchestrator.retry_after import retry_after_seconds
 
 API_VERSION = "v1.0"
