@@ -66,7 +66,7 @@ def run_benchmark(*, users: int = 100_000, groups: int = 10, latency_ms: float =
     chain_requests, ratio (of the best), ratio_median, ratio_target, peak_memory_mb, memory_target_mb, peak_rss_mb, requests,
     per_user_requests, users_checked, problems_found, problems_expected, correct, ok.
     """
-    from orchestrator.entra.preflight.fetch import run_preflight
+    from orchestrator.entra.preflight.check import run_preflight
     from sandbox.bigtenant import TenantProcess
 
     emulator = TenantProcess(users=users, groups=groups, latency_ms=latency_ms, cache_reads=True)

@@ -151,7 +151,7 @@ def _read_sekoia(client, env: Environment, outputs_future, take_over: bool = Fal
 def _preflight_report(env: Environment, project_dir: Path, options: ApplyOptions):
     if options.skip_preflight:
         return None
-    from orchestrator.entra.preflight.fetch import run_preflight
+    from orchestrator.entra.preflight.check import run_preflight
 
     return run_preflight(env, project_dir)
 
@@ -164,7 +164,7 @@ def _show_preflight(report, options: ApplyOptions, console: Console) -> dict[str
     counts = report.counts
     console.note(", ".join(f"{key.replace('_', ' ')}: {value}" for key, value in counts.items()))
     if not report.ok:
-        from orchestrator.entra.preflight.fetch import format_table
+        from orchestrator.entra.preflight.report import format_table
 
         console.result(format_table(report).rstrip())
         if not options.warn_only:

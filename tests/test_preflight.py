@@ -20,17 +20,17 @@ from pathlib import Path
 import pytest
 
 from orchestrator.config import Environment, parse_environment
-from orchestrator.entra.preflight.fetch import (
+from orchestrator.entra.preflight.check import run_preflight
+from orchestrator.entra.preflight.fetch import UnknownAccessError
+from orchestrator.entra.preflight.pagecheck import PageCheckerError
+from orchestrator.entra.preflight.report import (
     REPORT_VERSION,
     PreflightReport,
     ProblemUsersError,
-    UnknownAccessError,
     format_csv,
     format_json,
     format_table,
-    run_preflight,
 )
-from orchestrator.entra.preflight.pagecheck import PageCheckerError
 from sandbox.bigtenant import TenantProcess
 from sandbox.graph import GraphEmulator, load_default_tenant
 from tests.e2e import children_running

@@ -40,7 +40,7 @@ import httpx
 
 from orchestrator.endpoints import endpoints_for, require_https
 from orchestrator.entra.credentials import CloudHosts, TokenSource, graph_token_source
-from orchestrator.entra.preflight.pagecheck import decode_page, describe_body, json_or_none
+from orchestrator.entra.pages import decode_page, describe_body, json_or_none
 from orchestrator.errors import GraphError
 from orchestrator.retry_after import retry_after_seconds
 
@@ -217,7 +217,7 @@ class GraphClient:
     def iter_raw_pages(self, path: str, params: Mapping[str, str | int] | None = None, *,
                        headers: Mapping[str, str] | None = None) -> Iterator[tuple[bytes, str | None]]:
         """Each page as Graph sent it, with the nextLink read from its head: for a caller that decodes
-        the pages elsewhere (pagecheck.decode_page reads them, and says what is wrong with one).
+        the pages elsewhere (pages.decode_page reads them, and says what is wrong with one).
 
         A fetcher thread walks the pages and asks for the next one as soon as it reads the link from
         the head of the current one (Graph writes it before `value`), at most `READ_AHEAD` pages ahead

@@ -1,193 +1,39 @@
-"""Preflight: will every user who may sign in to Sekoia.io through SSO actually get in?
+"""The preflight's reads of Graph: the groups and users `access` names, then the groups' members.
 
-Who may sign in (`access` of the environment): the users listed, and the DIRECT members of the
-groups listed. Entra ID gives nothing to members of nested groups, so users reachable only
-through a nested group are reported apart, as "will be refused". When assignment is not
-required anyone in the tenant may sign in: the report says so and checks the listed groups
-and users anyway (nesting then refuses nobody).
-
-Each user must have `mail`, `givenName`, `surname` and `displayName` (null, empty and
-whitespace-only count as missing: Sekoia.io needs an email, first, last and full name), an
-enabled account, and a mail in one of the environment's Sekoia.io domains.
-
-How it talks to Graph (see orchestrator/entra/graph.py for retries and throttling):
+How it talks to Graph (see graph.py for retries and throttling):
 - One $batch resolves every group name (`$filter=displayName eq '...'`), group ID and user
-  (by UPN or ID) at once; the users' own answers are checked as they are.
+  (by UPN or ID) at once; the users' own answers are checked as they are. Names the tenant
+  lacks are an UnknownAccessError, with the closest names it has.
 - Each group's direct user members are read with `$select` and `$top=999`, page after page,
   the groups concurrently (at most `concurrency` requests in flight). No request per user.
 - Nested groups: one $batch lists each group's member groups; the users of each nested group
   (`transitiveMembers/microsoft.graph.user`, with the `ConsistencyLevel: eventual` Graph
   needs for that cast) minus everyone with direct access are the refused ones.
-- The pages are decoded and checked in a child process on another core while this one fetches
-  the next (orchestrator/entra/preflight/pagecheck.py), or here when there are no groups or no child can start.
-- Memory stays bounded: pages are checked as they arrive and dropped; what is kept is the set
-  of user IDs already seen (users in two groups count once), the findings and the counts.
+- Pages are not decoded here: each is handed as it arrives to the checker (pagecheck.py).
 """
 
 from __future__ import annotations
 
-import contextlib
-import csv
 import difflib
-import gc
-import io
-import json
 import threading
-import time
-from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import msgspec
 
 from orchestrator.config import GUID_RE
 from orchestrator.entra.graph import BatchRequest, GraphClient, encode_query, odata_string, path_segment
-from orchestrator.entra.preflight.pagecheck import GraphUser, LocalChecker, Outcome, PageChecker, Progress
-from orchestrator.errors import ConfigError, GraphError, SekoiaSSOError
+from orchestrator.entra.preflight.pagecheck import LocalChecker, PageChecker
+from orchestrator.entra.preflight.rules import GraphUser
+from orchestrator.errors import ConfigError, GraphError
 
-REPORT_VERSION = 1
-USER_FIELDS = ("id", "userPrincipalName", "mail", "givenName", "surname", "displayName", "accountEnabled")
+USER_FIELDS: tuple[str, ...] = GraphUser.__struct_fields__  # what the rules read, and nothing more
 REFUSED_FIELDS = ("id", "userPrincipalName", "displayName")
 PAGE_SIZE = 999
 DEFAULT_CONCURRENCY = 16
 CONFIGURED_USERS = "access.users"  # the `via` of users listed one by one
-
-# Problem codes, in the order a person reads them, and what they mean.
-PROBLEMS: dict[str, str] = {
-    "missing_mail": "no email (mail)",
-    "mail_domain_not_allowed": "mail domain not in sekoia.domains",
-    "missing_given_name": "no first name (givenName)",
-    "missing_surname": "no last name (surname)",
-    "missing_display_name": "no full name (displayName)",
-    "account_disabled": "account disabled",
-}
-REFUSED = "nested_group_only"
-
-
-# ------------------------------------------------------------------------------------------------
-# The report
-
-
-class UserFinding(msgspec.Struct, frozen=True, gc=False):
-    """A user who may sign in but whose profile or account will make the login fail.
-
-    A struct, not a dataclass: a report of 5,000 of them is built in 4 ms instead of 8."""
-
-    id: str
-    user_principal_name: str
-    display_name: str | None
-    mail: str | None
-    problems: tuple[str, ...]
-    via: tuple[str, ...]            # group names, or "access.users"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "userPrincipalName": self.user_principal_name, "displayName": self.display_name,
-                "mail": self.mail, "problems": list(self.problems), "via": list(self.via)}
-
-
-class RefusedUser(msgspec.Struct, frozen=True, gc=False):
-    """A user reachable only through nested groups: Entra ID will refuse them."""
-
-    id: str
-    user_principal_name: str
-    display_name: str | None
-    via: tuple[str, ...]            # "<configured group> > <nested group>"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "userPrincipalName": self.user_principal_name, "displayName": self.display_name,
-                "via": list(self.via)}
-
-
-@dataclass(frozen=True)
-class GroupSummary:
-    id: str
-    name: str
-    direct_users: int
-    nested_groups: tuple[str, ...]  # display names of member groups (their users get no access)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "name": self.name, "directUsers": self.direct_users,
-                "nestedGroups": list(self.nested_groups)}
-
-
-@dataclass(frozen=True)
-class PreflightReport:
-    environment: str
-    tenant_id: str
-    assignment_required: bool
-    domains: tuple[str, ...]
-    groups: tuple[GroupSummary, ...]
-    users: tuple[str, ...]          # the UPNs of the users listed one by one
-    users_checked: int
-    problems: tuple[UserFinding, ...]
-    refused: tuple[RefusedUser, ...]
-    elapsed_seconds: float = 0.0
-    graph_requests: int = 0
-    # What the page checker process used (see orchestrator/entra/preflight/pagecheck.py; 0 when pages were checked here), for
-    # benchmarks: its peak of traced memory when the caller traces memory (tracemalloc), and its CPU time.
-    checker_peak_bytes: int = 0
-    checker_cpu_seconds: float = 0.0
-
-    @property
-    def users_ready(self) -> int:
-        return self.users_checked - len(self.problems)
-
-    @property
-    def problem_users(self) -> int:
-        """Users who will not get in: incomplete or disabled, wrong domain, or only in nested groups."""
-        return len(self.problems) + len(self.refused)
-
-    @property
-    def ok(self) -> bool:
-        return self.problem_users == 0
-
-    @property
-    def counts(self) -> dict[str, int]:
-        by_problem = Counter(code for finding in self.problems for code in finding.problems)
-        counts = {
-            "usersChecked": self.users_checked,
-            "usersReady": self.users_ready,
-            "usersWithProblems": len(self.problems),
-            "willBeRefused": len(self.refused),
-        }
-        counts.update({code: by_problem.get(code, 0) for code in PROBLEMS})
-        return counts
-
-    def raise_for_problems(self, max_problems: int = 0) -> None:
-        """ProblemUsersError (exit 1) when more than `max_problems` users will not get in."""
-        if self.problem_users > max_problems:
-            raise ProblemUsersError(self, max_problems)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The stable machine form (documented in README.md, "preflight --format json")."""
-        return {
-            "version": REPORT_VERSION,
-            "environment": self.environment,
-            "tenantId": self.tenant_id,
-            "assignmentRequired": self.assignment_required,
-            "domains": list(self.domains),
-            "groups": [g.to_dict() for g in self.groups],
-            "users": list(self.users),
-            "counts": self.counts,
-            "problems": [f.to_dict() for f in self.problems],
-            "refused": [r.to_dict() for r in self.refused],
-            "ok": self.ok,
-        }
-
-
-class ProblemUsersError(SekoiaSSOError):
-    """Some users who may sign in will not get in (exit 1)."""
-
-    def __init__(self, report: PreflightReport, max_problems: int):
-        self.report = report
-        allowed = f" (more than --max-problems {max_problems})" if max_problems else ""
-        super().__init__(
-            f"{report.problem_users} user(s) of {report.environment} will not be able to sign in through SSO{allowed}. "
-            "Complete their profiles or fix their access in Entra ID, or accept them with --max-problems N or --warn-only."
-        )
 
 
 @dataclass(frozen=True)
@@ -209,14 +55,6 @@ class UnknownAccessError(ConfigError):
             lines.append(f"  {item.setting}: {item.reason}{hint}")
         super().__init__(f"{source}: {len(lines)} name(s) in access match no single group or user of the tenant:\n"
                          + "\n".join(lines))
-
-
-# ------------------------------------------------------------------------------------------------
-# Checking one user
-
-
-# ------------------------------------------------------------------------------------------------
-# The check
 
 
 @dataclass
@@ -260,14 +98,15 @@ class _Jobs:
                     raise future.exception()
 
 
-class _Preflight:
-    def __init__(self, graph: GraphClient, env, *, progress: Progress | None, page_size: int, concurrency: int):
+class AccessFetch:
+    """The groups and users of an environment's `access`, fetched from Graph: resolved, then their members."""
+
+    def __init__(self, graph: GraphClient, env, *, page_size: int, concurrency: int):
         self.graph = graph
         self.env = env
         self.access = env.config.access
         self.page_size = page_size
         self.concurrency = concurrency
-        self.progress = progress
         self.groups: dict[str, _ResolvedGroup] = {}
         self.user_upns: list[str] = []
 
@@ -417,171 +256,19 @@ class _Preflight:
 
     # -- all of it -------------------------------------------------------------------------------
 
-    def run(self) -> PreflightReport:
-        started = time.monotonic()
-        domains = self.env.config.sekoia.domains
-        # Groups' members come in pages: they are checked on another core while this process fetches.
-        checker = (PageChecker.start(domains, self.progress) if self.access.group_names or self.access.group_ids
-                   else LocalChecker(domains, self.progress))
-        try:
-            for via, users in self.resolve():
-                checker.add_listed(users, via)
-            groups = list(self.groups.values())
-            with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="preflight") as pool:
-                jobs = _Jobs(pool)
-                try:
-                    if groups and self.access.assignment_required:
-                        jobs.submit(self.nested_groups, groups, checker, jobs)
-                    for group in groups:
-                        jobs.submit(self.direct_members, group, checker, jobs)
-                    jobs.wait_all()
-                except BaseException:
-                    jobs.stopped.set()
-                    pool.shutdown(wait=True, cancel_futures=True)
-                    raise
-            outcome = checker.outcome()
-        finally:
-            checker.close()
-        return self._report(outcome, time.monotonic() - started)
-
-    def _report(self, outcome: Outcome, elapsed: float) -> PreflightReport:
-        problems = tuple(sorted(
-            (UserFinding(f.id, f.upn, f.display_name, f.mail, f.problems, tuple(sorted(f.via)))
-             for f in outcome.findings), key=lambda f: (f.user_principal_name.casefold(), f.id)))
-        refused = tuple(sorted(
-            (RefusedUser(r.id, r.upn, r.display_name, tuple(sorted(r.via))) for r in outcome.refused),
-            key=lambda r: (r.user_principal_name.casefold(), r.id)))
-        groups = tuple(sorted(
-            (GroupSummary(g.id, g.name, g.direct_users, tuple(sorted(name for _, name in g.nested)))
-             for g in self.groups.values()), key=lambda g: (g.name.casefold(), g.id)))
-        return PreflightReport(
-            environment=self.env.name, tenant_id=self.env.config.tenant_id,
-            assignment_required=self.access.assignment_required,
-            domains=tuple(sorted({d.lower() for d in self.env.config.sekoia.domains})),
-            groups=groups, users=tuple(sorted(self.user_upns, key=str.casefold)), users_checked=outcome.users_checked,
-            problems=problems, refused=refused, elapsed_seconds=round(elapsed, 3),
-            graph_requests=self.graph.stats.requests, checker_peak_bytes=outcome.traced_peak,
-            checker_cpu_seconds=outcome.cpu_seconds,
-        )
-
-
-def check_access(graph: GraphClient, env, *, progress: Progress | None = None, page_size: int = PAGE_SIZE,
-                 concurrency: int = DEFAULT_CONCURRENCY) -> PreflightReport:
-    """The preflight of `env` over an open GraphClient (see `run_preflight` to open one from the environment)."""
-    if not 1 <= page_size <= PAGE_SIZE:
-        raise ValueError(f"page_size must be 1..{PAGE_SIZE}")
-    with _cyclic_gc_paused():
-        return _Preflight(graph, env, progress=progress, page_size=page_size, concurrency=max(1, concurrency)).run()
-
-
-@contextlib.contextmanager
-def _cyclic_gc_paused() -> Iterator[None]:
-    """Pages of users are millions of short-lived objects and no reference cycles: reference counting frees
-    them all, and the cyclic collector would only stop every thread again and again (tens of ms each time
-    on a 100,000-user tenant). It is back on, as it was, when the check ends."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
-def run_preflight(env, project_dir: Path, *, progress: Progress | None = None, page_size: int = PAGE_SIZE,
-                  concurrency: int = DEFAULT_CONCURRENCY, environ: dict[str, str] | None = None,
-                  **client_options: Any) -> PreflightReport:
-    """Check who will sign in to Sekoia.io for `env`: Graph from the environment's cloud (or the sandbox).
-
-    Raises UnknownAccessError (a ConfigError, exit 2) for names the tenant lacks, ConfigError for
-    missing credentials, GraphError when Graph fails; problem users are in the report, not raised
-    (call `report.raise_for_problems(max_problems)` to stop on them).
-    """
-    from orchestrator.entra.graph import open_graph
-
-    with open_graph(env, project_dir, environ=environ, concurrency=concurrency, **client_options) as graph:
-        return check_access(graph, env, progress=progress, page_size=page_size, concurrency=concurrency)
-
-
-# ------------------------------------------------------------------------------------------------
-# Output
-
-
-def format_json(report: PreflightReport) -> str:
-    return json.dumps(report.to_dict(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-
-
-CSV_COLUMNS = ("kind", "userPrincipalName", "id", "displayName", "mail", "problems", "via")
-
-
-def format_csv(report: PreflightReport) -> str:
-    """One row per user who will not get in: kind `problem` or `refused`; lists joined with ';'."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    for f in report.problems:
-        writer.writerow(["problem", f.user_principal_name, f.id, f.display_name or "", f.mail or "",
-                         ";".join(f.problems), ";".join(f.via)])
-    for r in report.refused:
-        writer.writerow(["refused", r.user_principal_name, r.id, r.display_name or "", "", REFUSED, ";".join(r.via)])
-    return out.getvalue()
-
-
-def _describe(finding: UserFinding) -> str:
-    parts = []
-    for code in finding.problems:
-        if code == "mail_domain_not_allowed":
-            domain = (finding.mail or "").strip().rpartition("@")[2] or finding.mail
-            parts.append(f"mail domain {domain} not in sekoia.domains")
-        else:
-            parts.append(PROBLEMS[code])
-    return ", ".join(parts)
-
-
-def _table(rows: list[tuple[str, ...]], indent: str = "  ") -> list[str]:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
-    return [indent + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)) + "  " + row[-1]
-            for row in rows]
-
-
-def format_table(report: PreflightReport) -> str:
-    """For people: who may sign in, the counts, then each user who will not get in and why."""
-    lines = [f"Preflight of {report.environment} (tenant {report.tenant_id}); Sekoia.io domains: "
-             f"{', '.join(report.domains)}"]
-    if report.assignment_required:
-        lines.append("Who may sign in: the direct members of the groups and the users below "
-                     "(assignment is required).")
-    else:
-        lines.append("Assignment is NOT required: every user of the tenant may sign in; "
-                     "only the groups and users below were checked.")
-    for group in report.groups:
-        nested = f", nested groups (no access): {', '.join(group.nested_groups)}" if group.nested_groups else ""
-        lines.append(f"  group {group.name}: {group.direct_users} direct user(s){nested}")
-    for upn in report.users:
-        lines.append(f"  user  {upn}")
-    counts = report.counts
-    lines.append("")
-    summary = [("users checked", counts["usersChecked"]), ("ready", counts["usersReady"]),
-               ("with problems", counts["usersWithProblems"])]
-    summary += [(f"  {PROBLEMS[code]}", counts[code]) for code in PROBLEMS if counts[code]]
-    if report.assignment_required:
-        summary.append(("will be refused (only in nested groups)", counts["willBeRefused"]))
-    width = max(len(label) for label, _ in summary)
-    lines += [f"  {label.ljust(width)}  {value:>7,}" for label, value in summary]
-    if report.problems:
-        lines += ["", "Users who will not get in:"]
-        rows = [("USER", "VIA", "WHAT IS WRONG")]
-        rows += [(f.user_principal_name, ", ".join(f.via), _describe(f)) for f in report.problems]
-        lines += _table(rows)
-    if report.refused:
-        lines += ["", "Will be refused (only members of nested groups; nested groups get no access):"]
-        rows = [("USER", "VIA")] + [(r.user_principal_name, ", ".join(r.via)) for r in report.refused]
-        lines += _table(rows)
-    lines.append("")
-    lines.append("All users can sign in." if report.ok else f"{report.problem_users:,} user(s) will not get in.")
-    return "\n".join(lines) + "\n"
-
-
-FORMATTERS: dict[str, Callable[[PreflightReport], str]] = {
-    "table": format_table, "json": format_json, "csv": format_csv,
-}
+    def members(self, checker: LocalChecker | PageChecker) -> None:
+        """Every resolved group's direct users and, when assignment is required, its nested groups' users:
+        concurrently, each page handed to `checker` as it arrives."""
+        groups = list(self.groups.values())
+        with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="preflight") as pool:
+            jobs = _Jobs(pool)
+            try:
+                if groups and self.access.assignment_required:
+                    jobs.submit(self.nested_groups, groups, checker, jobs)
+                for group in groups:
+                    jobs.submit(self.direct_members, group, checker, jobs)
+                jobs.wait_all()
+            except BaseException:
+                jobs.stopped.set()
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
