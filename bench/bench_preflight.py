@@ -19,7 +19,7 @@ bytes again, with the same latency, throttling and faults as ever. What is measu
   page's nextLink comes with the previous page) × the latency. Target: ratio ≤ 1.5.
 - peak memory of the preflight's own allocations (tracemalloc, in a separate run so tracing does
   not slow the timed ones): this process's peak plus that of the page checker process, which checks
-  the pages on another core and traces itself when its parent does (orchestrator/pagecheck.py).
+  the pages on another core and traces itself when its parent does (orchestrator/entra/preflight/pagecheck.py).
   Target: < 150 MB. This process's peak RSS is printed too.
 - per-user requests (GET /users/{id or upn}, in or out of a $batch) seen by the emulator: must be 0.
 - the answer itself: every user checked, and exactly the generated incomplete ones found.
@@ -66,7 +66,7 @@ def run_benchmark(*, users: int = 100_000, groups: int = 10, latency_ms: float =
     chain_requests, ratio (of the best), ratio_median, ratio_target, peak_memory_mb, memory_target_mb, peak_rss_mb, requests,
     per_user_requests, users_checked, problems_found, problems_expected, correct, ok.
     """
-    from orchestrator.preflight import run_preflight
+    from orchestrator.entra.preflight.check import run_preflight
     from sandbox.bigtenant import TenantProcess
 
     emulator = TenantProcess(users=users, groups=groups, latency_ms=latency_ms, cache_reads=True)

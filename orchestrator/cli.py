@@ -338,7 +338,8 @@ def preflight(env: str, format_: str, max_problems: int, warn_only: bool) -> Non
         sekoia-sso preflight prod --format json > preflight.json
         sekoia-sso preflight prod --max-problems 3
     """
-    from orchestrator.preflight import FORMATTERS, run_preflight
+    from orchestrator.entra.preflight.check import run_preflight
+    from orchestrator.entra.preflight.report import FORMATTERS
 
     project = _project()
     environment = _environments(env, False)[0]

@@ -481,8 +481,8 @@ class Lab:
         """The library's connect on environment sandbox, in-process; exit code and message as the CLI makes them."""
         from orchestrator.config.loading import load_environment
         from orchestrator.console import Reporter
-        from orchestrator.discovery import check_tenant_discovery
         from orchestrator.endpoints import endpoints_for
+        from orchestrator.entra.discovery import check_tenant_discovery
         from orchestrator.errors import SekoiaSSOError
         from orchestrator.sekoia import RetryPolicy, SekoiaClient
         from orchestrator.sekoia_setup import SekoiaTarget, connect
@@ -523,8 +523,8 @@ class Lab:
     def graph_get(self, path: str) -> Outcome:
         """The library's GraphClient.get on environment sandbox, in-process (as apply and status call it)."""
         from orchestrator.config.loading import load_environment
+        from orchestrator.entra.graph import open_graph
         from orchestrator.errors import SekoiaSSOError
-        from orchestrator.graph import open_graph
 
         self.monkeypatch.setenv("SEKOIA_SSO_SANDBOX_DIR", str(self.sandbox_dir))
 

@@ -12,14 +12,14 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from orchestrator.credentials import (
+from orchestrator.entra.credentials import (
     AzureIdentityToken,
     ClientCredentialsToken,
     CloudHosts,
     graph_token_source,
 )
+from orchestrator.entra.graph import BATCH_LIMIT, BatchRequest, GraphClient, encode_query, odata_string
 from orchestrator.errors import ConfigError, GraphError
-from orchestrator.graph import BATCH_LIMIT, BatchRequest, GraphClient, encode_query, odata_string
 from sandbox.graph import GraphEmulator
 
 pytestmark = pytest.mark.timeout(60)

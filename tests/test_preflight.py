@@ -21,16 +21,16 @@ import pytest
 
 from orchestrator.config.loading import parse_environment
 from orchestrator.config.schema import Environment
-from orchestrator.pagecheck import PageCheckerError
-from orchestrator.preflight import (
+from orchestrator.entra.preflight.check import run_preflight
+from orchestrator.entra.preflight.fetch import UnknownAccessError
+from orchestrator.entra.preflight.pagecheck import PageCheckerError
+from orchestrator.entra.preflight.report import (
     REPORT_VERSION,
     PreflightReport,
     ProblemUsersError,
-    UnknownAccessError,
     format_csv,
     format_json,
     format_table,
-    run_preflight,
 )
 from sandbox.bigtenant import TenantProcess
 from sandbox.graph import GraphEmulator, load_default_tenant
@@ -368,19 +368,19 @@ def test_a_page_checker_that_dies_stops_the_preflight_with_a_clear_error(tmp_pat
             concurrent.futures.ThreadPoolExecutor(1) as pool:
         running = pool.submit(preflight, env)
         deadline = time.monotonic() + 30
-        while not children_running(b"orchestrator.pagecheck") and time.monotonic() < deadline:
+        while not children_running(b"orchestrator.entra.preflight.pagecheck") and time.monotonic() < deadline:
             time.sleep(0.01)
         time.sleep(0.3)  # pages are flowing
-        for pid in children_running(b"orchestrator.pagecheck"):
+        for pid in children_running(b"orchestrator.entra.preflight.pagecheck"):
             os.kill(pid, signal.SIGKILL)
         with pytest.raises(PageCheckerError) as stopped:
             running.result(timeout=60)
     assert "page checker" in str(stopped.value) and "stopped" in str(stopped.value)
     assert stopped.value.exit_code == 1
     deadline = time.monotonic() + 10
-    while children_running(b"orchestrator.pagecheck") and time.monotonic() < deadline:
+    while children_running(b"orchestrator.entra.preflight.pagecheck") and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert children_running(b"orchestrator.pagecheck") == []
+    assert children_running(b"orchestrator.entra.preflight.pagecheck") == []
 
 
 # ---------------------------------------------------------------------------------------------- output

@@ -22,8 +22,8 @@ from click.testing import CliRunner
 from orchestrator.cli import cli
 from orchestrator.config.loading import load_environment
 from orchestrator.console import Reporter, format_duration, parse_duration
-from orchestrator.discovery import DiscoveryError, check_tenant_discovery
 from orchestrator.endpoints import Endpoints
+from orchestrator.entra.discovery import DiscoveryError, check_tenant_discovery
 from orchestrator.errors import ConfigError, SekoiaError, SekoiaSSOError, UsageError, WaitingError
 from orchestrator.secret import Secret
 from orchestrator.sekoia import RetryPolicy, SekoiaAuthError, SekoiaClient, SekoiaPermissionError

@@ -23,10 +23,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from orchestrator.adopt import PASSWORD as PASSWORD_PREFIX
-from orchestrator.adopt import creates
 from orchestrator.config.schema import Environment
 from orchestrator.console import Console
+from orchestrator.entra.adopt import PASSWORD as PASSWORD_PREFIX
+from orchestrator.entra.adopt import creates
 from orchestrator.errors import ConfigError, SekoiaSSOError
 from orchestrator.secret import reveal
 from orchestrator.terraform.planview import PlanSummary
@@ -111,7 +111,7 @@ def _read_sekoia(client, env: Environment, outputs_future, take_over: bool = Fal
 def _preflight_report(env: Environment, project_dir: Path, options: ApplyOptions):
     if options.skip_preflight:
         return None
-    from orchestrator.preflight import run_preflight
+    from orchestrator.entra.preflight.check import run_preflight
 
     return run_preflight(env, project_dir)
 
@@ -124,7 +124,7 @@ def _show_preflight(report, options: ApplyOptions, console: Console) -> dict[str
     counts = report.counts
     console.note(", ".join(f"{key.replace('_', ' ')}: {value}" for key, value in counts.items()))
     if not report.ok:
-        from orchestrator.preflight import format_table
+        from orchestrator.entra.preflight.report import format_table
 
         console.result(format_table(report).rstrip())
         if not options.warn_only:
@@ -135,7 +135,7 @@ def _show_preflight(report, options: ApplyOptions, console: Console) -> dict[str
 
 def _wait_until_readable(env: Environment, project_dir: Path, outputs: dict[str, Any], console: Console) -> None:
     """The real provider's known pain: a new app or service principal is not readable everywhere at once."""
-    from orchestrator.graph import open_graph
+    from orchestrator.entra.graph import open_graph
 
     paths = [
         f"/applications/{outputs['application_object_id']}",
@@ -160,8 +160,8 @@ def _wait_until_readable(env: Environment, project_dir: Path, outputs: dict[str,
 def _adopt_unrecorded(env: Environment, project_dir: Path, workspace: Workspace, runner, summary: PlanSummary,
                       console: Console) -> tuple[Any, PlanSummary] | None:
     """Objects a killed run left in Entra ID outside the state: imported, and the plan made again (adopt.py)."""
-    from orchestrator.adopt import adopt_unrecorded, may_adopt
-    from orchestrator.graph import open_graph
+    from orchestrator.entra.adopt import adopt_unrecorded, may_adopt
+    from orchestrator.entra.graph import open_graph
 
     if not may_adopt(summary):
         return None
@@ -177,8 +177,8 @@ def _adopt_unrecorded(env: Environment, project_dir: Path, workspace: Workspace,
 def _remove_unrecorded_passwords(env: Environment, project_dir: Path, outputs: dict[str, Any],
                                  console: Console) -> None:
     """Once Sekoia.io holds the state's secret: the sekoia-sso passwords the state does not list go (adopt.py)."""
-    from orchestrator.adopt import remove_unrecorded_passwords
-    from orchestrator.graph import open_graph
+    from orchestrator.entra.adopt import remove_unrecorded_passwords
+    from orchestrator.entra.graph import open_graph
 
     secrets = reveal(outputs.get("secrets")) or {}
     recorded = [str(item["key_id"]) for item in secrets.values() if isinstance(item, dict) and item.get("key_id")]

@@ -448,7 +448,7 @@ def push_to_sekoia(client: Any, env: Any, workspace: Any, runner: Any, outputs: 
 
     `slot_name`: the slot to hand over to (a rotation); default Ledger.to_push(). `credentials` reads
     Entra ID's passwords afresh (None: trust the state, for `connect`, which needs no Graph access)."""
-    from orchestrator.discovery import check_tenant_discovery
+    from orchestrator.entra.discovery import check_tenant_discovery
     from orchestrator.sekoia_setup import SekoiaTarget, connect
 
     ledger = Ledger.read(outputs, credentials() if credentials else None)

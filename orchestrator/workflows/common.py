@@ -44,7 +44,7 @@ def confirm(options: Any, question: str) -> None:
 
 def credentials_reader(env: Environment, project_dir: Path, outputs: dict[str, Any]) -> Callable[[], list]:
     """Reads Entra ID's password credentials of the environment's application afresh at each call."""
-    from orchestrator.graph import open_graph
+    from orchestrator.entra.graph import open_graph
     from orchestrator.workflows.client_secret import read_credentials
 
     def read() -> list:

@@ -94,7 +94,7 @@ class _StatusReads:
         return str(value)
 
     def _open_graph(self):
-        from orchestrator.graph import open_graph
+        from orchestrator.entra.graph import open_graph
 
         return open_graph(self.env, self.project_dir)
 
@@ -250,7 +250,7 @@ def _entra_credentials(reads: _StatusReads) -> list | None:
 
 
 def _check_discovery(reads: _StatusReads) -> Check:
-    from orchestrator.discovery import check_tenant_discovery
+    from orchestrator.entra.discovery import check_tenant_discovery
 
     target = reads.target()
     discovery = check_tenant_discovery(target.provider_url, target.tenant_id, endpoints=reads.workspace.endpoints)
@@ -345,7 +345,7 @@ def status_environment(project_dir: Path, env: Environment, console: Console,
 
 def _missing_assignments(graph, env: Environment, assigned: list[dict[str, Any]]) -> list[str]:
     """The configured groups and users that hold no assignment on the service principal."""
-    from orchestrator.graph import path_segment
+    from orchestrator.entra.graph import path_segment
 
     ids = {str(a.get("principalId", "")).lower() for a in assigned}
     group_names = {str(a.get("principalDisplayName")) for a in assigned if a.get("principalType") == "Group"}

@@ -38,10 +38,10 @@ from urllib.parse import quote, urlencode, urlsplit
 
 import httpx
 
-from orchestrator.credentials import CloudHosts, TokenSource, graph_token_source
 from orchestrator.endpoints import endpoints_for, require_https
+from orchestrator.entra.credentials import CloudHosts, TokenSource, graph_token_source
+from orchestrator.entra.pages import decode_page, describe_body, json_or_none
 from orchestrator.errors import GraphError
-from orchestrator.pagecheck import decode_page, describe_body, json_or_none
 from orchestrator.retry_after import retry_after_seconds
 
 API_VERSION = "v1.0"
@@ -111,6 +111,21 @@ class BatchResponse:
         return value
 
 
+@dataclass(frozen=True)
+class _Retries:
+    """How many times a read is sent again, and how long to wait between tries (GraphClient's arguments)."""
+
+    max_retries: int             # after a 5xx, a reset or a read timeout
+    max_throttle_retries: int    # after a 429
+    backoff: float               # the first wait, doubled at each try, when the server gives no Retry-After
+    max_backoff: float
+    max_retry_after: float       # a longer Retry-After is an error ("try again later"), not a wait
+
+    def delay(self, attempt: int) -> float:
+        # Full jitter: concurrent workers that failed together do not come back together.
+        return random.uniform(0, min(self.max_backoff, self.backoff * 2 ** attempt))
+
+
 @dataclass
 class GraphStats:
     """What the client sent, for reports and benchmarks."""
@@ -154,11 +169,7 @@ class GraphClient:
         self._credential = credential
         self._http = http
         self._resolve = resolve
-        self._max_retries = max_retries
-        self._max_throttle_retries = max_throttle_retries
-        self._backoff = backoff
-        self._max_backoff = max_backoff
-        self._max_retry_after = max_retry_after
+        self._retry = _Retries(max_retries, max_throttle_retries, backoff, max_backoff, max_retry_after)
         self._origins = {self._origin(self.graph_url), self._origin(resolve(self.graph_url))}
         self._stats_lock = threading.Lock()
         self.stats = GraphStats()
@@ -217,7 +228,7 @@ class GraphClient:
     def iter_raw_pages(self, path: str, params: Mapping[str, str | int] | None = None, *,
                        headers: Mapping[str, str] | None = None) -> Iterator[tuple[bytes, str | None]]:
         """Each page as Graph sent it, with the nextLink read from its head: for a caller that decodes
-        the pages elsewhere (pagecheck.decode_page reads them, and says what is wrong with one).
+        the pages elsewhere (pages.decode_page reads them, and says what is wrong with one).
 
         A fetcher thread walks the pages and asks for the next one as soon as it reads the link from
         the head of the current one (Graph writes it before `value`), at most `READ_AHEAD` pages ahead
@@ -309,16 +320,12 @@ class GraphClient:
             for name, value in increments.items():
                 setattr(self.stats, name, getattr(self.stats, name) + value)
 
-    def _delay(self, attempt: int) -> float:
-        # Full jitter: concurrent workers that failed together do not come back together.
-        return random.uniform(0, min(self._max_backoff, self._backoff * 2 ** attempt))
-
     def _wait_throttled(self, retry_after: float | None, attempt: int, what: str) -> None:
-        if retry_after is not None and retry_after > self._max_retry_after:
+        if retry_after is not None and retry_after > self._retry.max_retry_after:
             raise GraphError(f"Microsoft Graph throttled {what} and asks to wait {retry_after:.0f} s "
-                             f"(more than {self._max_retry_after:.0f} s); try again later", status=429,
+                             f"(more than {self._retry.max_retry_after:.0f} s); try again later", status=429,
                              code="TooManyRequests")
-        time.sleep(retry_after if retry_after is not None else self._delay(attempt))
+        time.sleep(retry_after if retry_after is not None else self._retry.delay(attempt))
 
     def _send(self, method: str, url: str, *, headers: Mapping[str, str] | None = None,
               json_body: Any = None) -> Any:
@@ -346,10 +353,10 @@ class GraphClient:
                 response = self._http.request(method, target, headers=request_headers,
                                               content=None if json_body is None else json.dumps(json_body))
             except _RETRYABLE_TRANSPORT as exc:
-                if failures >= self._max_retries:
+                if failures >= self._retry.max_retries:
                     raise GraphError(f"Microsoft Graph did not answer {what} after {failures + 1} attempts "
                                      f"({type(exc).__name__})") from None
-                time.sleep(self._delay(failures))
+                time.sleep(self._retry.delay(failures))
                 failures += 1
                 self._count(retries=1)
                 continue
@@ -358,7 +365,7 @@ class GraphClient:
             status = response.status_code
             if status == 429:
                 self._count(throttled=1)
-                if throttles >= self._max_throttle_retries:
+                if throttles >= self._retry.max_throttle_retries:
                     raise GraphError(f"Microsoft Graph kept throttling {what} ({throttles + 1} times 429)",
                                      status=429, code="TooManyRequests")
                 self._wait_throttled(retry_after_seconds(response.headers), throttles, what)
@@ -366,10 +373,10 @@ class GraphClient:
                 self._count(retries=1)
                 continue
             if status >= 500:
-                if failures >= self._max_retries:
+                if failures >= self._retry.max_retries:
                     raise _error_from_body(status, _json_or_none(response), what)
                 delay = retry_after_seconds(response.headers)
-                time.sleep(min(delay, self._max_backoff) if delay is not None else self._delay(failures))
+                time.sleep(min(delay, self._retry.max_backoff) if delay is not None else self._retry.delay(failures))
                 failures += 1
                 self._count(retries=1)
                 continue
@@ -420,7 +427,7 @@ class GraphClient:
                     if wait is not None:
                         retry_after = max(retry_after or 0.0, wait)
                     continue
-                if status >= 500 and failed_rounds < self._max_retries:
+                if status >= 500 and failed_rounds < self._retry.max_retries:
                     failed = True
                     continue
                 results[offset + int(key)] = BatchResponse(status, answer.get("body"), answer_headers)
@@ -428,13 +435,13 @@ class GraphClient:
             if not pending:
                 return
             if throttled:
-                if throttled_rounds >= self._max_throttle_retries:
+                if throttled_rounds >= self._retry.max_throttle_retries:
                     raise GraphError(f"Microsoft Graph kept throttling requests in a $batch ({throttled_rounds + 1} "
                                      "times 429)", status=429, code="TooManyRequests")
                 self._wait_throttled(retry_after, throttled_rounds, "requests in a $batch")
                 throttled_rounds += 1
             elif failed:
-                time.sleep(self._delay(failed_rounds))
+                time.sleep(self._retry.delay(failed_rounds))
                 failed_rounds += 1
             else:
                 missing = ", ".join(pending[key].url for key in pending)

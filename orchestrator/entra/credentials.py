@@ -148,35 +148,31 @@ class ClientCredentialsToken:
                  method: str = "client secret"):
         if (client_secret is None) == (assertion is None):
             raise ValueError("exactly one of client_secret and assertion")
-        self._hosts = hosts
-        self._tenant_id = tenant_id
-        self._client_id = client_id
+        self.token_url = f"{hosts.login_url.rstrip('/')}/{tenant_id}/oauth2/v2.0/token"
+        self.description = f"{method} of application {client_id} in tenant {tenant_id}"
+        self._resolve = hosts.resolve
+        self._form = {"grant_type": "client_credentials", "client_id": client_id, "scope": hosts.scope}
         self._http = http
         self._client_secret = client_secret
         self._assertion = assertion
         self._cache = _CachedToken()
         self._sent: tuple[str, ...] = ()
-        self.description = f"{method} of application {client_id} in tenant {tenant_id}"
 
     def __repr__(self) -> str:
         return f"<ClientCredentialsToken {self.description}>"
-
-    @property
-    def token_url(self) -> str:
-        return f"{self._hosts.login_url.rstrip('/')}/{self._tenant_id}/oauth2/v2.0/token"
 
     def token(self, *, force_refresh: bool = False) -> str:
         return self._cache.get(self._fetch, force_refresh)
 
     def _fetch(self) -> tuple[str, float]:
-        form = {"grant_type": "client_credentials", "client_id": self._client_id, "scope": self._hosts.scope}
+        form = dict(self._form)
         if self._client_secret is not None:
             form["client_secret"] = self._client_secret
         else:
             form["client_assertion_type"] = CLIENT_ASSERTION_TYPE
             form["client_assertion"] = self._assertion()
         self._sent = (form.get("client_secret", ""), form.get("client_assertion", ""))
-        url = require_https(self._hosts.resolve(self.token_url), what="the Entra ID token endpoint")
+        url = require_https(self._resolve(self.token_url), what="the Entra ID token endpoint")
         response = None
         for attempt in range(TOKEN_ENDPOINT_ATTEMPTS):
             try:
@@ -324,7 +320,6 @@ def graph_token_source(environ: Mapping[str, str] | None, *, tenant_id: str, hos
     secret = _value_or_file(environ, "ARM_CLIENT_SECRET", "ARM_CLIENT_SECRET_FILE_PATH")
     certificate_path = environ.get("ARM_CLIENT_CERTIFICATE_PATH", "").strip()
     certificate_data = environ.get("ARM_CLIENT_CERTIFICATE", "").strip()
-    authority = urlsplit(hosts.login_url).hostname or "login.microsoftonline.com"
 
     def needs_client_id(what: str) -> None:
         if not client_id:
@@ -332,20 +327,8 @@ def graph_token_source(environ: Mapping[str, str] | None, *, tenant_id: str, hos
 
     if certificate_path or certificate_data:
         needs_client_id("ARM_CLIENT_CERTIFICATE_PATH" if certificate_path else "ARM_CLIENT_CERTIFICATE")
-        from azure.identity import CertificateCredential
-
-        password = environ.get("ARM_CLIENT_CERTIFICATE_PASSWORD") or None
-        options: dict[str, object] = {"password": password, "authority": authority}
-        if certificate_path:
-            options["certificate_path"] = certificate_path
-        else:
-            try:
-                options["certificate_data"] = base64.b64decode(certificate_data, validate=True)
-            except ValueError:
-                raise ConfigError("ARM_CLIENT_CERTIFICATE must be a base64-encoded PKCS#12 bundle") from None
-        credential = CertificateCredential(tenant_id, client_id, **options)
-        return AzureIdentityToken(credential, scope=hosts.scope, help_text=CREDENTIAL_HELP,
-                                  description=f"client certificate of application {client_id} in tenant {tenant_id}")
+        return _certificate_token(environ, tenant_id=tenant_id, client_id=client_id, hosts=hosts,
+                                  path=certificate_path, data=certificate_data)
 
     if secret:
         needs_client_id("ARM_CLIENT_SECRET")
@@ -354,24 +337,8 @@ def graph_token_source(environ: Mapping[str, str] | None, *, tenant_id: str, hos
 
     if _flag(environ, "ARM_USE_OIDC", False):
         needs_client_id("ARM_USE_OIDC")
-        direct = environ.get("ARM_OIDC_TOKEN", "").strip()
-        token_file = environ.get("ARM_OIDC_TOKEN_FILE_PATH", "").strip()
-        request_url = _first(environ, "ARM_OIDC_REQUEST_URL", "ACTIONS_ID_TOKEN_REQUEST_URL")
-        request_token = _first(environ, "ARM_OIDC_REQUEST_TOKEN", "ACTIONS_ID_TOKEN_REQUEST_TOKEN")
-        if direct:
-            assertion: Callable[[], str] = lambda: direct  # noqa: E731
-        elif token_file:
-            assertion = _file_assertion(token_file, "ARM_OIDC_TOKEN_FILE_PATH")
-        elif request_url and request_token:
-            assertion = _github_oidc_assertion(http, request_url, request_token)
-        else:
-            raise ConfigError(
-                "ARM_USE_OIDC is true but no ID token is given: set ARM_OIDC_TOKEN, ARM_OIDC_TOKEN_FILE_PATH, "
-                "or run in GitHub Actions with `permissions: id-token: write` "
-                "(ACTIONS_ID_TOKEN_REQUEST_URL and ACTIONS_ID_TOKEN_REQUEST_TOKEN)."
-            )
         return ClientCredentialsToken(hosts=hosts, tenant_id=tenant_id, client_id=client_id, http=http,
-                                      assertion=assertion, method="OIDC federated credential")
+                                      assertion=_oidc_assertion(environ, http), method="OIDC federated credential")
 
     if _flag(environ, "ARM_USE_AKS_WORKLOAD_IDENTITY", False):
         client_id = client_id or environ.get("AZURE_CLIENT_ID", "").strip()
@@ -399,3 +366,43 @@ def graph_token_source(environ: Mapping[str, str] | None, *, tenant_id: str, hos
     if client_id:
         raise ConfigError(f"ARM_CLIENT_ID is set but no secret, certificate or OIDC token goes with it. {CREDENTIAL_HELP}")
     raise ConfigError(f"no Microsoft Graph credentials found. {CREDENTIAL_HELP}")
+
+
+def _certificate_token(environ: Mapping[str, str], *, tenant_id: str, client_id: str, hosts: CloudHosts,
+                       path: str, data: str) -> TokenSource:
+    """ARM_CLIENT_CERTIFICATE_PATH (`path`, a file) or ARM_CLIENT_CERTIFICATE (`data`, base64), through
+    azure-identity."""
+    from azure.identity import CertificateCredential
+
+    password = environ.get("ARM_CLIENT_CERTIFICATE_PASSWORD") or None
+    authority = urlsplit(hosts.login_url).hostname or "login.microsoftonline.com"
+    options: dict[str, object] = {"password": password, "authority": authority}
+    if path:
+        options["certificate_path"] = path
+    else:
+        try:
+            options["certificate_data"] = base64.b64decode(data, validate=True)
+        except ValueError:
+            raise ConfigError("ARM_CLIENT_CERTIFICATE must be a base64-encoded PKCS#12 bundle") from None
+    credential = CertificateCredential(tenant_id, client_id, **options)
+    return AzureIdentityToken(credential, scope=hosts.scope, help_text=CREDENTIAL_HELP,
+                              description=f"client certificate of application {client_id} in tenant {tenant_id}")
+
+
+def _oidc_assertion(environ: Mapping[str, str], http: httpx.Client) -> Callable[[], str]:
+    """The ID token of ARM_USE_OIDC: given (ARM_OIDC_TOKEN), in a file, or asked of GitHub Actions."""
+    direct = environ.get("ARM_OIDC_TOKEN", "").strip()
+    token_file = environ.get("ARM_OIDC_TOKEN_FILE_PATH", "").strip()
+    request_url = _first(environ, "ARM_OIDC_REQUEST_URL", "ACTIONS_ID_TOKEN_REQUEST_URL")
+    request_token = _first(environ, "ARM_OIDC_REQUEST_TOKEN", "ACTIONS_ID_TOKEN_REQUEST_TOKEN")
+    if direct:
+        return lambda: direct
+    if token_file:
+        return _file_assertion(token_file, "ARM_OIDC_TOKEN_FILE_PATH")
+    if request_url and request_token:
+        return _github_oidc_assertion(http, request_url, request_token)
+    raise ConfigError(
+        "ARM_USE_OIDC is true but no ID token is given: set ARM_OIDC_TOKEN, ARM_OIDC_TOKEN_FILE_PATH, "
+        "or run in GitHub Actions with `permissions: id-token: write` "
+        "(ACTIONS_ID_TOKEN_REQUEST_URL and ACTIONS_ID_TOKEN_REQUEST_TOKEN)."
+    )

@@ -3,13 +3,14 @@
 The preflight's client is bound by its CPU on a big tenant: each page of 999 users costs about
 0.6 ms to fetch (httpx) and 0.8 ms to decode and check, and Python runs one thread at a time. So
 when the access lists groups (whose members come in pages), `PageChecker` starts a child process
-(`python -m orchestrator.pagecheck`) that decodes and checks the pages while this process only
+(`python -m orchestrator.entra.preflight.pagecheck`) that decodes and checks the pages while this process only
 fetches them: the two halves run on two cores. Everything kept while pages stream by (the IDs
 seen, the findings, the refusal candidates) then lives in the child, which answers each page with
 its count and, at the end, the outcome. `LocalChecker` does the same in this process: for an
 access of users alone, or when the child cannot start.
 
-This module loads msgspec and nothing heavy, so the child is ready within tens of milliseconds.
+This module loads msgspec and nothing heavy (its imports: pages.py, rules.py, orchestrator.errors;
+the packages above it hold docstrings only), so the child is ready within tens of milliseconds.
 
 Protocol, over the child's stdin and stdout (lengths are 4-byte big-endian):
     request  header length, payload length, header [op, seq, via (a list for "candidates"), what] as
@@ -28,118 +29,16 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterable
-from typing import Any, BinaryIO, Generic, TypeVar
+from typing import BinaryIO
 
 import msgspec
 
+from orchestrator.entra.pages import decode_page
+from orchestrator.entra.preflight.rules import GraphUser, is_ready, user_problems
 from orchestrator.errors import GraphError, SekoiaSSOError
 
 # ------------------------------------------------------------------------------------------------
-# Graph's JSON
-
-
-_ANY_JSON = msgspec.json.Decoder()
-_Item = TypeVar("_Item")
-
-
-def json_or_none(content: bytes) -> Any:
-    """The JSON value of `content`; None for no body or one that is not JSON."""
-    if not content:
-        return None
-    try:
-        # msgspec: a 100,000-user check parses about 25 MB of pages, in a third of stdlib json's CPU time.
-        return _ANY_JSON.decode(content)
-    except msgspec.DecodeError:  # invalid JSON or UTF-8, integers past 64 bits
-        return None
-
-
-def describe_body(content: bytes) -> str:
-    """What a body that is not JSON looks like, for messages (never the body itself: it may be huge)."""
-    if not content:
-        return "an empty body"
-    if content.lstrip()[:15].lower().startswith((b"<!doctype", b"<html")):
-        return "an HTML page, not JSON (a proxy or gateway answered?)"
-    return f"a body that is not JSON ({len(content):,} bytes, truncated?)"
-
-
-class _Page(msgspec.Struct, Generic[_Item], gc=False):
-    value: list[_Item]
-    next_link: str | None = msgspec.field(default=None, name="@odata.nextLink")
-
-
-_PAGE_DECODERS: dict[type, msgspec.json.Decoder] = {}
-
-
-def decode_page(raw: bytes, item_type: type | None, what: str) -> tuple[list[Any], str | None]:
-    """A collection page's items and nextLink; GraphError naming what is wrong with anything else.
-
-    Items are dicts, each checked to have a string id; with `item_type` (a msgspec Struct naming the
-    selected properties) they are decoded straight into it, types checked on the way."""
-    if item_type is not None:
-        decoder = _PAGE_DECODERS.get(item_type) or _PAGE_DECODERS.setdefault(
-            item_type, msgspec.json.Decoder(_Page[item_type]))
-        try:
-            page = decoder.decode(raw)
-        except msgspec.DecodeError as exc:
-            detail = str(exc)  # msgspec names the place and the types, never a value
-        else:
-            return page.value, page.next_link
-    body = json_or_none(raw)
-    if not isinstance(body, dict) or not isinstance(body.get("value"), list):
-        found = "a page without a `value` list" if body is not None else describe_body(raw)
-        raise GraphError(f"Microsoft Graph answered {found} to {what}")
-    # Graph's entities are objects with a string id; anything else would be a TypeError further on.
-    if not all(isinstance(item, dict) and isinstance(item.get("id", ""), str) for item in body["value"]):
-        raise GraphError(f"Microsoft Graph answered a page to {what} whose `value` items are not objects with a "
-                         "string id")
-    if item_type is not None:
-        raise GraphError(f"Microsoft Graph answered a page to {what} that does not have the types Graph documents: "
-                         f"{detail}")
-    return body["value"], body.get("@odata.nextLink")
-
-
-# ------------------------------------------------------------------------------------------------
-# Checking users
-
-
-class GraphUser(msgspec.Struct, gc=False):
-    """A user as Graph answers the preflight's `$select` (or fewer fields: unselected ones are None).
-
-    Pages decode straight into it, types checked on the way. No reference cycles can form through
-    strings and booleans, so the cyclic collector skips it."""
-
-    id: str
-    userPrincipalName: str | None = None
-    mail: str | None = None
-    givenName: str | None = None
-    surname: str | None = None
-    displayName: str | None = None
-    accountEnabled: bool | None = None
-
-
-def _present(value: str | None) -> bool:
-    return value is not None and bool(value.strip())
-
-
-def user_problems(user: GraphUser, domains: frozenset[str]) -> tuple[str, ...]:
-    """The problem codes of one user (empty when the user will get in)."""
-    problems = []
-    mail = user.mail
-    if not _present(mail):
-        problems.append("missing_mail")
-    else:
-        _, at, domain = mail.strip().rpartition("@")
-        if not at or domain.lower() not in domains:
-            problems.append("mail_domain_not_allowed")
-    if not _present(user.givenName):
-        problems.append("missing_given_name")
-    if not _present(user.surname):
-        problems.append("missing_surname")
-    if not _present(user.displayName):
-        problems.append("missing_display_name")
-    if user.accountEnabled is False:
-        problems.append("account_disabled")
-    return tuple(problems)
+# Checking users (the rules themselves are in rules.py)
 
 
 # Kept per problem user while pages stream by; strings only inside, so no cycle for the collector to find.
@@ -179,7 +78,7 @@ class Tally:
 
     def add_users(self, users: list[GraphUser], via: str) -> int:
         """Check the users not seen yet; returns how many users the page held."""
-        seen, findings, domains = self.seen, self.findings, self.domains
+        seen, findings, domains, ready = self.seen, self.findings, self.domains, is_ready
         for user in users:
             user_id = user.id
             if user_id in seen:
@@ -188,13 +87,9 @@ class Tally:
                     finding.via.append(via)
                 continue
             seen.add(user_id)
-            # The common case first, inline: on a 100,000-user tenant this loop is the hot spot.
-            mail, given, surname, display = user.mail, user.givenName, user.surname, user.displayName
-            if (mail and given and surname and display and user.accountEnabled is not False
-                    and not given.isspace() and not surname.isspace() and not display.isspace()):
-                _, at, domain = mail.rpartition("@")
-                if at and domain.lower() in domains:
-                    continue
+            # On a 100,000-user tenant this loop is the hot spot: the quick test first (rules.py).
+            if ready(user, domains):
+                continue
             problems = user_problems(user, domains)
             if problems:
                 findings[user_id] = FindingRow(user_id, user.userPrincipalName or "", user.displayName, user.mail,
@@ -304,7 +199,7 @@ class PageChecker:
         """A checker in a child process; a LocalChecker when no child can start."""
         import tracemalloc
 
-        argv = [sys.executable, "-m", "orchestrator.pagecheck", *(["--trace"] if tracemalloc.is_tracing() else [])]
+        argv = [sys.executable, "-m", "orchestrator.entra.preflight.pagecheck", *(["--trace"] if tracemalloc.is_tracing() else [])]
         try:
             process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         except OSError:
