@@ -30,8 +30,6 @@ import json
 import random
 import re
 import secrets
-import socket
-import struct
 import sys
 import threading
 import time
@@ -39,7 +37,6 @@ import traceback
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, urlsplit
@@ -48,6 +45,7 @@ from sandbox.graph_api import Answer, Call, Caller, GraphApi, Knobs
 from sandbox.graph_login import DISCOVERY_MODES, LoginEndpoints, is_login_path
 from sandbox.graph_odata import GraphError, PageTokens
 from sandbox.graph_state import TenantState, now_iso
+from sandbox.server import EmulatorServer, QuietHandler, reset_connection, start_server, stop_server
 
 MAX_BATCH_REQUESTS = 20
 TOKEN_LIFETIME_S = 3599
@@ -152,7 +150,7 @@ class GraphEmulator:
         self._graph_calls = 0
         self._read_cache: dict[tuple, Answer] = {}
         self._read_payloads: dict[int, tuple[Answer, bytes]] = {}
-        self._server: ThreadingHTTPServer | None = None
+        self._server: EmulatorServer | None = None
         self._thread: threading.Thread | None = None
         self.host = "127.0.0.1"
         self.port = 0
@@ -162,24 +160,15 @@ class GraphEmulator:
     def start(self, host: str = "127.0.0.1", port: int = 0) -> GraphEmulator:
         if self._server is not None:
             return self
-        server = _Server((host, port), _Handler)
-        server.emulator = self
-        self._server = server
-        self.host, self.port = server.server_address[:2]
-        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name=f"graph-emulator:{self.port}", daemon=True)
-        self._thread.start()
+        handler = type("GraphHandler", (_Handler,), {"emulator": self})
+        self._server, self._thread = start_server(handler, host, port, name="graph-emulator")
+        self.host, self.port = self._server.server_address[:2]
         return self
 
     def stop(self) -> None:
         server, self._server = self._server, None
-        if server is not None:
-            server.shutdown()
-            server.close_connections()
-            server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        thread, self._thread = self._thread, None
+        stop_server(server, thread, join_timeout=5)
 
     def __enter__(self) -> GraphEmulator:
         return self.start()
@@ -578,50 +567,11 @@ def _format_seconds(seconds: float) -> str:
     return str(int(seconds)) if float(seconds).is_integer() else f"{seconds:g}"
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False  # keep-alive connections must not hold stop() up
-    allow_reuse_address = True
-    emulator: GraphEmulator
-
-    def __init__(self, *args: Any, **kwargs: Any):
-        super().__init__(*args, **kwargs)
-        self._connections: set[socket.socket] = set()
-        self._connections_lock = threading.Lock()
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        with self._connections_lock:
-            self._connections.add(request)
-        super().process_request(request, client_address)
-
-    def shutdown_request(self, request: Any) -> None:
-        with self._connections_lock:
-            self._connections.discard(request)
-        super().shutdown_request(request)
-
-    def close_connections(self) -> None:
-        """Cut idle keep-alive connections, so a stopped emulator answers no one."""
-        with self._connections_lock:
-            connections = list(self._connections)
-        for connection in connections:
-            try:
-                connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(QuietHandler):
     server_version = "Microsoft-IIS/10.0"
     sys_version = ""
     timeout = 60
-
-    def setup(self) -> None:
-        super().setup()
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - base class signature
-        """Silent: tests read `emulator.requests`, and nothing the emulator sees goes to the terminal."""
+    emulator: GraphEmulator  # set on the per-emulator subclass
 
     def _read_body(self) -> bytes:
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
@@ -638,12 +588,12 @@ class _Handler(BaseHTTPRequestHandler):
         return self.rfile.read(length) if length > 0 else b""
 
     def _serve(self) -> None:
-        emulator = self.server.emulator
+        emulator = self.emulator
         body = self._read_body()
         headers = {name.lower(): value for name, value in self.headers.items()}
         outcome = emulator._handle(self.command, self.path, headers, body)
         if outcome is _RESET:
-            self._reset_connection()
+            reset_connection(self)
             return
         assert isinstance(outcome, Answer)
         payload = emulator._payload(outcome)
@@ -661,15 +611,6 @@ class _Handler(BaseHTTPRequestHandler):
         # the client's delayed ACK, a 40 ms stall per request
         self._headers_buffer.append(b"\r\n" + payload)
         self.flush_headers()
-
-    def _reset_connection(self) -> None:
-        self.close_connection = True
-        try:
-            # SO_LINGER 0: close() sends a TCP RST, the client sees "connection reset by peer"
-            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            self.connection.close()
-        except OSError:
-            pass
 
     do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _serve
 

@@ -36,13 +36,10 @@ Every random choice (keys, uuids, fault draws, block durations) comes from one `
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import math
 import random
 import re
-import socket
-import struct
 import threading
 import time
 import uuid as uuidlib
@@ -50,11 +47,12 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, NamedTuple
 from urllib.parse import parse_qs, urlsplit
 
+from orchestrator.endpoints import is_loopback
 from orchestrator.sekoia_routes import PERMISSION_READ, PERMISSION_WRITE, ROUTES, SekoiaRoute
+from sandbox.server import EmulatorServer, QuietHandler, reset_connection, start_server, stop_server
 
 __all__ = [
     "DEMO_COMMUNITY_NAME",
@@ -176,32 +174,10 @@ class _Fault:
     times: int = 1
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-    allow_reuse_address = True
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive, as the real API behind its load balancer
+class _Handler(QuietHandler):
     server_version = "SekoiaEmulator/1"
-    # Headers and body leave in one segment, without Nagle: otherwise delayed ACKs add 40 ms a request.
-    wbufsize = -1
-    disable_nagle_algorithm = True
+    wbufsize = -1  # headers and body leave in one segment
     emulator: SekoiaEmulator  # set on the per-server subclass
-
-    def setup(self) -> None:
-        super().setup()
-        self.emulator._track(self.connection)
-
-    def finish(self) -> None:
-        try:
-            super().finish()
-        finally:
-            self.emulator._untrack(self.connection)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass  # the request log is emulator.requests; stderr stays clean
 
     def do_GET(self) -> None:
         self.emulator._serve(self)
@@ -272,9 +248,8 @@ class SekoiaEmulator:
             "allow_loopback_http": allow_loopback_http,
         }
         self._lock = threading.RLock()
-        self._server: _Server | None = None
+        self._server: EmulatorServer | None = None
         self._thread: threading.Thread | None = None
-        self._connections: set[socket.socket] = set()
         self.demo_api_key: str | None = None
         self.reset()
 
@@ -284,30 +259,13 @@ class SekoiaEmulator:
         if self._server is not None:
             raise RuntimeError("the Sekoia emulator is already running")
         handler = type("SekoiaHandler", (_Handler,), {"emulator": self})
-        self._server = _Server((host, port), handler)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-            name=f"sekoia-emulator:{self._server.server_address[1]}", daemon=True,
-        )
-        self._thread.start()
+        self._server, self._thread = start_server(handler, host, port, name="sekoia-emulator")
         return self
 
     def stop(self) -> None:
         server, self._server = self._server, None
-        if server is None:
-            return
-        server.shutdown()
-        server.server_close()
-        with self._lock:
-            open_connections = list(self._connections)
-        for conn in open_connections:  # keep-alive clients would otherwise still be served
-            try:
-                conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-        if self._thread is not None:
-            self._thread.join(timeout=2)
-            self._thread = None
+        thread, self._thread = self._thread, None
+        stop_server(server, thread, join_timeout=2)
 
     def __enter__(self) -> SekoiaEmulator:
         return self.start()
@@ -535,14 +493,6 @@ class SekoiaEmulator:
 
     # ---- HTTP -------------------------------------------------------------------------------
 
-    def _track(self, conn: socket.socket) -> None:
-        with self._lock:
-            self._connections.add(conn)
-
-    def _untrack(self, conn: socket.socket) -> None:
-        with self._lock:
-            self._connections.discard(conn)
-
     def _relative(self, path: str) -> str | None:
         if not self.base_path:
             return path
@@ -568,10 +518,7 @@ class SekoiaEmulator:
             if reply.status >= 400 and not reply.waf:
                 self._count_error(time.monotonic())
         if reply is _RESET:
-            # SO_LINGER 0 makes close() send a RST: the client sees a reset, not a clean end of stream.
-            handler.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            handler.close_connection = True
-            handler.connection.close()
+            reset_connection(handler)
             return
         handler.send_response(reply.status)
         for name, value in reply.headers.items():
@@ -906,7 +853,7 @@ class SekoiaEmulator:
             return False
         if parts.scheme == "https":
             return True
-        return parts.scheme == "http" and self.allow_loopback_http and _is_loopback(host)
+        return parts.scheme == "http" and self.allow_loopback_http and is_loopback(value)
 
     def _disable_sso(self, key: _ApiKey, params: dict, query: dict, body: bytes) -> _Reply:
         community_uuid = params["community_uuid"]
@@ -927,15 +874,6 @@ class SekoiaEmulator:
         "write_sso": _write_sso,
         "disable_sso": _disable_sso,
     }
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 if set(SekoiaEmulator._HANDLERS) != set(ROUTES):  # a route added to the table without a handler
