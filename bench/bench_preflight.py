@@ -67,7 +67,7 @@ def run_benchmark(*, users: int = 100_000, groups: int = 10, latency_ms: float =
     per_user_requests, users_checked, problems_found, problems_expected, correct, ok.
     """
     from orchestrator.preflight import run_preflight
-    from sandbox.bigtenant import TenantProcess
+    from sandbox.graph.bigtenant import TenantProcess
 
     emulator = TenantProcess(users=users, groups=groups, latency_ms=latency_ms, cache_reads=True)
     saved = {name: os.environ.get(name) for name in ("SEKOIA_SSO_SANDBOX_DIR",)}

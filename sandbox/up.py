@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from sandbox.graph import GraphEmulator
+from sandbox.graph.emulator import GraphEmulator
 from sandbox.mirror import Mirror, install_mirror
 from sandbox.provider import GRAPH_URL_ENV
 from sandbox.sekoia import SekoiaEmulator

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.graph import GraphEmulator
+from sandbox.graph.emulator import GraphEmulator
 from sandbox.sekoia import SekoiaEmulator
 from sandbox.up import Sandbox, start_sandbox
 

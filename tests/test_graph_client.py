@@ -20,7 +20,7 @@ from orchestrator.credentials import (
 )
 from orchestrator.errors import ConfigError, GraphError
 from orchestrator.graph import BATCH_LIMIT, BatchRequest, GraphClient, encode_query, odata_string
-from sandbox.graph import GraphEmulator
+from sandbox.graph.emulator import GraphEmulator
 
 pytestmark = pytest.mark.timeout(60)
 

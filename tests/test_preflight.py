@@ -31,8 +31,8 @@ from orchestrator.preflight import (
     format_table,
     run_preflight,
 )
-from sandbox.bigtenant import TenantProcess
-from sandbox.graph import GraphEmulator, load_default_tenant
+from sandbox.graph.bigtenant import TenantProcess
+from sandbox.graph.emulator import GraphEmulator, load_default_tenant
 from tests.e2e import children_running
 
 pytestmark = pytest.mark.timeout(120)

@@ -8,8 +8,9 @@
     emulator.reset()                                  # tenant, knobs, queued faults and log as at start
     emulator.stop()
 
-Layers: HTTP (`_Handler`) → faults and auth (`GraphEmulator._handle`) → routes and handlers
-(`sandbox.graph_api`, `sandbox.graph_login`) → tenant state (`sandbox.graph_state`).
+Layers: HTTP (`_Handler`, on sandbox/server.py) → faults and auth (`GraphEmulator._handle`) → $batch
+(`sandbox.graph.batch`) → routes and handlers (`sandbox.graph.routes`, `sandbox.graph.handlers`,
+`sandbox.graph.login`) → tenant state (`sandbox.graph.state`).
 
 Fault knobs (`emulator.faults`, a `Faults`): latency per request; 429 + Retry-After every N Graph
 calls or at a rate; 5xx at a rate; connection resets at a rate; replication delay (a new object answers
@@ -41,18 +42,16 @@ from importlib import resources
 from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, urlsplit
 
-from sandbox.graph_api import Answer, Call, Caller, GraphApi, Knobs
-from sandbox.graph_login import DISCOVERY_MODES, LoginEndpoints, is_login_path
-from sandbox.graph_odata import GraphError, PageTokens
-from sandbox.graph_state import TenantState, now_iso
+from sandbox.graph.batch import run_batch
+from sandbox.graph.handlers import Answer, Call, Caller, GraphApi, Knobs
+from sandbox.graph.login import DISCOVERY_MODES, LoginEndpoints, is_login_path
+from sandbox.graph.odata import GraphError
+from sandbox.graph.paging import PageTokens
+from sandbox.graph.routes import BATCH_PATH, GRAPH_PREFIX, JSON_CONTENT_TYPE
+from sandbox.graph.state import TenantState, now_iso
 from sandbox.server import EmulatorServer, QuietHandler, reset_connection, start_server, stop_server
 
-MAX_BATCH_REQUESTS = 20
 TOKEN_LIFETIME_S = 3599
-GRAPH_PREFIX = "/v1.0"
-BATCH_PATH = "/v1.0/$batch"
-JSON_CONTENT_TYPE = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;" \
-                    "charset=utf-8"
 # What `cache_reads` may cache: reads of objects the API cannot change (users, group memberships).
 _CACHEABLE_READ = re.compile(r"^/v1\.0/(users(/[^/]+)?|groups/[^/]+/(members|transitiveMembers)(/[^/]+)?)$",
                              re.IGNORECASE)
@@ -446,7 +445,7 @@ class GraphEmulator:
                 if method != "POST":
                     raise GraphError(405, "Request_BadRequest", "Specified HTTP method is not allowed for the "
                                                                 "request uri.")
-                return self._batch(payload, caller, base_url)
+                return run_batch(self, payload, caller, base_url)
         except GraphError as error:
             return self._error_answer(error)
         return self._graph_call(method, path, query, headers, payload, caller, base_url)
@@ -491,72 +490,6 @@ class GraphEmulator:
         if cached is not None and cached[0] is answer:
             return cached[1]
         return b"" if answer.body is None else json.dumps(answer.body, separators=(",", ":")).encode()
-
-    # ------------------------------------------------------------------ $batch
-
-    def _batch(self, payload: Any, caller: Caller, base_url: str) -> Answer:
-        if not isinstance(payload, dict) or not isinstance(payload.get("requests"), list):
-            raise GraphError(400, "BadRequest", "Invalid batch payload format.")
-        requests = payload["requests"]
-        if len(requests) > MAX_BATCH_REQUESTS:
-            raise GraphError(400, "BadRequest", f"Invalid batch payload: the number of requests in the batch "
-                                                f"({len(requests)}) exceeds the maximum of {MAX_BATCH_REQUESTS}.")
-        seen: set[str] = set()
-        for item in requests:
-            if not isinstance(item, dict) or not all(isinstance(item.get(k), str) and item.get(k)
-                                                     for k in ("id", "method", "url")):
-                raise GraphError(400, "BadRequest", "Invalid batch payload format: every request needs an id, a "
-                                                    "method and a url.")
-            if item["id"] in seen:
-                raise GraphError(400, "BadRequest", f"Batch request id '{item['id']}' is not unique.")
-            depends_on = item.get("dependsOn") or []
-            if not isinstance(depends_on, list) or any(d not in seen for d in depends_on):
-                raise GraphError(400, "BadRequest", f"Request '{item['id']}' depends on a request that is not "
-                                                    "earlier in the batch.")
-            if item.get("body") is not None and not any(k.lower() == "content-type"
-                                                        for k in (item.get("headers") or {})):
-                raise GraphError(400, "BadRequest", f"Write request id : {item['id']} does not contain "
-                                                    "Content-Type header or body.")
-            if item["url"].lower().startswith(("http://", "https://")):
-                raise GraphError(400, "BadRequest", "Invalid request URI: batch requests take URLs relative to "
-                                                    "the version, e.g. /users.")
-            seen.add(item["id"])
-        statuses: dict[str, int] = {}
-        responses = []
-        for item in requests:
-            answer = self._batch_item(item, statuses, caller, base_url)
-            statuses[item["id"]] = answer.status
-            response: dict[str, Any] = {"id": item["id"], "status": answer.status,
-                                        "headers": {"Content-Type": JSON_CONTENT_TYPE, **answer.headers}}
-            if answer.body is not None:
-                response["body"] = answer.body
-            responses.append(response)
-        return Answer(200, {"responses": responses})
-
-    def _batch_item(self, item: Mapping[str, Any], statuses: Mapping[str, int], caller: Caller,
-                    base_url: str) -> Answer:
-        method = item["method"].upper()
-        relative = item["url"] if item["url"].startswith("/") else "/" + item["url"]
-        parts = urlsplit(relative)
-        path = GRAPH_PREFIX + parts.path
-        query = dict(parse_qsl(parts.query, keep_blank_values=True))
-        if any(statuses.get(d, 200) >= 400 for d in item.get("dependsOn") or ()):
-            answer = self._error_answer(GraphError(424, "FailedDependency",
-                                                   "The dependent request failed, so this request was not run."))
-            self._record(method, path, query, answer.status)
-            return answer
-        with self._lock:
-            queued = self._take_queued(method, path)
-        if queued is not None:
-            answer = self._fault_answer(queued.status, retry_after=queued.retry_after, code=queued.code,
-                                        message=queued.message)
-        elif path == BATCH_PATH:
-            answer = self._error_answer(GraphError(400, "BadRequest", "A batch cannot contain a batch."))
-        else:
-            headers = {str(k).lower(): str(v) for k, v in (item.get("headers") or {}).items()}
-            answer = self._graph_call(method, path, query, headers, item.get("body"), caller, base_url)
-        self._record(method, path, query, answer.status)
-        return answer
 
 
 def _b64_json(value: Mapping[str, Any]) -> str:
