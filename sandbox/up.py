@@ -31,7 +31,7 @@ from typing import Any, TextIO
 from sandbox.graph.emulator import GraphEmulator
 from sandbox.mirror import Mirror, install_mirror
 from sandbox.provider import GRAPH_URL_ENV
-from sandbox.sekoia import SekoiaEmulator
+from sandbox.sekoia.emulator import SekoiaEmulator
 
 SANDBOX_DIR_ENV = "SEKOIA_SSO_SANDBOX_DIR"
 DEFAULT_DIR_NAME = ".sandbox"

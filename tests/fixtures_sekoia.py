@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from sandbox.sekoia import DEMO_COMMUNITY_UUID, SekoiaEmulator
+from sandbox.sekoia.emulator import DEMO_COMMUNITY_UUID, SekoiaEmulator
 
 
 @pytest.fixture(scope="session")

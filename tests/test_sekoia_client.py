@@ -29,7 +29,7 @@ from orchestrator.sekoia import (
     SsoSettings,
 )
 from orchestrator.sekoia_routes import PERMISSION_READ, PERMISSION_WRITE
-from sandbox.sekoia import DEMO_COMMUNITY_UUID, SekoiaEmulator
+from sandbox.sekoia.emulator import DEMO_COMMUNITY_UUID, SekoiaEmulator
 
 pytestmark = pytest.mark.timeout(60)
 
