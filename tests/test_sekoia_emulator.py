@@ -12,13 +12,8 @@ import httpx
 import pytest
 
 from orchestrator.sekoia_routes import PERMISSION_READ, PERMISSION_WRITE, ROUTES, format_path
-from sandbox.sekoia.emulator import (
-    DEMO_COMMUNITY_UUID,
-    DEMO_ROLE_NAMES,
-    FOREIGN_COMMUNITY_UUID,
-    RequestRecord,
-    SekoiaEmulator,
-)
+from sandbox.sekoia.emulator import RequestRecord, SekoiaEmulator
+from sandbox.sekoia.state import DEMO_COMMUNITY_UUID, DEMO_ROLE_NAMES, FOREIGN_COMMUNITY_UUID
 
 pytestmark = pytest.mark.timeout(30)
 

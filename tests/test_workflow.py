@@ -14,7 +14,7 @@ import pytest
 from orchestrator.config import load_environment
 from orchestrator.workflow import environment_lock
 from orchestrator.workspace import Workspace
-from sandbox.sekoia.emulator import DEMO_COMMUNITY_UUID
+from sandbox.sekoia.state import DEMO_COMMUNITY_UUID
 from tests.e2e import apply, tenant_counts
 
 pytestmark = pytest.mark.timeout(600)
