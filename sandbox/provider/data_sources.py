@@ -6,7 +6,7 @@ from typing import Any
 
 from sandbox.provider.errors import ProviderError
 from sandbox.provider.graph_client import GraphAPIError
-from sandbox.provider.resources import GraphType, flatten_features, flatten_service_principal
+from sandbox.provider.application import GraphType, flatten_features, flatten_service_principal
 from sandbox.provider.schema import TypeSpec, data_source_spec
 
 # The fields the provider $selects on a user (users/user_data_source.go): Graph's default
