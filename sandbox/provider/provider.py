@@ -53,7 +53,7 @@ class AzureADProvider:
             exc.add_to(diags)
 
     def get_resources(self) -> list[type[Resource]]:
-        from sandbox.provider.application import RESOURCES
+        from sandbox.provider.resources import RESOURCES
 
         return list(RESOURCES)
 
