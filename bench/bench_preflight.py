@@ -5,7 +5,7 @@
     from bench.bench_preflight import run_benchmark     # for a combined `make bench` table
     measures = run_benchmark()                           # a dict, see `run_benchmark`
 
-The Graph emulator (sandbox/bigtenant.py's tenant and `TenantProcess`) runs in a child process, so neither its CPU nor
+The Graph emulator (sandbox/graph/bigtenant.py's tenant and `TenantProcess`) runs in a child process, so neither its CPU nor
 its memory counts as the client's. What is measured is the client: a real Graph renders pages on
 many servers at once, but the emulator is one Python process that renders 999 users in about as
 much CPU time as the client takes to check them. So the emulator runs with `cache_reads`: the

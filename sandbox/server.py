@@ -14,7 +14,7 @@ import socket
 import struct
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, ClassVar, Self
 
 
 class EmulatorServer(ThreadingHTTPServer):
@@ -91,3 +91,37 @@ def stop_server(server: EmulatorServer | None, thread: threading.Thread | None, 
         server.server_close()
     if thread is not None:
         thread.join(timeout=join_timeout)
+
+
+class ServedEmulator:
+    """What both emulators share: one server thread, started on demand, stopped, and a context manager.
+
+    A subclass names its handler (whose `emulator` attribute is set to the instance, on a subclass
+    made per instance) and its thread; its `start()` calls `_serve_on(host, port)`.
+    """
+
+    handler_class: ClassVar[type[BaseHTTPRequestHandler]]
+    thread_name: ClassVar[str]
+    stop_timeout: ClassVar[float]
+    _server: EmulatorServer | None = None
+    _thread: threading.Thread | None = None
+
+    def _serve_on(self, host: str, port: int) -> tuple[str, int]:
+        """Serve from a new thread; the (host, port) served on."""
+        handler = type(f"{type(self).__name__}Handler", (self.handler_class,), {"emulator": self})
+        self._server, self._thread = start_server(handler, host, port, name=self.thread_name)
+        return self._server.server_address[:2]
+
+    def start(self, host: str = "127.0.0.1", port: int = 0) -> Self:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        server, self._server = self._server, None
+        thread, self._thread = self._thread, None
+        stop_server(server, thread, join_timeout=self.stop_timeout)
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()

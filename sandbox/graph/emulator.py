@@ -49,7 +49,7 @@ from sandbox.graph.odata import GraphError
 from sandbox.graph.paging import PageTokens
 from sandbox.graph.routes import BATCH_PATH, GRAPH_PREFIX, JSON_CONTENT_TYPE
 from sandbox.graph.state import TenantState, now_iso
-from sandbox.server import EmulatorServer, QuietHandler, reset_connection, start_server, stop_server
+from sandbox.server import QuietHandler, ServedEmulator, reset_connection
 
 TOKEN_LIFETIME_S = 3599
 # What `cache_reads` may cache: reads of objects the API cannot change (users, group memberships).
@@ -127,8 +127,60 @@ class _TokenGrant:
 _RESET = object()  # outcome: drop the connection
 
 
-class GraphEmulator:
+class _Handler(QuietHandler):
+    server_version = "Microsoft-IIS/10.0"
+    sys_version = ""
+    timeout = 60
+    emulator: GraphEmulator  # set on the per-emulator subclass
+
+    def _read_body(self) -> bytes:
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            chunks = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    return b"".join(chunks)
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _serve(self) -> None:
+        emulator = self.emulator
+        body = self._read_body()
+        headers = {name.lower(): value for name, value in self.headers.items()}
+        outcome = emulator._handle(self.command, self.path, headers, body)
+        if outcome is _RESET:
+            reset_connection(self)
+            return
+        assert isinstance(outcome, Answer)
+        payload = emulator._payload(outcome)
+        self.send_response(outcome.status)
+        if outcome.body is not None:
+            self.send_header("Content-Type", JSON_CONTENT_TYPE)
+        request_id = headers.get("client-request-id") or secrets.token_hex(16)
+        self.send_header("request-id", secrets.token_hex(16))
+        self.send_header("client-request-id", request_id)
+        self.send_header("x-ms-ags-diagnostic", '{"ServerInfo":{"DataCenter":"Sandbox"}}')
+        for name, value in outcome.headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(payload)))
+        # headers and body in one write: two small segments on a keep-alive connection meet Nagle and
+        # the client's delayed ACK, a 40 ms stall per request
+        self._headers_buffer.append(b"\r\n" + payload)
+        self.flush_headers()
+
+    do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _serve
+
+
+class GraphEmulator(ServedEmulator):
     """Microsoft Graph v1.0 + login.microsoftonline.com for one in-memory tenant."""
+
+    handler_class = _Handler
+    thread_name = "graph-emulator"
+    stop_timeout = 5
 
     def __init__(self, tenant: Mapping[str, Any] | None = None, *, seed: int = 0):
         self.seed = seed
@@ -149,8 +201,6 @@ class GraphEmulator:
         self._graph_calls = 0
         self._read_cache: dict[tuple, Answer] = {}
         self._read_payloads: dict[int, tuple[Answer, bytes]] = {}
-        self._server: EmulatorServer | None = None
-        self._thread: threading.Thread | None = None
         self.host = "127.0.0.1"
         self.port = 0
 
@@ -159,21 +209,8 @@ class GraphEmulator:
     def start(self, host: str = "127.0.0.1", port: int = 0) -> GraphEmulator:
         if self._server is not None:
             return self
-        handler = type("GraphHandler", (_Handler,), {"emulator": self})
-        self._server, self._thread = start_server(handler, host, port, name="graph-emulator")
-        self.host, self.port = self._server.server_address[:2]
+        self.host, self.port = self._serve_on(host, port)
         return self
-
-    def stop(self) -> None:
-        server, self._server = self._server, None
-        thread, self._thread = self._thread, None
-        stop_server(server, thread, join_timeout=5)
-
-    def __enter__(self) -> GraphEmulator:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
 
     @property
     def url(self) -> str:
@@ -498,54 +535,6 @@ def _b64_json(value: Mapping[str, Any]) -> str:
 
 def _format_seconds(seconds: float) -> str:
     return str(int(seconds)) if float(seconds).is_integer() else f"{seconds:g}"
-
-
-class _Handler(QuietHandler):
-    server_version = "Microsoft-IIS/10.0"
-    sys_version = ""
-    timeout = 60
-    emulator: GraphEmulator  # set on the per-emulator subclass
-
-    def _read_body(self) -> bytes:
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            chunks = []
-            while True:
-                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                        pass
-                    return b"".join(chunks)
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline()
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length > 0 else b""
-
-    def _serve(self) -> None:
-        emulator = self.emulator
-        body = self._read_body()
-        headers = {name.lower(): value for name, value in self.headers.items()}
-        outcome = emulator._handle(self.command, self.path, headers, body)
-        if outcome is _RESET:
-            reset_connection(self)
-            return
-        assert isinstance(outcome, Answer)
-        payload = emulator._payload(outcome)
-        self.send_response(outcome.status)
-        if outcome.body is not None:
-            self.send_header("Content-Type", JSON_CONTENT_TYPE)
-        request_id = headers.get("client-request-id") or secrets.token_hex(16)
-        self.send_header("request-id", secrets.token_hex(16))
-        self.send_header("client-request-id", request_id)
-        self.send_header("x-ms-ags-diagnostic", '{"ServerInfo":{"DataCenter":"Sandbox"}}')
-        for name, value in outcome.headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(payload)))
-        # headers and body in one write: two small segments on a keep-alive connection meet Nagle and
-        # the client's delayed ACK, a 40 ms stall per request
-        self._headers_buffer.append(b"\r\n" + payload)
-        self.flush_headers()
-
-    do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _serve
 
 
 __all__ = ["Faults", "GraphEmulator", "QueuedFault", "RequestRecord", "load_default_tenant", "now_iso"]

@@ -241,12 +241,19 @@ class TenantState:
         app["passwordCredentials"] = []
         self._sync_redirect_settings(app)
         check_application(app)
-        if creator_is_owner and creator_id and creator_id not in owners:
+        return self._register(self.applications, app, owners, creator_id if creator_is_owner else None,
+                              replication_delay_s)
+
+    def _register(self, table: dict[str, dict], created: dict, owners: list[str], creator_id: str | None,
+                  replication_delay_s: float) -> dict:
+        """A new application or service principal joins its table, with its owners (the creator among them
+        when it is given: an OwnedBy caller owns what it creates)."""
+        if creator_id and creator_id not in owners:
             owners.append(creator_id)
-        self.applications[app["id"]] = app
-        self.owners[app["id"]] = owners
-        self.mark_created(app["id"], replication_delay_s)
-        return app
+        table[created["id"]] = created
+        self.owners[created["id"]] = owners
+        self.mark_created(created["id"], replication_delay_s)
+        return created
 
     @staticmethod
     def _sync_redirect_settings(app: dict) -> None:
@@ -386,12 +393,8 @@ class TenantState:
                   passwordCredentials=[])
         self._mirror_application(sp, app)
         merge_changes(sp, changes)
-        if creator_is_owner and creator_id and creator_id not in owners:
-            owners.append(creator_id)
-        self.service_principals[sp["id"]] = sp
-        self.owners[sp["id"]] = owners
-        self.mark_created(sp["id"], replication_delay_s)
-        return sp
+        return self._register(self.service_principals, sp, owners, creator_id if creator_is_owner else None,
+                              replication_delay_s)
 
     def update_service_principal(self, sp: dict, body: Any) -> None:
         changes = check_body(body, SERVICE_PRINCIPAL, SERVICE_PRINCIPAL_WRITABLE)

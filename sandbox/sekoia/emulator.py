@@ -64,7 +64,7 @@ from sandbox.sekoia.state import (
     SekoiaState,
 )
 from sandbox.sekoia.waf import Waf
-from sandbox.server import EmulatorServer, QuietHandler, reset_connection, start_server, stop_server
+from sandbox.server import QuietHandler, ServedEmulator, reset_connection
 
 __all__ = ["RequestRecord", "SekoiaEmulator"]
 
@@ -87,8 +87,12 @@ class _Handler(QuietHandler):
 
 
 
-class SekoiaEmulator:
+class SekoiaEmulator(ServedEmulator):
     """The Sekoia.io API in memory, over real HTTP. Start it, point a client at `.url`, assert on state."""
+
+    handler_class = _Handler
+    thread_name = "sekoia-emulator"
+    stop_timeout = 2
 
     def __init__(
         self,
@@ -142,8 +146,6 @@ class SekoiaEmulator:
             "allow_loopback_http": allow_loopback_http,
         }
         self._lock = threading.RLock()
-        self._server: EmulatorServer | None = None
-        self._thread: threading.Thread | None = None
         self.demo_api_key: str | None = None
         self.reset()
 
@@ -152,20 +154,8 @@ class SekoiaEmulator:
     def start(self, host: str = "127.0.0.1", port: int = 0) -> SekoiaEmulator:
         if self._server is not None:
             raise RuntimeError("the Sekoia emulator is already running")
-        handler = type("SekoiaHandler", (_Handler,), {"emulator": self})
-        self._server, self._thread = start_server(handler, host, port, name="sekoia-emulator")
+        self._serve_on(host, port)
         return self
-
-    def stop(self) -> None:
-        server, self._server = self._server, None
-        thread, self._thread = self._thread, None
-        stop_server(server, thread, join_timeout=2)
-
-    def __enter__(self) -> SekoiaEmulator:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     @property
     def origin(self) -> str:
