@@ -5,7 +5,7 @@
     from bench.bench_preflight import run_benchmark     # for a combined `make bench` table
     measures = run_benchmark()                           # a dict, see `run_benchmark`
 
-The Graph emulator (sandbox/bigtenant.py's tenant and `TenantProcess`) runs in a child process, so neither its CPU nor
+The Graph emulator (sandbox/graph/bigtenant.py's tenant and `TenantProcess`) runs in a child process, so neither its CPU nor
 its memory counts as the client's. What is measured is the client: a real Graph renders pages on
 many servers at once, but the emulator is one Python process that renders 999 users in about as
 much CPU time as the client takes to check them. So the emulator runs with `cache_reads`: the
@@ -67,7 +67,7 @@ def run_benchmark(*, users: int = 100_000, groups: int = 10, latency_ms: float =
     per_user_requests, users_checked, problems_found, problems_expected, correct, ok.
     """
     from orchestrator.entra.preflight.check import run_preflight
-    from sandbox.bigtenant import TenantProcess
+    from sandbox.graph.bigtenant import TenantProcess
 
     emulator = TenantProcess(users=users, groups=groups, latency_ms=latency_ms, cache_reads=True)
     saved = {name: os.environ.get(name) for name in ("SEKOIA_SSO_SANDBOX_DIR",)}

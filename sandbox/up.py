@@ -28,10 +28,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from sandbox.graph import GraphEmulator
+from sandbox.graph.emulator import GraphEmulator
 from sandbox.mirror import Mirror, install_mirror
 from sandbox.provider import GRAPH_URL_ENV
-from sandbox.sekoia import SekoiaEmulator
+from sandbox.sekoia.emulator import SekoiaEmulator
 
 SANDBOX_DIR_ENV = "SEKOIA_SSO_SANDBOX_DIR"
 DEFAULT_DIR_NAME = ".sandbox"

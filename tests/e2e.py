@@ -39,7 +39,7 @@ import pytest
 
 from orchestrator.config.loading import load_environment
 from orchestrator.terraform.workspace import Workspace
-from sandbox.sekoia import DEMO_COMMUNITY_UUID
+from sandbox.sekoia.state import DEMO_COMMUNITY_UUID
 from tests.project import copy_project
 
 # What envs/sandbox.yaml asks for: two groups and one user assigned.

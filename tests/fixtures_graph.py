@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from sandbox.graph import GraphEmulator
+from sandbox.graph.emulator import GraphEmulator
 
 
 @pytest.fixture(scope="session")

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.graph import GraphEmulator
-from sandbox.sekoia import SekoiaEmulator
+from sandbox.graph.emulator import GraphEmulator
+from sandbox.sekoia.emulator import SekoiaEmulator
 from sandbox.up import Sandbox, start_sandbox
 
 # Flags Terraform accepts per command, added unless the caller passes them.

@@ -6,7 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from sandbox.sekoia import DEMO_COMMUNITY_UUID, SekoiaEmulator
+from sandbox.sekoia.emulator import SekoiaEmulator
+from sandbox.sekoia.state import DEMO_COMMUNITY_UUID
 
 
 @pytest.fixture(scope="session")

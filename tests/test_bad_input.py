@@ -67,7 +67,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from sandbox.sekoia import DEMO_COMMUNITY_UUID
+from sandbox.sekoia.state import DEMO_COMMUNITY_UUID
 from tests.fixtures_sekoia import MemoryHandover
 from tests.project import REPO, copy_project
 from tests.test_config import BAD_CONFIGS

@@ -20,7 +20,7 @@ from orchestrator.entra.credentials import (
 )
 from orchestrator.entra.graph import BATCH_LIMIT, BatchRequest, GraphClient, encode_query, odata_string
 from orchestrator.errors import ConfigError, GraphError
-from sandbox.graph import GraphEmulator
+from sandbox.graph.emulator import GraphEmulator
 
 pytestmark = pytest.mark.timeout(60)
 

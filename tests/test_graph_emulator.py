@@ -11,8 +11,8 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from sandbox.bigtenant import generate_tenant
-from sandbox.graph import GraphEmulator, RequestRecord
+from sandbox.graph.bigtenant import generate_tenant
+from sandbox.graph.emulator import GraphEmulator, RequestRecord
 
 TENANT_ID = "8f0c2b7e-4d1a-4c55-9e3b-2a6f1d9c7e10"
 PRINCIPAL_CLIENT_ID = "c0ffee00-5e55-4a11-8a55-000000000001"

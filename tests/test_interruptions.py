@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from sandbox.sekoia import DEMO_COMMUNITY_UUID
+from sandbox.sekoia.state import DEMO_COMMUNITY_UUID
 from tests.e2e import (
     Baseline,
     SecretMonitor,

@@ -16,7 +16,7 @@ import sys
 
 import pytest
 
-from sandbox.sekoia import DEMO_COMMUNITY_UUID
+from sandbox.sekoia.state import DEMO_COMMUNITY_UUID
 from tests.e2e import CLI_TIMEOUT, apply, tenant_counts
 from tests.project import REPO
 

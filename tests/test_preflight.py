@@ -32,8 +32,8 @@ from orchestrator.entra.preflight.report import (
     format_json,
     format_table,
 )
-from sandbox.bigtenant import TenantProcess
-from sandbox.graph import GraphEmulator, load_default_tenant
+from sandbox.graph.bigtenant import TenantProcess
+from sandbox.graph.emulator import GraphEmulator, load_default_tenant
 from tests.e2e import children_running
 
 pytestmark = pytest.mark.timeout(120)

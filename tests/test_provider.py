@@ -21,7 +21,7 @@ import pytest
 from tf.gen import tfplugin_pb2 as pb
 from tf.types import Unknown
 
-from sandbox.graph import GraphEmulator
+from sandbox.graph.emulator import GraphEmulator
 from sandbox.provider.planning import plan
 from sandbox.provider.provider import AzureADProvider
 from sandbox.provider.schema import (

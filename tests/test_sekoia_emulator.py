@@ -12,13 +12,8 @@ import httpx
 import pytest
 
 from orchestrator.sekoia_routes import PERMISSION_READ, PERMISSION_WRITE, ROUTES, format_path
-from sandbox.sekoia import (
-    DEMO_COMMUNITY_UUID,
-    DEMO_ROLE_NAMES,
-    FOREIGN_COMMUNITY_UUID,
-    RequestRecord,
-    SekoiaEmulator,
-)
+from sandbox.sekoia.emulator import RequestRecord, SekoiaEmulator
+from sandbox.sekoia.state import DEMO_COMMUNITY_UUID, DEMO_ROLE_NAMES, FOREIGN_COMMUNITY_UUID
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -90,7 +85,7 @@ def test_emulator_paths_follow_the_route_table_when_it_changes():
         import dataclasses, httpx
         from orchestrator import sekoia_routes
         sekoia_routes.ROUTES["me"] = dataclasses.replace(sekoia_routes.ROUTES["me"], path="/v9/whoami")
-        from sandbox.sekoia import SekoiaEmulator
+        from sandbox.sekoia.emulator import SekoiaEmulator
         with SekoiaEmulator() as emu:
             auth = {"Authorization": "Bearer " + emu.demo_api_key}
             print(httpx.get(emu.url + "/v9/whoami", headers=auth).status_code,

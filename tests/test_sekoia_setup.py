@@ -38,7 +38,8 @@ from orchestrator.sekoia_setup import (
     connect,
     plan_sekoia,
 )
-from sandbox.sekoia import DEMO_COMMUNITY_UUID, FOREIGN_COMMUNITY_UUID, SekoiaEmulator
+from sandbox.sekoia.emulator import SekoiaEmulator
+from sandbox.sekoia.state import DEMO_COMMUNITY_UUID, FOREIGN_COMMUNITY_UUID
 from tests.fixtures_sekoia import MemoryHandover
 from tests.project import copy_project
 

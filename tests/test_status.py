@@ -14,7 +14,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from sandbox.sekoia import DEMO_COMMUNITY_UUID
+from sandbox.sekoia.state import DEMO_COMMUNITY_UUID
 from tests.e2e import apply
 
 pytestmark = pytest.mark.timeout(900)

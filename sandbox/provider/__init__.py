@@ -9,6 +9,25 @@ Terraform finds it through a filesystem mirror (sandbox/mirror.py). At run time 
 - AZUREAD_SANDBOX_GRAPH_URL: the Graph emulator's URL, which also serves the token endpoint;
 - AZUREAD_SANDBOX_LOGIN_URL (optional): another URL for the token endpoint;
 - ARM_TENANT_ID, ARM_CLIENT_ID, ARM_CLIENT_SECRET, ... like the real provider.
+
+Modules (nothing is imported here but the constants below):
+__main__.py                    `python -m sandbox.provider`: the process Terraform starts (mirror's wrapper)
+server.py                      the plugin protocol 6 servicer, with SDKv2 behaviour; serve()
+provider.py                    AzureADProvider: provider configuration and the Graph client
+schema.py                      the azuread 3.7.0 schema of the types served, from orchestrator/data
+validate.py                    config validation (the real provider's ValidateFunc per attribute)
+planning.py                    SDKv2 plan semantics (plan, same_value)
+graph_client.py                the provider's Graph client: token, retries, replication waits
+errors.py                      ProviderError, turned into Terraform diagnostics
+graph_resource.py              GraphType, GraphResource and the helpers every type shares
+mapping.py                     app roles, scopes and feature tags, Graph <-> state
+resources.py                   RESOURCES: the resource types served, one module each:
+application.py                   azuread_application
+application_password.py          azuread_application_password
+service_principal.py             azuread_service_principal (and the state its data source reads)
+app_role_assignment.py           azuread_app_role_assignment
+delegated_permission_grant.py    azuread_service_principal_delegated_permission_grant
+data_sources.py                the data source types (azuread_client_config, _user, _group, _service_principal)
 """
 
 PROVIDER_HOST = "registry.terraform.io"

@@ -6,8 +6,10 @@ from typing import Any
 
 from sandbox.provider.errors import ProviderError
 from sandbox.provider.graph_client import GraphAPIError
-from sandbox.provider.resources import GraphType, flatten_features, flatten_service_principal
+from sandbox.provider.graph_resource import GraphType
+from sandbox.provider.mapping import flatten_features
 from sandbox.provider.schema import TypeSpec, data_source_spec
+from sandbox.provider.service_principal import flatten_service_principal
 
 # The fields the provider $selects on a user (users/user_data_source.go): Graph's default
 # projection of a user is much smaller.
@@ -148,41 +150,10 @@ class Group(GraphDataSource):
 
     def read(self, ctx: Any, config: dict[str, Any]) -> dict[str, Any]:
         client = self.client
-        mail_enabled, security_enabled = config.get("mail_enabled"), config.get("security_enabled")
         if config.get("display_name") or config.get("mail_nickname"):
-            field, attribute = (("displayName", "display_name") if config.get("display_name")
-                                else ("mailNickname", "mail_nickname"))
-            filter_ = f"{field} eq '{_quote(config[attribute])}'"
-            if mail_enabled is not None:
-                filter_ += f" and mailEnabled eq {str(mail_enabled).lower()}"
-            if security_enabled is not None:
-                filter_ += f" and securityEnabled eq {str(security_enabled).lower()}"
-            try:
-                found = list(client.list_all("/groups", params={"$filter": filter_}))
-            except GraphAPIError as exc:
-                raise ProviderError(f"Retrieving groups for filter ({filter_})", str(exc)) from None
-            if len(found) > 1:
-                raise ProviderError(f"More than one group found matching specified filter ({filter_})",
-                                    attribute=attribute)
-            if not found:
-                raise ProviderError(f"No group found matching specified filter ({filter_})", attribute=attribute)
-            group = found[0]
+            group = self._by_name(config)
         elif config.get("object_id"):
-            object_id = config["object_id"]
-            try:
-                group = client.get_or_none(f"/groups/{object_id}")
-            except GraphAPIError as exc:
-                raise ProviderError(f"Retrieving group with object ID: {object_id!r}", str(exc)) from None
-            if group is None:
-                raise ProviderError(f"No group found with object ID: {object_id!r}", attribute="object_id")
-            for attribute, field in (("mail_enabled", "mailEnabled"), ("security_enabled", "securityEnabled")):
-                wanted = config.get(attribute)
-                if wanted is not None and bool(group.get(field)) != wanted:
-                    raise ProviderError(
-                        f"Group with object ID {object_id!r} does not have the specified {attribute} setting "
-                        f"(expected: {str(wanted).lower()}, actual: {str(bool(group.get(field))).lower()})",
-                        attribute=attribute,
-                    )
+            group = self._by_object_id(config)
         else:
             raise ProviderError("One of `display_name`, `mail_nickname` or `object_id` must be specified")
 
@@ -236,6 +207,46 @@ class Group(GraphDataSource):
             "visibility": text("visibility"),
             "writeback_enabled": bool(writeback.get("isEnabled")),
         }
+
+    def _by_name(self, config: dict[str, Any]) -> dict[str, Any]:
+        """The one group with the configured display name (or mail nickname) and mail/security settings."""
+        mail_enabled, security_enabled = config.get("mail_enabled"), config.get("security_enabled")
+        field, attribute = (("displayName", "display_name") if config.get("display_name")
+                            else ("mailNickname", "mail_nickname"))
+        filter_ = f"{field} eq '{_quote(config[attribute])}'"
+        if mail_enabled is not None:
+            filter_ += f" and mailEnabled eq {str(mail_enabled).lower()}"
+        if security_enabled is not None:
+            filter_ += f" and securityEnabled eq {str(security_enabled).lower()}"
+        try:
+            found = list(self.client.list_all("/groups", params={"$filter": filter_}))
+        except GraphAPIError as exc:
+            raise ProviderError(f"Retrieving groups for filter ({filter_})", str(exc)) from None
+        if len(found) > 1:
+            raise ProviderError(f"More than one group found matching specified filter ({filter_})",
+                                attribute=attribute)
+        if not found:
+            raise ProviderError(f"No group found matching specified filter ({filter_})", attribute=attribute)
+        return found[0]
+
+    def _by_object_id(self, config: dict[str, Any]) -> dict[str, Any]:
+        """The configured group, once it has the configured mail/security settings."""
+        object_id = config["object_id"]
+        try:
+            group = self.client.get_or_none(f"/groups/{object_id}")
+        except GraphAPIError as exc:
+            raise ProviderError(f"Retrieving group with object ID: {object_id!r}", str(exc)) from None
+        if group is None:
+            raise ProviderError(f"No group found with object ID: {object_id!r}", attribute="object_id")
+        for attribute, field in (("mail_enabled", "mailEnabled"), ("security_enabled", "securityEnabled")):
+            wanted = config.get(attribute)
+            if wanted is not None and bool(group.get(field)) != wanted:
+                raise ProviderError(
+                    f"Group with object ID {object_id!r} does not have the specified {attribute} setting "
+                    f"(expected: {str(wanted).lower()}, actual: {str(bool(group.get(field))).lower()})",
+                    attribute=attribute,
+                )
+        return group
 
 
 class ServicePrincipalData(GraphDataSource):

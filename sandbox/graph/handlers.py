@@ -1,4 +1,4 @@
-"""Routes and handlers of the emulated Microsoft Graph v1.0 API (everything under /v1.0 except $batch).
+"""Handlers of the emulated Microsoft Graph v1.0 API (everything under /v1.0 except $batch; routes: routes.py).
 
 Layers: `GraphApi.dispatch` matches a route (method + path segments), checks the caller's Graph
 application permissions (a 403 Authorization_RequestDenied like Entra's when a role is missing), and
@@ -8,28 +8,11 @@ calls a handler; handlers read and change `TenantState` and answer Graph's JSON 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import unquote
 
-from sandbox.graph_odata import (
-    EntityType,
-    GraphError,
-    PageTokens,
-    bad_request,
-    compile_filter,
-    insufficient_privileges,
-    is_advanced_query,
-    next_link,
-    not_found,
-    parse_select,
-    parse_top,
-    take_page,
-    unsupported_query,
-)
-from sandbox.graph_state import (
+from sandbox.graph.entities import (
     APP_ROLE_ASSIGNMENT,
     APPLICATION,
     DOMAIN,
@@ -39,37 +22,28 @@ from sandbox.graph_state import (
     PASSWORD_CREDENTIAL,
     SERVICE_PRINCIPAL,
     USER,
-    TenantState,
 )
-
-# Graph application permissions (app role values) that open each family of routes.
-USER_READ = frozenset({"User.Read.All", "User.ReadWrite.All", "User.ReadBasic.All", "Directory.Read.All",
-                       "Directory.ReadWrite.All"})
-GROUP_READ = frozenset({"Group.Read.All", "Group.ReadWrite.All", "GroupMember.Read.All",
-                        "GroupMember.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"})
-APP_READ = frozenset({"Application.Read.All", "Application.ReadWrite.All", "Application.ReadWrite.OwnedBy",
-                      "Directory.Read.All", "Directory.ReadWrite.All"})
-APP_WRITE = frozenset({"Application.ReadWrite.All", "Application.ReadWrite.OwnedBy"})
-ASSIGNMENT_WRITE = frozenset({"AppRoleAssignment.ReadWrite.All"})
-GRANT_READ = frozenset({"Directory.Read.All", "Directory.ReadWrite.All", "DelegatedPermissionGrant.Read.All",
-                        "DelegatedPermissionGrant.ReadWrite.All"})
-GRANT_WRITE = frozenset({"DelegatedPermissionGrant.ReadWrite.All", "Directory.ReadWrite.All"})
+from sandbox.graph.odata import (
+    EntityType,
+    GraphError,
+    bad_request,
+    compile_filter,
+    insufficient_privileges,
+    is_advanced_query,
+    not_found,
+    parse_select,
+    unsupported_query,
+)
+from sandbox.graph.paging import PageTokens, page_of, parse_top
+from sandbox.graph.routes import KeyRef, first_unknown_segment, match_route, split_path
+from sandbox.graph.state import TenantState
 
 _LIST_OPTIONS = {"$select", "$filter", "$top", "$skiptoken", "$count"}
 _ENTITY_OPTIONS = {"$select"}
 _CASTS = {"microsoft.graph.user": "user", "microsoft.graph.group": "group",
           "microsoft.graph.serviceprincipal": "servicePrincipal"}
-_KEYED_SEGMENT = re.compile(r"^(?P<set>[A-Za-z0-9]+)\((?P<name>[A-Za-z]+)=(?:'(?P<quoted>[^']*)'|(?P<bare>[^)]*))\)$")
 _TYPES_BY_KIND = {"user": USER, "group": GROUP, "servicePrincipal": SERVICE_PRINCIPAL,
                   "application": APPLICATION}
-
-
-@dataclass(frozen=True)
-class KeyRef:
-    """An alternate key in the path, e.g. `applications(appId='...')`."""
-
-    name: str
-    value: str
 
 
 @dataclass(frozen=True)
@@ -107,108 +81,6 @@ class Knobs:
     replication_delay_writes: bool = True
 
 
-def split_path(path: str) -> list[str | KeyRef]:
-    segments: list[str | KeyRef] = []
-    for raw in path.strip("/").split("/"):
-        if not raw:
-            continue
-        segment = unquote(raw)
-        keyed = _KEYED_SEGMENT.match(segment)
-        if keyed:
-            segments.append(keyed.group("set"))
-            value = keyed.group("quoted") if keyed.group("quoted") is not None else keyed.group("bare")
-            segments.append(KeyRef(keyed.group("name"), value))
-        else:
-            segments.append(segment)
-    return segments
-
-
-@dataclass(frozen=True)
-class Route:
-    method: str
-    pattern: tuple[str, ...]
-    handler: str
-    roles: frozenset[str] | None     # None: any valid token
-
-
-def _route(method: str, pattern: str, handler: str, roles: frozenset[str] | None) -> Route:
-    return Route(method, tuple(pattern.split("/")), handler, roles)
-
-
-ROUTES: tuple[Route, ...] = (
-    _route("GET", "users", "list_users", USER_READ),
-    _route("GET", "users/{user}", "get_user", USER_READ),
-    _route("GET", "users/{user}/appRoleAssignments", "list_principal_assignments", USER_READ),
-    _route("GET", "users/{user}/manager", "get_manager", USER_READ),
-    _route("GET", "groups", "list_groups", GROUP_READ),
-    _route("GET", "groups/{group}", "get_group", GROUP_READ),
-    _route("GET", "groups/{group}/members", "list_members", GROUP_READ),
-    _route("GET", "groups/{group}/members/{cast}", "list_members", GROUP_READ),
-    _route("GET", "groups/{group}/transitiveMembers", "list_transitive_members", GROUP_READ),
-    _route("GET", "groups/{group}/transitiveMembers/{cast}", "list_transitive_members", GROUP_READ),
-    _route("GET", "groups/{group}/appRoleAssignments", "list_principal_assignments", GROUP_READ),
-    _route("GET", "groups/{group}/owners", "list_owners", GROUP_READ),
-    _route("GET", "applications", "list_applications", APP_READ),
-    _route("POST", "applications", "create_application", APP_WRITE),
-    _route("GET", "applications/{app}", "get_application", APP_READ),
-    _route("PATCH", "applications/{app}", "update_application", APP_WRITE),
-    _route("DELETE", "applications/{app}", "delete_application", APP_WRITE),
-    _route("POST", "applications/{app}/addPassword", "add_password", APP_WRITE),
-    _route("POST", "applications/{app}/removePassword", "remove_password", APP_WRITE),
-    _route("GET", "applications/{app}/owners", "list_owners", APP_READ),
-    _route("POST", "applications/{app}/owners/$ref", "add_owner", APP_WRITE),
-    _route("DELETE", "applications/{app}/owners/{owner}/$ref", "remove_owner", APP_WRITE),
-    _route("GET", "servicePrincipals", "list_service_principals", APP_READ),
-    _route("POST", "servicePrincipals", "create_service_principal", APP_WRITE),
-    _route("GET", "servicePrincipals/{sp}", "get_service_principal", APP_READ),
-    _route("PATCH", "servicePrincipals/{sp}", "update_service_principal", APP_WRITE),
-    _route("DELETE", "servicePrincipals/{sp}", "delete_service_principal", APP_WRITE),
-    _route("POST", "servicePrincipals/{sp}/addPassword", "add_password", APP_WRITE),
-    _route("POST", "servicePrincipals/{sp}/removePassword", "remove_password", APP_WRITE),
-    _route("GET", "servicePrincipals/{sp}/owners", "list_owners", APP_READ),
-    _route("POST", "servicePrincipals/{sp}/owners/$ref", "add_owner", APP_WRITE),
-    _route("DELETE", "servicePrincipals/{sp}/owners/{owner}/$ref", "remove_owner", APP_WRITE),
-    _route("GET", "servicePrincipals/{sp}/appRoleAssignedTo", "list_assigned_to", APP_READ),
-    _route("POST", "servicePrincipals/{sp}/appRoleAssignedTo", "create_assigned_to", ASSIGNMENT_WRITE),
-    _route("GET", "servicePrincipals/{sp}/appRoleAssignedTo/{assignment}", "get_assigned_to", APP_READ),
-    _route("DELETE", "servicePrincipals/{sp}/appRoleAssignedTo/{assignment}", "delete_assigned_to",
-           ASSIGNMENT_WRITE),
-    _route("GET", "servicePrincipals/{sp}/appRoleAssignments", "list_principal_assignments", APP_READ),
-    _route("POST", "servicePrincipals/{sp}/appRoleAssignments", "create_assignment_of", ASSIGNMENT_WRITE),
-    _route("GET", "servicePrincipals/{sp}/appRoleAssignments/{assignment}", "get_assignment_of", APP_READ),
-    _route("DELETE", "servicePrincipals/{sp}/appRoleAssignments/{assignment}", "delete_assignment_of",
-           ASSIGNMENT_WRITE),
-    _route("GET", "oauth2PermissionGrants", "list_grants", GRANT_READ),
-    _route("POST", "oauth2PermissionGrants", "create_grant", GRANT_WRITE),
-    _route("GET", "oauth2PermissionGrants/{grant}", "get_grant", GRANT_READ),
-    _route("PATCH", "oauth2PermissionGrants/{grant}", "update_grant", GRANT_WRITE),
-    _route("DELETE", "oauth2PermissionGrants/{grant}", "delete_grant", GRANT_WRITE),
-    _route("GET", "organization", "list_organization", None),
-    _route("GET", "domains", "list_domains", None),
-    _route("GET", "domains/{domain}", "get_domain", None),
-    _route("GET", "directoryObjects/{object}", "get_directory_object", None),
-)
-
-
-def match_route(segments: Sequence[str | KeyRef]) -> tuple[list[Route], dict[str, str | KeyRef]]:
-    """Routes whose pattern fits the segments (any method), with the placeholders they bind."""
-    matches: list[Route] = []
-    bound: dict[str, str | KeyRef] = {}
-    for route in ROUTES:
-        if len(route.pattern) != len(segments):
-            continue
-        params: dict[str, str | KeyRef] = {}
-        for expected, actual in zip(route.pattern, segments, strict=True):
-            if expected.startswith("{"):
-                params[expected[1:-1]] = actual
-            elif isinstance(actual, KeyRef) or expected.lower() != actual.lower():
-                break
-        else:
-            matches.append(route)
-            bound = params
-    return matches, bound
-
-
 class GraphApi:
     def __init__(self, state: TenantState, tokens: PageTokens, knobs: Knobs):
         self.state = state
@@ -223,7 +95,7 @@ class GraphApi:
             raise bad_request("Invalid version.", code="BadRequest")
         routes, params = match_route(segments)
         if not routes:
-            raise bad_request(f"Resource not found for the segment '{self._first_unknown(segments)}'.",
+            raise bad_request(f"Resource not found for the segment '{first_unknown_segment(segments)}'.",
                               code="BadRequest")
         route = next((r for r in routes if r.method == call.method), None)
         if route is None:
@@ -234,18 +106,6 @@ class GraphApi:
         allowed = _LIST_OPTIONS if route.handler.startswith("list_") else _ENTITY_OPTIONS
         self._check_options(call.query, allowed)
         return getattr(self, route.handler)(call, **params)
-
-    @staticmethod
-    def _first_unknown(segments: Sequence[str | KeyRef]) -> str:
-        """The segment where the path leaves every route, as Graph names it in its 400."""
-        for length in range(1, len(segments) + 1):
-            prefix = segments[:length]
-            if not any(len(route.pattern) >= length and all(
-                    expected.startswith("{") or (isinstance(actual, str) and expected.lower() == actual.lower())
-                    for expected, actual in zip(route.pattern, prefix, strict=False)) for route in ROUTES):
-                last = prefix[-1]
-                return last if isinstance(last, str) else f"{prefix[-2]}({last.name}='{last.value}')"
-        return str(segments[-1])
 
     @staticmethod
     def _check_options(query: Mapping[str, str], allowed: set[str]) -> None:
@@ -276,6 +136,11 @@ class GraphApi:
                 object_id is None or call.caller.service_principal_id in self.state.owners.get(object_id, ())):
             return
         raise insufficient_privileges()
+
+    def _writable(self, call: Call, found: dict) -> dict:
+        """`found`, once the caller may change it."""
+        self._check_write(call, found["id"])
+        return found
 
     def _resolve(self, call: Call, table: Mapping[str, dict], key: str | KeyRef, by_app_id) -> dict:
         if isinstance(key, KeyRef):
@@ -349,17 +214,14 @@ class GraphApi:
                 return False
             return predicate is None or predicate(to_object(item))
 
-        path = unquote(call.path)  # one spelling for the token's scope and the nextLink, however the client quoted
-        scope = f"{path.lower()}|{filter_text or ''}"
-        start = self.tokens.decode(scope, query["$skiptoken"]) if "$skiptoken" in query else 0
-        page, following = take_page(items, start, top, keep_item, candidates)
+        page, link = page_of(self.tokens, items, keep_item, path=call.path, base_url=call.base_url, query=query,
+                             top=top, filter_text=filter_text, candidates=candidates)
         render = render or (lambda item, sel: entity.render(item, sel))
         body: dict[str, Any] = {"@odata.context": self._context(call, fragment or entity.entity_set, select)}
         if count_requested:
             body["@odata.count"] = sum(1 for item in items if keep_item(item))
-        if following is not None:
-            body["@odata.nextLink"] = next_link(call.base_url, path, query,
-                                                self.tokens.encode(scope, following))
+        if link is not None:
+            body["@odata.nextLink"] = link
         body["value"] = [render(item, select) for item in page]
         return Answer(200, body)
 
@@ -475,21 +337,15 @@ class GraphApi:
         return self._entity(call, APPLICATION, self._app(call, app))
 
     def update_application(self, call: Call, app: str | KeyRef) -> Answer:
-        found = self._app(call, app)
-        self._check_write(call, found["id"])
-        self.state.update_application(found, call.body)
+        self.state.update_application(self._writable(call, self._app(call, app)), call.body)
         return Answer(204)
 
     def delete_application(self, call: Call, app: str | KeyRef) -> Answer:
-        found = self._app(call, app)
-        self._check_write(call, found["id"])
-        self.state.delete_application(found)
+        self.state.delete_application(self._writable(call, self._app(call, app)))
         return Answer(204)
 
     def _credential_owner(self, call: Call, app: str | KeyRef | None, sp: str | KeyRef | None) -> dict:
-        found = self._app(call, app) if app is not None else self._sp(call, sp)
-        self._check_write(call, found["id"])
-        return found
+        return self._writable(call, self._app(call, app) if app is not None else self._sp(call, sp))
 
     def add_password(self, call: Call, app: str | KeyRef | None = None, sp: str | KeyRef | None = None) -> Answer:
         owner = self._credential_owner(call, app, sp)
@@ -561,15 +417,11 @@ class GraphApi:
         return self._entity(call, SERVICE_PRINCIPAL, self._sp(call, sp))
 
     def update_service_principal(self, call: Call, sp: str | KeyRef) -> Answer:
-        found = self._sp(call, sp)
-        self._check_write(call, found["id"])
-        self.state.update_service_principal(found, call.body)
+        self.state.update_service_principal(self._writable(call, self._sp(call, sp)), call.body)
         return Answer(204)
 
     def delete_service_principal(self, call: Call, sp: str | KeyRef) -> Answer:
-        found = self._sp(call, sp)
-        self._check_write(call, found["id"])
-        self.state.delete_service_principal(found)
+        self.state.delete_service_principal(self._writable(call, self._sp(call, sp)))
         return Answer(204)
 
     # ------------------------------------------------------------------ app role assignments

@@ -1,4 +1,4 @@
-"""The OData part of the Microsoft Graph emulator: errors, entity types, $select, $filter, $top, paging.
+"""The OData part of the Microsoft Graph emulator: errors, entity types, $select, $filter (paging: paging.py).
 
 Graph v1.0 applies a small, strict subset of OData to directory collections; this module reproduces
 that subset and its refusals (the error codes and messages a client sees against the real service):
@@ -7,24 +7,17 @@ that subset and its refusals (the error codes and messages a client sees against
 - `$filter`: `eq`, `in`, `startswith`, `and`, `or`, parentheses. `ne`, `not`, `endswith` and
   comparisons with `null` are "advanced queries": refused with 400 Request_UnsupportedQuery unless
   the request carries `ConsistencyLevel: eventual` and `$count=true`. String comparisons ignore case.
-- `$top`: 1..999, anything else 400 Request_UnsupportedQuery ("Invalid page size specified").
-- Paging: `@odata.nextLink` carries the original query plus an opaque `$skiptoken` that is only
-  valid for the same collection and filter.
+- `$top` and paging (sandbox/graph/paging.py): `$top` 1..999, anything else 400 Request_UnsupportedQuery
+  ("Invalid page size specified"); `@odata.nextLink` carries the original query plus an opaque
+  `$skiptoken` that is only valid for the same collection and filter.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote, urlencode
-
-MAX_PAGE_SIZE = 999
-DEFAULT_PAGE_SIZE = 100
 
 
 class GraphError(Exception):
@@ -113,19 +106,6 @@ def parse_select(raw: str | None, types: Sequence[EntityType]) -> list[str] | No
         if name not in selected:
             selected.append(name)
     return selected
-
-
-def parse_top(raw: str | None) -> int:
-    if raw is None:
-        return DEFAULT_PAGE_SIZE
-    try:
-        top = int(raw)
-    except ValueError:
-        raise bad_request(f"Invalid value '{raw}' for query option '$top'.", code="BadRequest") from None
-    if not 1 <= top <= MAX_PAGE_SIZE:
-        raise unsupported_query(f"Invalid page size specified: '{raw}'. Must be between 1 and "
-                                f"{MAX_PAGE_SIZE} inclusive.")
-    return top
 
 
 # --------------------------------------------------------------------------------------------------
@@ -223,17 +203,16 @@ class _FilterParser:
         return None
 
     def _or(self):
-        left = self._and()
-        while self._keyword("or"):
-            right = self._and()
-            left = (lambda a, b: lambda obj: a(obj) or b(obj))(left, right)
-        return left
+        return self._chain("or", self._and, lambda a, b: lambda obj: a(obj) or b(obj))
 
     def _and(self):
-        left = self._unary()
-        while self._keyword("and"):
-            right = self._unary()
-            left = (lambda a, b: lambda obj: a(obj) and b(obj))(left, right)
+        return self._chain("and", self._unary, lambda a, b: lambda obj: a(obj) and b(obj))
+
+    def _chain(self, keyword: str, operand: Callable[[], Any], combine: Callable[[Any, Any], Any]):
+        """operand (keyword operand)*, folded from the left."""
+        left = operand()
+        while self._keyword(keyword):
+            left = combine(left, operand())
         return left
 
     def _unary(self):
@@ -332,65 +311,3 @@ def compile_filter(text: str, entity: EntityType) -> CompiledFilter:
 def is_advanced_query(headers: Mapping[str, str], query: Mapping[str, str]) -> bool:
     return (headers.get("consistencylevel", "").strip().lower() == "eventual"
             and query.get("$count", "").strip().lower() == "true")
-
-
-# --------------------------------------------------------------------------------------------------
-# Paging
-
-
-class PageTokens:
-    """Opaque `$skiptoken`s: a position in the collection, bound to its path and filter by an HMAC."""
-
-    def __init__(self, key: bytes):
-        self._key = key
-
-    def _mac(self, scope: str, position: int) -> str:
-        return hmac.new(self._key, f"{scope}|{position}".encode(), hashlib.sha256).hexdigest()[:16]
-
-    def encode(self, scope: str, position: int) -> str:
-        raw = f"{position}:{self._mac(scope, position)}".encode()
-        return "RFNwdA" + base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-    def decode(self, scope: str, token: str) -> int:
-        try:
-            if not token.startswith("RFNwdA"):
-                raise ValueError
-            body = token[len("RFNwdA"):]
-            raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)).decode()
-            position_text, mac = raw.split(":", 1)
-            position = int(position_text)
-            if position < 0 or not hmac.compare_digest(mac, self._mac(scope, position)):
-                raise ValueError
-            return position
-        except (ValueError, UnicodeDecodeError):
-            raise GraphError(400, "Directory_ExpiredPageToken",
-                             "The specified page token value has expired and can no longer be included "
-                             "in your request.") from None
-
-
-def take_page(items: Sequence[Any], start: int, top: int, keep: Callable[[Any], bool],
-              candidates: Iterable[int] | None = None) -> tuple[list[Any], int | None]:
-    """Up to `top` kept items from position `start`, and the position of the next kept one (or None).
-
-    Positions index `items`, so a page resumes its scan where the previous one stopped: walking a
-    100,000-user collection page by page costs one pass, not one pass per page.
-    """
-    positions = candidates if candidates is not None else range(start, len(items))
-    page: list[Any] = []
-    for position in positions:
-        if position < start:
-            continue
-        item = items[position]
-        if not keep(item):
-            continue
-        if len(page) == top:
-            return page, position
-        page.append(item)
-    return page, None
-
-
-def next_link(base_url: str, path: str, query: Mapping[str, str], skiptoken: str) -> str:
-    params = {name: value for name, value in query.items() if name.lower() != "$skiptoken"}
-    params["$skiptoken"] = skiptoken
-    quoted_path = quote(path, safe="/@()=,:'$")
-    return f"{base_url}/v1.0{quoted_path}?" + urlencode(params, quote_via=quote, safe="$,'()")

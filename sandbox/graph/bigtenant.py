@@ -17,7 +17,7 @@ Memory: each user is one small dict whose repeated strings (names, job titles) a
 mail is the same string object as its userPrincipalName. 100,000 users: about 50 MB for the dict,
 generated in about 0.5 s, and about as much again for the emulator's working copy.
 
-`TenantProcess` serves a generated tenant from a child process (`python -m sandbox.bigtenant`), so that
+`TenantProcess` serves a generated tenant from a child process (`python -m sandbox.graph.bigtenant`), so that
 a benchmark or a memory test of the client in this process counts neither the emulator's CPU nor its
 memory.
 """
@@ -35,7 +35,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from sandbox.graph import load_default_tenant
+from sandbox.graph.emulator import load_default_tenant
 
 _GIVEN_NAMES = ("Liam", "Olivia", "Noah", "Emma", "Lucas", "Chloe", "Hugo", "Lea", "Louis", "Manon", "Jules",
                 "Camille", "Arthur", "Ines", "Gabriel", "Sarah", "Raphael", "Jade", "Adam", "Zoe", "Nathan",
@@ -114,7 +114,7 @@ class TenantProcess:
 
     def __init__(self, *, users: int, groups: int, latency_ms: float = 0.0, incomplete_share: float = 0.05,
                  seed: int = 0, cache_reads: bool = False):
-        argv = [sys.executable, "-m", "sandbox.bigtenant", str(users), str(groups), str(latency_ms),
+        argv = [sys.executable, "-m", "sandbox.graph.bigtenant", str(users), str(groups), str(latency_ms),
                 str(incomplete_share), str(seed), "cache" if cache_reads else "nocache"]
         self.process = subprocess.Popen(argv, cwd=Path(__file__).resolve().parent.parent,
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
@@ -150,7 +150,7 @@ class TenantProcess:
 
 def _serve(argv: list[str]) -> None:
     """The child of `TenantProcess`: serve the tenant, answer "log" lines, stop on "stop" or end of input."""
-    from sandbox.graph import GraphEmulator
+    from sandbox.graph.emulator import GraphEmulator
 
     users, groups, latency_ms, share, seed, cache = argv
     tenant = generate_tenant(users=int(users), groups=int(groups), incomplete_share=float(share), seed=int(seed))

@@ -21,8 +21,9 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl
 
-from sandbox.graph_api import Answer, Caller
-from sandbox.graph_state import MICROSOFT_GRAPH_APP_ID, TenantState, parse_datetime
+from sandbox.graph.entities import MICROSOFT_GRAPH_APP_ID
+from sandbox.graph.handlers import Answer, Caller
+from sandbox.graph.state import TenantState, parse_datetime
 
 LOGIN_HOST = "https://login.microsoftonline.com"
 MULTI_TENANT = ("common", "organizations", "consumers")
@@ -104,6 +105,23 @@ class LoginEndpoints:
     # ------------------------------------------------------------------ token endpoint
 
     def token(self, tenant: str, headers: Mapping[str, str], body: bytes, base_url: str) -> Answer:
+        form = self._token_form(headers, body)
+        if isinstance(form, Answer):
+            return form
+        tenant_id = self._tenant_id_for(tenant, form, base_url)
+        if isinstance(tenant_id, Answer):
+            return tenant_id
+        state = self._state_of()
+        sp = self._client(state, form, tenant_id)
+        if isinstance(sp, Answer):
+            return sp
+        token = self._issue(Caller(client_app_id=form["client_id"], service_principal_id=sp["id"],
+                                   roles=frozenset(state.roles_of(sp["id"]))))
+        return Answer(200, {"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599,
+                            "access_token": token})
+
+    def _token_form(self, headers: Mapping[str, str], body: bytes) -> dict[str, str] | Answer:
+        """The client-credentials form, client id and secret taken from Basic auth when the form lacks them."""
         if "application/x-www-form-urlencoded" not in headers.get("content-type", "").lower():
             return self._error(400, "invalid_request", 900144,
                                "The request body must contain the following parameter: 'grant_type'.")
@@ -123,6 +141,10 @@ class LoginEndpoints:
         if form["grant_type"] != "client_credentials":
             return self._error(400, "unsupported_grant_type", 70003,
                                f"The app requested an unsupported grant type '{form['grant_type']}'.")
+        return form
+
+    def _tenant_id_for(self, tenant: str, form: Mapping[str, str], base_url: str) -> str | Answer:
+        """The tenant's GUID, once the tenant and the scope (`<Graph>/.default`) are known good."""
         if tenant.lower() in MULTI_TENANT:
             return self._error(400, "invalid_request", 50059,
                                "No tenant-identifying information found in either the request or implied by "
@@ -142,7 +164,10 @@ class LoginEndpoints:
                                f"The resource principal named {resource} was not found in the tenant named "
                                f"{tenant_id}. This can happen if the application has not been installed by the "
                                "administrator of the tenant or consented to by any user in the tenant.")
-        state = self._state_of()
+        return tenant_id
+
+    def _client(self, state: TenantState, form: Mapping[str, str], tenant_id: str) -> dict | Answer:
+        """The client's service principal, once its secret is known, unexpired and propagated."""
         client_id = form["client_id"]
         app = state.application_by_app_id(client_id)
         if app is None:
@@ -162,29 +187,26 @@ class LoginEndpoints:
         credentials = [*app.get("passwordCredentials", ()), *(sp or {}).get("passwordCredentials", ())]
         matching = [c for c in credentials if state.password_secrets.get(c["keyId"]) == secret]
         if not matching:
-            return self._error(401, "invalid_client", 7000215,
-                               "Invalid client secret provided. Ensure the secret being sent in the request is the "
-                               f"client secret value, not the client secret ID, for a secret added to app "
-                               f"'{client_id}'.")
+            return self._invalid_secret(client_id)
         if all(parse_datetime(c["endDateTime"], "endDateTime") <= now for c in matching):
             return self._error(401, "invalid_client", 7000222,
                                f"The provided client secret keys for app '{client_id}' are expired. Visit the Azure "
                                "portal to create new keys for your app.")
         if not state.usable_credentials(client_id, secret):  # made seconds ago: not on every replica yet
-            return self._error(401, "invalid_client", 7000215,
-                               "Invalid client secret provided. Ensure the secret being sent in the request is the "
-                               f"client secret value, not the client secret ID, for a secret added to app "
-                               f"'{client_id}'.")
+            return self._invalid_secret(client_id)
         if sp is None:
             return self._error(400, "unauthorized_client", 7000229,
                                f"The client application {client_id} is missing service principal in the tenant "
                                f"{tenant_id}.")
         if not sp.get("accountEnabled", True):
             return self._error(400, "unauthorized_client", 7000112, f"Application '{client_id}' is disabled.")
-        token = self._issue(Caller(client_app_id=client_id, service_principal_id=sp["id"],
-                                   roles=frozenset(state.roles_of(sp["id"]))))
-        return Answer(200, {"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599,
-                            "access_token": token})
+        return sp
+
+    def _invalid_secret(self, client_id: str) -> Answer:
+        return self._error(401, "invalid_client", 7000215,
+                           "Invalid client secret provided. Ensure the secret being sent in the request is the "
+                           f"client secret value, not the client secret ID, for a secret added to app "
+                           f"'{client_id}'.")
 
     # ------------------------------------------------------------------ discovery
 

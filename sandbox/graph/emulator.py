@@ -8,8 +8,9 @@
     emulator.reset()                                  # tenant, knobs, queued faults and log as at start
     emulator.stop()
 
-Layers: HTTP (`_Handler`) → faults and auth (`GraphEmulator._handle`) → routes and handlers
-(`sandbox.graph_api`, `sandbox.graph_login`) → tenant state (`sandbox.graph_state`).
+Layers: HTTP (`_Handler`, on sandbox/server.py) → faults and auth (`GraphEmulator._handle`) → $batch
+(`sandbox.graph.batch`) → routes and handlers (`sandbox.graph.routes`, `sandbox.graph.handlers`,
+`sandbox.graph.login`) → tenant state (`sandbox.graph.state`).
 
 Fault knobs (`emulator.faults`, a `Faults`): latency per request; 429 + Retry-After every N Graph
 calls or at a rate; 5xx at a rate; connection resets at a rate; replication delay (a new object answers
@@ -30,8 +31,6 @@ import json
 import random
 import re
 import secrets
-import socket
-import struct
 import sys
 import threading
 import time
@@ -39,22 +38,20 @@ import traceback
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, urlsplit
 
-from sandbox.graph_api import Answer, Call, Caller, GraphApi, Knobs
-from sandbox.graph_login import DISCOVERY_MODES, LoginEndpoints, is_login_path
-from sandbox.graph_odata import GraphError, PageTokens
-from sandbox.graph_state import TenantState, now_iso
+from sandbox.graph.batch import run_batch
+from sandbox.graph.handlers import Answer, Call, Caller, GraphApi, Knobs
+from sandbox.graph.login import DISCOVERY_MODES, LoginEndpoints, is_login_path
+from sandbox.graph.odata import GraphError
+from sandbox.graph.paging import PageTokens
+from sandbox.graph.routes import BATCH_PATH, GRAPH_PREFIX, JSON_CONTENT_TYPE
+from sandbox.graph.state import TenantState, now_iso
+from sandbox.server import QuietHandler, ServedEmulator, reset_connection
 
-MAX_BATCH_REQUESTS = 20
 TOKEN_LIFETIME_S = 3599
-GRAPH_PREFIX = "/v1.0"
-BATCH_PATH = "/v1.0/$batch"
-JSON_CONTENT_TYPE = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;" \
-                    "charset=utf-8"
 # What `cache_reads` may cache: reads of objects the API cannot change (users, group memberships).
 _CACHEABLE_READ = re.compile(r"^/v1\.0/(users(/[^/]+)?|groups/[^/]+/(members|transitiveMembers)(/[^/]+)?)$",
                              re.IGNORECASE)
@@ -130,8 +127,60 @@ class _TokenGrant:
 _RESET = object()  # outcome: drop the connection
 
 
-class GraphEmulator:
+class _Handler(QuietHandler):
+    server_version = "Microsoft-IIS/10.0"
+    sys_version = ""
+    timeout = 60
+    emulator: GraphEmulator  # set on the per-emulator subclass
+
+    def _read_body(self) -> bytes:
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            chunks = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    return b"".join(chunks)
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _serve(self) -> None:
+        emulator = self.emulator
+        body = self._read_body()
+        headers = {name.lower(): value for name, value in self.headers.items()}
+        outcome = emulator._handle(self.command, self.path, headers, body)
+        if outcome is _RESET:
+            reset_connection(self)
+            return
+        assert isinstance(outcome, Answer)
+        payload = emulator._payload(outcome)
+        self.send_response(outcome.status)
+        if outcome.body is not None:
+            self.send_header("Content-Type", JSON_CONTENT_TYPE)
+        request_id = headers.get("client-request-id") or secrets.token_hex(16)
+        self.send_header("request-id", secrets.token_hex(16))
+        self.send_header("client-request-id", request_id)
+        self.send_header("x-ms-ags-diagnostic", '{"ServerInfo":{"DataCenter":"Sandbox"}}')
+        for name, value in outcome.headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(payload)))
+        # headers and body in one write: two small segments on a keep-alive connection meet Nagle and
+        # the client's delayed ACK, a 40 ms stall per request
+        self._headers_buffer.append(b"\r\n" + payload)
+        self.flush_headers()
+
+    do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _serve
+
+
+class GraphEmulator(ServedEmulator):
     """Microsoft Graph v1.0 + login.microsoftonline.com for one in-memory tenant."""
+
+    handler_class = _Handler
+    thread_name = "graph-emulator"
+    stop_timeout = 5
 
     def __init__(self, tenant: Mapping[str, Any] | None = None, *, seed: int = 0):
         self.seed = seed
@@ -152,8 +201,6 @@ class GraphEmulator:
         self._graph_calls = 0
         self._read_cache: dict[tuple, Answer] = {}
         self._read_payloads: dict[int, tuple[Answer, bytes]] = {}
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
         self.host = "127.0.0.1"
         self.port = 0
 
@@ -162,30 +209,8 @@ class GraphEmulator:
     def start(self, host: str = "127.0.0.1", port: int = 0) -> GraphEmulator:
         if self._server is not None:
             return self
-        server = _Server((host, port), _Handler)
-        server.emulator = self
-        self._server = server
-        self.host, self.port = server.server_address[:2]
-        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name=f"graph-emulator:{self.port}", daemon=True)
-        self._thread.start()
+        self.host, self.port = self._serve_on(host, port)
         return self
-
-    def stop(self) -> None:
-        server, self._server = self._server, None
-        if server is not None:
-            server.shutdown()
-            server.close_connections()
-            server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> GraphEmulator:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
 
     @property
     def url(self) -> str:
@@ -457,7 +482,7 @@ class GraphEmulator:
                 if method != "POST":
                     raise GraphError(405, "Request_BadRequest", "Specified HTTP method is not allowed for the "
                                                                 "request uri.")
-                return self._batch(payload, caller, base_url)
+                return run_batch(self, payload, caller, base_url)
         except GraphError as error:
             return self._error_answer(error)
         return self._graph_call(method, path, query, headers, payload, caller, base_url)
@@ -503,72 +528,6 @@ class GraphEmulator:
             return cached[1]
         return b"" if answer.body is None else json.dumps(answer.body, separators=(",", ":")).encode()
 
-    # ------------------------------------------------------------------ $batch
-
-    def _batch(self, payload: Any, caller: Caller, base_url: str) -> Answer:
-        if not isinstance(payload, dict) or not isinstance(payload.get("requests"), list):
-            raise GraphError(400, "BadRequest", "Invalid batch payload format.")
-        requests = payload["requests"]
-        if len(requests) > MAX_BATCH_REQUESTS:
-            raise GraphError(400, "BadRequest", f"Invalid batch payload: the number of requests in the batch "
-                                                f"({len(requests)}) exceeds the maximum of {MAX_BATCH_REQUESTS}.")
-        seen: set[str] = set()
-        for item in requests:
-            if not isinstance(item, dict) or not all(isinstance(item.get(k), str) and item.get(k)
-                                                     for k in ("id", "method", "url")):
-                raise GraphError(400, "BadRequest", "Invalid batch payload format: every request needs an id, a "
-                                                    "method and a url.")
-            if item["id"] in seen:
-                raise GraphError(400, "BadRequest", f"Batch request id '{item['id']}' is not unique.")
-            depends_on = item.get("dependsOn") or []
-            if not isinstance(depends_on, list) or any(d not in seen for d in depends_on):
-                raise GraphError(400, "BadRequest", f"Request '{item['id']}' depends on a request that is not "
-                                                    "earlier in the batch.")
-            if item.get("body") is not None and not any(k.lower() == "content-type"
-                                                        for k in (item.get("headers") or {})):
-                raise GraphError(400, "BadRequest", f"Write request id : {item['id']} does not contain "
-                                                    "Content-Type header or body.")
-            if item["url"].lower().startswith(("http://", "https://")):
-                raise GraphError(400, "BadRequest", "Invalid request URI: batch requests take URLs relative to "
-                                                    "the version, e.g. /users.")
-            seen.add(item["id"])
-        statuses: dict[str, int] = {}
-        responses = []
-        for item in requests:
-            answer = self._batch_item(item, statuses, caller, base_url)
-            statuses[item["id"]] = answer.status
-            response: dict[str, Any] = {"id": item["id"], "status": answer.status,
-                                        "headers": {"Content-Type": JSON_CONTENT_TYPE, **answer.headers}}
-            if answer.body is not None:
-                response["body"] = answer.body
-            responses.append(response)
-        return Answer(200, {"responses": responses})
-
-    def _batch_item(self, item: Mapping[str, Any], statuses: Mapping[str, int], caller: Caller,
-                    base_url: str) -> Answer:
-        method = item["method"].upper()
-        relative = item["url"] if item["url"].startswith("/") else "/" + item["url"]
-        parts = urlsplit(relative)
-        path = GRAPH_PREFIX + parts.path
-        query = dict(parse_qsl(parts.query, keep_blank_values=True))
-        if any(statuses.get(d, 200) >= 400 for d in item.get("dependsOn") or ()):
-            answer = self._error_answer(GraphError(424, "FailedDependency",
-                                                   "The dependent request failed, so this request was not run."))
-            self._record(method, path, query, answer.status)
-            return answer
-        with self._lock:
-            queued = self._take_queued(method, path)
-        if queued is not None:
-            answer = self._fault_answer(queued.status, retry_after=queued.retry_after, code=queued.code,
-                                        message=queued.message)
-        elif path == BATCH_PATH:
-            answer = self._error_answer(GraphError(400, "BadRequest", "A batch cannot contain a batch."))
-        else:
-            headers = {str(k).lower(): str(v) for k, v in (item.get("headers") or {}).items()}
-            answer = self._graph_call(method, path, query, headers, item.get("body"), caller, base_url)
-        self._record(method, path, query, answer.status)
-        return answer
-
 
 def _b64_json(value: Mapping[str, Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(value, separators=(",", ":")).encode()).decode().rstrip("=")
@@ -576,102 +535,6 @@ def _b64_json(value: Mapping[str, Any]) -> str:
 
 def _format_seconds(seconds: float) -> str:
     return str(int(seconds)) if float(seconds).is_integer() else f"{seconds:g}"
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False  # keep-alive connections must not hold stop() up
-    allow_reuse_address = True
-    emulator: GraphEmulator
-
-    def __init__(self, *args: Any, **kwargs: Any):
-        super().__init__(*args, **kwargs)
-        self._connections: set[socket.socket] = set()
-        self._connections_lock = threading.Lock()
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        with self._connections_lock:
-            self._connections.add(request)
-        super().process_request(request, client_address)
-
-    def shutdown_request(self, request: Any) -> None:
-        with self._connections_lock:
-            self._connections.discard(request)
-        super().shutdown_request(request)
-
-    def close_connections(self) -> None:
-        """Cut idle keep-alive connections, so a stopped emulator answers no one."""
-        with self._connections_lock:
-            connections = list(self._connections)
-        for connection in connections:
-            try:
-                connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server_version = "Microsoft-IIS/10.0"
-    sys_version = ""
-    timeout = 60
-
-    def setup(self) -> None:
-        super().setup()
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - base class signature
-        """Silent: tests read `emulator.requests`, and nothing the emulator sees goes to the terminal."""
-
-    def _read_body(self) -> bytes:
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            chunks = []
-            while True:
-                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                        pass
-                    return b"".join(chunks)
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline()
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length > 0 else b""
-
-    def _serve(self) -> None:
-        emulator = self.server.emulator
-        body = self._read_body()
-        headers = {name.lower(): value for name, value in self.headers.items()}
-        outcome = emulator._handle(self.command, self.path, headers, body)
-        if outcome is _RESET:
-            self._reset_connection()
-            return
-        assert isinstance(outcome, Answer)
-        payload = emulator._payload(outcome)
-        self.send_response(outcome.status)
-        if outcome.body is not None:
-            self.send_header("Content-Type", JSON_CONTENT_TYPE)
-        request_id = headers.get("client-request-id") or secrets.token_hex(16)
-        self.send_header("request-id", secrets.token_hex(16))
-        self.send_header("client-request-id", request_id)
-        self.send_header("x-ms-ags-diagnostic", '{"ServerInfo":{"DataCenter":"Sandbox"}}')
-        for name, value in outcome.headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(payload)))
-        # headers and body in one write: two small segments on a keep-alive connection meet Nagle and
-        # the client's delayed ACK, a 40 ms stall per request
-        self._headers_buffer.append(b"\r\n" + payload)
-        self.flush_headers()
-
-    def _reset_connection(self) -> None:
-        self.close_connection = True
-        try:
-            # SO_LINGER 0: close() sends a TCP RST, the client sees "connection reset by peer"
-            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            self.connection.close()
-        except OSError:
-            pass
-
-    do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _serve
 
 
 __all__ = ["Faults", "GraphEmulator", "QueuedFault", "RequestRecord", "load_default_tenant", "now_iso"]

@@ -1,4 +1,4 @@
-"""The in-memory tenant of the Graph emulator: directory objects, their Graph shapes and the rules of Entra.
+"""The in-memory tenant of the Graph emulator: directory objects and the rules of Entra (shapes: entities.py).
 
 Users and groups come from the fixture and are read-only through the API. Applications, service
 principals, app role assignments, delegated permission grants, owners and password credentials are
@@ -25,177 +25,20 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sandbox.graph_odata import EMPTY, EntityType, GraphError, bad_request, not_found
-
-MICROSOFT_GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
-DEFAULT_ACCESS_APP_ROLE_ID = "00000000-0000-0000-0000-000000000000"
-MICROSOFT_SERVICES_TENANT_ID = "f8cdef31-a31e-4b4a-93e4-5f571e91255a"
-GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-
-# --------------------------------------------------------------------------------------------------
-# Entity types: the properties Graph v1.0 returns for each, with what an absent one shows.
-
-USER = EntityType(
-    name="user", entity_set="users", resource_label="User",
-    properties={
-        "businessPhones": EMPTY, "displayName": None, "givenName": None, "jobTitle": None, "mail": None,
-        "mobilePhone": None, "officeLocation": None, "preferredLanguage": None, "surname": None,
-        "userPrincipalName": None, "id": None,
-        "accountEnabled": True, "ageGroup": None, "city": None, "companyName": None, "country": None,
-        "createdDateTime": None, "creationType": None, "deletedDateTime": None, "department": None,
-        "employeeId": None, "employeeType": None, "externalUserState": None, "identities": EMPTY,
-        "imAddresses": EMPTY, "mailNickname": None, "onPremisesImmutableId": None,
-        "onPremisesSyncEnabled": None, "otherMails": EMPTY, "proxyAddresses": EMPTY,
-        "showInAddressList": None, "state": None, "streetAddress": None, "usageLocation": None,
-        "userType": "Member", "assignedLicenses": EMPTY, "assignedPlans": EMPTY,
-        "consentProvidedForMinor": None, "employeeHireDate": None, "employeeLeaveDateTime": None,
-        "employeeOrgData": None, "externalUserStateChangeDateTime": None, "faxNumber": None,
-        "isResourceAccount": None, "lastPasswordChangeDateTime": None, "legalAgeGroupClassification": None,
-        "licenseAssignmentStates": EMPTY, "onPremisesDistinguishedName": None, "onPremisesDomainName": None,
-        "onPremisesExtensionAttributes": None, "onPremisesLastSyncDateTime": None,
-        "onPremisesProvisioningErrors": EMPTY, "onPremisesSamAccountName": None,
-        "onPremisesSecurityIdentifier": None, "onPremisesUserPrincipalName": None, "passwordPolicies": None,
-        "passwordProfile": None, "postalCode": None, "preferredDataLocation": None, "provisionedPlans": EMPTY,
-        "securityIdentifier": None, "serviceProvisioningErrors": EMPTY, "signInSessionsValidFromDateTime": None,
-    },
-    default_select=("businessPhones", "displayName", "givenName", "jobTitle", "mail", "mobilePhone",
-                    "officeLocation", "preferredLanguage", "surname", "userPrincipalName", "id"),
-    filterable=frozenset({"id", "userPrincipalName", "mail", "displayName", "accountEnabled", "givenName",
-                          "surname", "jobTitle", "userType", "department", "companyName", "employeeId",
-                          "mailNickname", "usageLocation", "city", "country", "createdDateTime",
-                          "onPremisesSyncEnabled"}),
+from sandbox.graph.entities import (
+    APP_ROLE_ASSIGNMENT,
+    APPLICATION,
+    APPLICATION_WRITABLE,
+    DEFAULT_ACCESS_APP_ROLE_ID,
+    GUID,
+    MICROSOFT_GRAPH_APP_ID,
+    OAUTH2_PERMISSION_GRANT,
+    PASSWORD_CREDENTIAL,
+    SERVICE_PRINCIPAL,
+    SERVICE_PRINCIPAL_WRITABLE,
 )
-
-GROUP = EntityType(
-    name="group", entity_set="groups", resource_label="Group",
-    properties={
-        "id": None, "deletedDateTime": None, "classification": None, "createdDateTime": None,
-        "creationOptions": EMPTY, "description": None, "displayName": None, "expirationDateTime": None,
-        "groupTypes": EMPTY, "isAssignableToRole": None, "mail": None, "mailEnabled": False,
-        "mailNickname": None, "membershipRule": None, "membershipRuleProcessingState": None,
-        "onPremisesDomainName": None, "onPremisesLastSyncDateTime": None, "onPremisesNetBiosName": None,
-        "onPremisesSamAccountName": None, "onPremisesSecurityIdentifier": None,
-        "onPremisesSyncEnabled": None, "preferredDataLocation": None, "preferredLanguage": None,
-        "proxyAddresses": EMPTY, "renewedDateTime": None, "resourceBehaviorOptions": EMPTY,
-        "resourceProvisioningOptions": EMPTY, "securityEnabled": True, "securityIdentifier": None,
-        "theme": None, "visibility": None, "onPremisesProvisioningErrors": EMPTY,
-        "serviceProvisioningErrors": EMPTY,
-    },
-    filterable=frozenset({"id", "displayName", "mail", "mailEnabled", "securityEnabled", "mailNickname",
-                          "onPremisesSyncEnabled", "createdDateTime"}),
-)
-
-_WEB_DEFAULT = {"homePageUrl": None, "logoutUrl": None, "redirectUris": EMPTY,
-                "implicitGrantSettings": {"enableAccessTokenIssuance": False, "enableIdTokenIssuance": False},
-                "redirectUriSettings": EMPTY}
-_API_DEFAULT = {"acceptMappedClaims": None, "knownClientApplications": EMPTY,
-                "requestedAccessTokenVersion": None, "oauth2PermissionScopes": EMPTY,
-                "preAuthorizedApplications": EMPTY}
-_INFO_DEFAULT = {"logoUrl": None, "marketingUrl": None, "privacyStatementUrl": None, "supportUrl": None,
-                 "termsOfServiceUrl": None}
-
-APPLICATION = EntityType(
-    name="application", entity_set="applications", resource_label="Application",
-    properties={
-        "id": None, "deletedDateTime": None, "applicationTemplateId": None, "disabledByMicrosoftStatus": None,
-        "createdDateTime": None, "displayName": None, "description": None, "groupMembershipClaims": None,
-        "identifierUris": EMPTY, "isDeviceOnlyAuthSupported": None, "isFallbackPublicClient": None,
-        "nativeAuthenticationApisEnabled": None, "notes": None, "publisherDomain": None,
-        "serviceManagementReference": None, "signInAudience": "AzureADMyOrg", "tags": EMPTY,
-        "tokenEncryptionKeyId": None, "uniqueName": None, "samlMetadataUrl": None,
-        "defaultRedirectUri": None, "certification": None, "optionalClaims": None,
-        "servicePrincipalLockConfiguration": None, "requestSignatureVerification": None,
-        "addIns": EMPTY, "api": _API_DEFAULT, "appId": None, "appRoles": EMPTY, "info": _INFO_DEFAULT,
-        "keyCredentials": EMPTY, "parentalControlSettings": {"countriesBlockedForMinors": EMPTY,
-                                                             "legalAgeGroupRule": "Allow"},
-        "passwordCredentials": EMPTY, "publicClient": {"redirectUris": EMPTY},
-        "requiredResourceAccess": EMPTY, "verifiedPublisher": {"displayName": None,
-                                                               "verifiedPublisherId": None,
-                                                               "addedDateTime": None},
-        "web": _WEB_DEFAULT, "spa": {"redirectUris": EMPTY},
-    },
-    filterable=frozenset({"id", "appId", "displayName", "identifierUris", "signInAudience",
-                          "publisherDomain", "createdDateTime", "uniqueName"}),
-)
-
-SERVICE_PRINCIPAL = EntityType(
-    name="servicePrincipal", entity_set="servicePrincipals", resource_label="ServicePrincipal",
-    properties={
-        "id": None, "deletedDateTime": None, "accountEnabled": True, "alternativeNames": EMPTY,
-        "appDisplayName": None, "appDescription": None, "appId": None, "applicationTemplateId": None,
-        "appOwnerOrganizationId": None, "appRoleAssignmentRequired": False, "createdDateTime": None,
-        "description": None, "disabledByMicrosoftStatus": None, "displayName": None, "homepage": None,
-        "loginUrl": None, "logoutUrl": None, "notes": None, "notificationEmailAddresses": EMPTY,
-        "preferredSingleSignOnMode": None, "preferredTokenSigningKeyThumbprint": None,
-        "replyUrls": EMPTY, "servicePrincipalNames": EMPTY, "servicePrincipalType": "Application",
-        "signInAudience": "AzureADMyOrg", "tags": EMPTY, "tokenEncryptionKeyId": None,
-        "samlSingleSignOnSettings": None, "addIns": EMPTY, "appRoles": EMPTY, "info": _INFO_DEFAULT,
-        "keyCredentials": EMPTY, "oauth2PermissionScopes": EMPTY, "passwordCredentials": EMPTY,
-        "resourceSpecificApplicationPermissions": EMPTY,
-        "verifiedPublisher": {"displayName": None, "verifiedPublisherId": None, "addedDateTime": None},
-    },
-    filterable=frozenset({"id", "appId", "displayName", "accountEnabled", "servicePrincipalType",
-                          "appOwnerOrganizationId", "appRoleAssignmentRequired", "tags",
-                          "servicePrincipalNames", "createdDateTime"}),
-)
-
-APP_ROLE_ASSIGNMENT = EntityType(
-    name="appRoleAssignment", entity_set="appRoleAssignments", resource_label="AppRoleAssignment",
-    properties={"id": None, "deletedDateTime": None, "appRoleId": None, "createdDateTime": None,
-                "principalDisplayName": None, "principalId": None, "principalType": None,
-                "resourceDisplayName": None, "resourceId": None},
-    filterable=frozenset({"principalId", "resourceId", "appRoleId", "principalType"}),
-)
-
-OAUTH2_PERMISSION_GRANT = EntityType(
-    name="oAuth2PermissionGrant", entity_set="oauth2PermissionGrants", resource_label="OAuth2PermissionGrant",
-    properties={"clientId": None, "consentType": None, "id": None, "principalId": None, "resourceId": None,
-                "scope": None},
-    filterable=frozenset({"clientId", "consentType", "principalId", "resourceId", "id"}),
-)
-
-PASSWORD_CREDENTIAL = EntityType(
-    name="passwordCredential", entity_set="passwordCredentials", resource_label="PasswordCredential",
-    properties={"customKeyIdentifier": None, "displayName": None, "endDateTime": None, "hint": None,
-                "keyId": None, "secretText": None, "startDateTime": None},
-)
-
-DOMAIN = EntityType(
-    name="domain", entity_set="domains", resource_label="Domain",
-    properties={"authenticationType": "Managed", "availabilityStatus": None, "id": None,
-                "isAdminManaged": True, "isDefault": False, "isInitial": False, "isRoot": True,
-                "isVerified": False, "supportedServices": EMPTY, "passwordNotificationWindowInDays": None,
-                "passwordValidityPeriodInDays": None, "state": None},
-)
-
-ORGANIZATION = EntityType(
-    name="organization", entity_set="organization", resource_label="Organization",
-    properties={"id": None, "displayName": None, "tenantType": "AAD", "verifiedDomains": EMPTY,
-                "countryLetterCode": None, "createdDateTime": None},
-)
-
-# Which properties a client may write, and the keys each complex property accepts.
-_APPLICATION_WRITABLE = frozenset(APPLICATION.properties) - {
-    "id", "appId", "createdDateTime", "deletedDateTime", "publisherDomain", "passwordCredentials",
-    "disabledByMicrosoftStatus", "applicationTemplateId", "verifiedPublisher", "certification",
-    "defaultRedirectUri"}
-_SERVICE_PRINCIPAL_WRITABLE = frozenset({
-    "accountEnabled", "alternativeNames", "appRoleAssignmentRequired", "description", "displayName",
-    "homepage", "loginUrl", "logoutUrl", "notes", "notificationEmailAddresses", "preferredSingleSignOnMode",
-    "preferredTokenSigningKeyThumbprint", "samlSingleSignOnSettings", "tags", "keyCredentials",
-    "appDescription", "servicePrincipalType"})
-_COMPLEX_KEYS = {
-    "web": frozenset(_WEB_DEFAULT),
-    "api": frozenset(_API_DEFAULT),
-    "info": frozenset(_INFO_DEFAULT),
-    "spa": frozenset({"redirectUris"}),
-    "publicClient": frozenset({"redirectUris"}),
-    "parentalControlSettings": frozenset({"countriesBlockedForMinors", "legalAgeGroupRule"}),
-    "optionalClaims": frozenset({"accessToken", "idToken", "saml2Token"}),
-}
-_SIGN_IN_AUDIENCES = ("AzureADMyOrg", "AzureADMultipleOrgs", "AzureADandPersonalMicrosoftAccount",
-                      "PersonalMicrosoftAccount")
-_GROUP_MEMBERSHIP_CLAIMS = {"none", "securitygroup", "directoryrole", "applicationgroup", "all"}
+from sandbox.graph.odata import GraphError, bad_request, not_found
+from sandbox.graph.validation import check_application, check_body, merge_changes
 
 
 def now_iso(moment: datetime | None = None) -> str:
@@ -363,109 +206,6 @@ class TenantState:
                 if a["principalId"] == service_principal_id and a["resourceId"] == graph["id"]
                 and a["appRoleId"] in values}
 
-    # ------------------------------------------------------------------ body validation
-
-    def _check_body(self, body: Any, entity: EntityType, writable: frozenset[str]) -> dict:
-        if not isinstance(body, dict):
-            raise bad_request("Empty Payload. JSON content expected.", code="BadRequest")
-        cleaned = {}
-        for key, value in body.items():
-            if key == "@odata.type" or key.endswith("@odata.bind"):
-                continue
-            name = key if key in entity.properties else None
-            if name is None:
-                raise bad_request(f"Property '{key}' does not exist as a declared property or extension "
-                                  "property.")
-            if name not in writable:
-                raise bad_request(f"Property '{name}' is read-only and cannot be set.")
-            if name in _COMPLEX_KEYS and value is not None:
-                if not isinstance(value, dict):
-                    raise bad_request(f"Invalid value specified for property '{name}' of resource "
-                                      f"'{entity.resource_label}'.")
-                for inner in value:
-                    if inner not in _COMPLEX_KEYS[name] and inner != "@odata.type":
-                        raise bad_request(f"Property '{inner}' does not exist as a declared property or "
-                                          "extension property.")
-            cleaned[name] = value
-        return cleaned
-
-    @staticmethod
-    def _check_redirect_uris(uris: Any, property_name: str, *, public: bool) -> None:
-        if not isinstance(uris, list) or not all(isinstance(u, str) for u in uris):
-            raise bad_request(f"Invalid value specified for property '{property_name}' of resource "
-                              "'Application'.")
-        if len(uris) > 256:
-            raise bad_request(f"Invalid value specified for property '{property_name}' of resource "
-                              "'Application'.")
-        for uri in uris:
-            lowered = uri.lower()
-            loopback = lowered.startswith(("http://localhost", "http://127.0.0.1", "http://[::1]"))
-            allowed = lowered.startswith("https://") or loopback or (public and "://" in lowered)
-            if not allowed or "*" in uri or len(uri) > 256 or " " in uri:
-                raise bad_request(f"Invalid value specified for property '{property_name}' of resource "
-                                  "'Application'.")
-
-    def _check_application(self, app: dict) -> None:
-        if not isinstance(app.get("displayName"), str) or not app["displayName"].strip():
-            raise bad_request("Invalid value specified for property 'displayName' of resource 'Application'.")
-        if app.get("signInAudience") not in _SIGN_IN_AUDIENCES:
-            raise bad_request("Invalid value specified for property 'signInAudience' of resource "
-                              "'Application'.")
-        web = app.get("web") or {}
-        self._check_redirect_uris(list(web.get("redirectUris", ())), "web.redirectUris", public=False)
-        self._check_redirect_uris(list((app.get("spa") or {}).get("redirectUris", ())), "spa.redirectUris",
-                                  public=False)
-        self._check_redirect_uris(list((app.get("publicClient") or {}).get("redirectUris", ())),
-                                  "publicClient.redirectUris", public=True)
-        for uri in app.get("identifierUris", ()):
-            if not isinstance(uri, str) or "://" not in uri:
-                raise bad_request("Invalid value specified for property 'identifierUris' of resource "
-                                  "'Application'.")
-        claims = app.get("groupMembershipClaims")
-        if claims is not None and (not isinstance(claims, str) or not {
-                part.strip().lower() for part in claims.split(",")} <= _GROUP_MEMBERSHIP_CLAIMS):
-            raise bad_request("Invalid value specified for property 'groupMembershipClaims' of resource "
-                              "'Application'.")
-        for access in app.get("requiredResourceAccess", ()):
-            if not isinstance(access, dict) or not GUID.match(str(access.get("resourceAppId", ""))):
-                raise bad_request("Invalid value specified for property 'requiredResourceAccess' of "
-                                  "resource 'Application'.")
-            for item in access.get("resourceAccess", ()):
-                if (not isinstance(item, dict) or item.get("type") not in ("Scope", "Role")
-                        or not GUID.match(str(item.get("id", "")))):
-                    raise bad_request("Invalid value specified for property 'requiredResourceAccess' of "
-                                      "resource 'Application'.")
-        for collection, label in ((app.get("appRoles", ()), "appRoles"),
-                                  ((app.get("api") or {}).get("oauth2PermissionScopes", ()),
-                                   "api.oauth2PermissionScopes")):
-            ids, values = set(), set()
-            for item in collection:
-                if not isinstance(item, dict) or not GUID.match(str(item.get("id", ""))):
-                    raise bad_request(f"Invalid value specified for property '{label}' of resource "
-                                      "'Application'.")
-                if item["id"].lower() in ids or (item.get("value") and item["value"] in values):
-                    raise bad_request(f"Invalid value specified for property '{label}' of resource "
-                                      "'Application'.")
-                ids.add(item["id"].lower())
-                if item.get("value"):
-                    values.add(item["value"])
-                if label == "appRoles" and not set(item.get("allowedMemberTypes") or ()) <= {"User",
-                                                                                          "Application"}:
-                    raise bad_request("Invalid value specified for property 'appRoles' of resource "
-                                      "'Application'.")
-
-    @staticmethod
-    def _merge(target: dict, changes: dict) -> None:
-        """PATCH semantics: complex properties merge key by key, everything else is replaced."""
-        for name, value in changes.items():
-            current = target.get(name)
-            if name in _COMPLEX_KEYS and isinstance(value, dict) and isinstance(current, dict):
-                merged = dict(current)
-                merged.update(copy.deepcopy(value))
-                target[name] = merged
-            else:
-                target[name] = copy.deepcopy(value)
-
     def _bind_owners(self, body: Mapping[str, Any]) -> list[str]:
         owners = []
         for reference in body.get("owners@odata.bind", ()) or ():
@@ -490,23 +230,30 @@ class TenantState:
 
     def create_application(self, body: Any, *, creator_id: str | None, creator_is_owner: bool,
                            replication_delay_s: float = 0) -> dict:
-        changes = self._check_body(body, APPLICATION, _APPLICATION_WRITABLE)
+        changes = check_body(body, APPLICATION, APPLICATION_WRITABLE)
         owners = self._bind_owners(body)
         app = self._application_defaults()
-        self._merge(app, changes)
+        merge_changes(app, changes)
         app["id"] = self.new_id()
         app["appId"] = self.new_id()
         app["createdDateTime"] = now_iso()
         app["publisherDomain"] = self.tenant.get("initialDomain")
         app["passwordCredentials"] = []
         self._sync_redirect_settings(app)
-        self._check_application(app)
-        if creator_is_owner and creator_id and creator_id not in owners:
+        check_application(app)
+        return self._register(self.applications, app, owners, creator_id if creator_is_owner else None,
+                              replication_delay_s)
+
+    def _register(self, table: dict[str, dict], created: dict, owners: list[str], creator_id: str | None,
+                  replication_delay_s: float) -> dict:
+        """A new application or service principal joins its table, with its owners (the creator among them
+        when it is given: an OwnedBy caller owns what it creates)."""
+        if creator_id and creator_id not in owners:
             owners.append(creator_id)
-        self.applications[app["id"]] = app
-        self.owners[app["id"]] = owners
-        self.mark_created(app["id"], replication_delay_s)
-        return app
+        table[created["id"]] = created
+        self.owners[created["id"]] = owners
+        self.mark_created(created["id"], replication_delay_s)
+        return created
 
     @staticmethod
     def _sync_redirect_settings(app: dict) -> None:
@@ -515,11 +262,11 @@ class TenantState:
             web["redirectUriSettings"] = [{"uri": uri, "index": None} for uri in web.get("redirectUris") or ()]
 
     def update_application(self, app: dict, body: Any) -> None:
-        changes = self._check_body(body, APPLICATION, _APPLICATION_WRITABLE)
+        changes = check_body(body, APPLICATION, APPLICATION_WRITABLE)
         candidate = copy.deepcopy(app)
-        self._merge(candidate, changes)
+        merge_changes(candidate, changes)
         self._sync_redirect_settings(candidate)
-        self._check_application(candidate)
+        check_application(candidate)
         app.clear()
         app.update(candidate)
         for sp in self.service_principals.values():
@@ -626,7 +373,7 @@ class TenantState:
             raise bad_request("Empty Payload. JSON content expected.", code="BadRequest")
         app_id = body.get("appId")
         rest = {key: value for key, value in body.items() if key != "appId"}
-        changes = self._check_body(rest, SERVICE_PRINCIPAL, _SERVICE_PRINCIPAL_WRITABLE)
+        changes = check_body(rest, SERVICE_PRINCIPAL, SERVICE_PRINCIPAL_WRITABLE)
         owners = self._bind_owners(body)
         if not isinstance(app_id, str) or not GUID.match(app_id):
             raise bad_request("Invalid value specified for property 'appId' of resource 'ServicePrincipal'.")
@@ -645,17 +392,13 @@ class TenantState:
                   appOwnerOrganizationId=self.tenant_id, displayName=app.get("displayName"),
                   passwordCredentials=[])
         self._mirror_application(sp, app)
-        self._merge(sp, changes)
-        if creator_is_owner and creator_id and creator_id not in owners:
-            owners.append(creator_id)
-        self.service_principals[sp["id"]] = sp
-        self.owners[sp["id"]] = owners
-        self.mark_created(sp["id"], replication_delay_s)
-        return sp
+        merge_changes(sp, changes)
+        return self._register(self.service_principals, sp, owners, creator_id if creator_is_owner else None,
+                              replication_delay_s)
 
     def update_service_principal(self, sp: dict, body: Any) -> None:
-        changes = self._check_body(body, SERVICE_PRINCIPAL, _SERVICE_PRINCIPAL_WRITABLE)
-        self._merge(sp, changes)
+        changes = check_body(body, SERVICE_PRINCIPAL, SERVICE_PRINCIPAL_WRITABLE)
+        merge_changes(sp, changes)
 
     def delete_service_principal(self, sp: dict) -> None:
         for assignment_id in [a["id"] for a in self.app_role_assignments.values()

@@ -1,0 +1,117 @@
+"""azuread_application_password: a password credential of an application, its secret known only at creation."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sandbox.provider.errors import ProviderError
+from sandbox.provider.graph_client import GraphAPIError
+from sandbox.provider.graph_resource import (
+    GUID,
+    GraphResource,
+    graph_failure,
+    keep_same_instant,
+    parse_guid_path,
+    password_credential,
+    wait_until_gone,
+)
+
+
+class ApplicationPassword(GraphResource):
+    type_name = "azuread_application_password"
+    importable = False  # the real resource has no importer: a secret's value cannot be read back
+
+    def parse_id(self, resource_id: str) -> tuple[str, ...]:
+        return parse_guid_path(resource_id, rf"({GUID})/password/({GUID})", "Password ID",
+                                "{objectId}/password/{keyId}")
+
+    def create(self, ctx: Any, planned: dict[str, Any]) -> dict[str, Any]:
+        client = self.client
+        application_id = planned["application_id"]
+        match = re.fullmatch(rf"/applications/({GUID})", application_id or "")
+        if match is None:
+            raise ProviderError(f"Parsing `application_id`: {application_id!r} is not an application resource ID "
+                                "(/applications/{objectId})", attribute="application_id")
+        object_id = match.group(1)
+        credential = password_credential(planned.get("display_name"), planned.get("start_date"),
+                                         planned.get("end_date"))
+        path = f"/applications/{object_id}"
+        try:
+            # The application may have been created a moment ago in this same apply.
+            client.get_after_create(path)
+        except GraphAPIError as exc:
+            if exc.not_found:
+                raise ProviderError(f"Application (Application: {object_id!r}) was not found".replace("'", '"'),
+                                    attribute="application_id") from None
+            raise graph_failure(f"Retrieving Application (Application: {object_id!r})", exc, "application_id") from None
+        try:
+            created = client.post(f"{path}/addPassword", {"passwordCredential": credential})
+        except GraphAPIError as exc:
+            raise graph_failure(f"Adding password for Application (Application: {object_id!r})", exc) from None
+        key_id = created.get("keyId")
+        if not key_id:
+            raise ProviderError("API error adding password", "nil or empty keyId received")
+        secret = created.get("secretText")
+        if not secret:
+            raise ProviderError("API error adding password", "nil or empty password received")
+        resource_id = f"{object_id}/password/{key_id}"
+        self.created_state = {"id": resource_id, "key_id": key_id, "value": secret}
+
+        def appeared() -> None:
+            app = client.get(path)
+            if not any(str(c.get("keyId", "")).lower() == key_id.lower() for c in app.get("passwordCredentials") or []):
+                raise GraphAPIError("password credential not found in application manifest", status=404)
+
+        try:
+            client.retry_while(appeared, lambda exc: exc.not_found)
+        except GraphAPIError as exc:
+            raise graph_failure(f"Waiting for password credential for Application (Application: {object_id!r})", exc) from None
+        state = dict(planned, id=resource_id, key_id=key_id, value=secret)
+        return self.read(ctx, state) or state
+
+    def read(self, ctx: Any, current: dict[str, Any]) -> dict[str, Any] | None:
+        object_id, key_id = self.parse_id(current.get("id") or "")
+        try:
+            app = self.client.get_or_none(f"/applications/{object_id}")
+        except GraphAPIError as exc:
+            raise graph_failure(f"Retrieving Application (Application: {object_id!r})", exc, "application_id") from None
+        if app is None:
+            return None
+        credential = next((c for c in app.get("passwordCredentials") or []
+                           if str(c.get("keyId", "")).lower() == key_id.lower()), None)
+        if credential is None:
+            return None  # removed behind Terraform's back: dropped from state, so it is planned again
+        state = dict(current)
+        state.update(
+            application_id=f"/applications/{object_id}",
+            key_id=key_id,
+            start_date=keep_same_instant(current.get("start_date"), credential.get("startDateTime") or ""),
+            end_date=keep_same_instant(current.get("end_date"), credential.get("endDateTime") or ""),
+        )
+        if credential.get("displayName") is not None:
+            state["display_name"] = credential["displayName"]
+        return state
+
+    def update(self, ctx: Any, current: dict[str, Any], planned: dict[str, Any]) -> dict[str, Any]:
+        # Every argument forces a new password: an update only ever changes `timeouts`.
+        return dict(current, timeouts=planned.get("timeouts"))
+
+    def delete(self, ctx: Any, current: dict[str, Any]) -> None:
+        object_id, key_id = self.parse_id(current["id"])
+        path = f"/applications/{object_id}"
+        try:
+            self.client.post(f"{path}/removePassword", {"keyId": key_id})
+        except GraphAPIError as exc:
+            if exc.not_found:
+                return
+            raise graph_failure(f"Removing password credential {key_id!r} from Application (Application: {object_id!r})",
+                        exc) from None
+
+        def listed() -> bool:
+            app = self.client.get_or_none(path)
+            return bool(app) and any(str(c.get("keyId", "")).lower() == key_id.lower()
+                                     for c in app.get("passwordCredentials") or [])
+
+        wait_until_gone(self.client, listed, f"Waiting for deletion of password credential {key_id!r}",
+                        still="still listed")

@@ -1,0 +1,201 @@
+"""What every emulated azuread type is built on: `GraphType` and `GraphResource`, and the helpers the
+types share (unknown-aware reads of planned values, resource ID parsing, owners, deletion waits, password
+credential bodies and timestamps), following the real provider's internal/services/** helpers.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import UTC
+from typing import Any, ClassVar
+
+from tf.schema import Schema
+from tf.types import Unknown
+from tf.utils import Diagnostics
+
+from sandbox.provider.errors import ProviderError
+from sandbox.provider.graph_client import GraphAPIError, GraphClient
+from sandbox.provider.schema import TypeSpec, resource_spec
+from sandbox.provider.validate import parse_rfc3339, validate_config
+
+GUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+
+
+class GraphType:
+    """What resource and data source types share: a name, a schema from the azuread 3.7.0 data, config
+    validation against it, and the provider's Graph client."""
+
+    type_name: ClassVar[str]
+    config_label: ClassVar[str] = ""  # how validation messages name the block ("data.x" for a data source)
+
+    def __init__(self, provider: Any):
+        self.provider = provider
+
+    @classmethod
+    def get_name(cls) -> str:
+        return cls.type_name
+
+    @classmethod
+    def spec(cls) -> TypeSpec:
+        raise NotImplementedError
+
+    @classmethod
+    def get_schema(cls) -> Schema:
+        return cls.spec().to_tf_schema()
+
+    @property
+    def client(self) -> GraphClient:
+        return self.provider.client
+
+    def validate(self, diags: Diagnostics, type_name: str, config: dict[str, Any]) -> None:
+        validate_config(diags, self.spec(), config, f"{self.config_label}{self.type_name}")
+
+
+class GraphResource(GraphType):
+    """Base of the resource types: `tf`'s Resource protocol plus the hooks the servicer calls."""
+
+    importable: ClassVar[bool] = True
+
+    def __init__(self, provider: Any):
+        super().__init__(provider)
+        # Set once the object exists in Graph, so a failure later in create still records it.
+        self.created_state: dict[str, Any] | None = None
+
+    @classmethod
+    def spec(cls) -> TypeSpec:
+        return resource_spec(cls.type_name)
+
+    def customize_plan(self, diags: Diagnostics, prior: dict[str, Any] | None,
+                       planned: dict[str, Any]) -> dict[str, Any]:
+        return planned
+
+    def import_(self, ctx: Any, resource_id: str) -> dict[str, Any] | None:
+        # SDKv2's ImporterValidatingResourceId: check the ID's shape, then Terraform reads the object.
+        self.parse_id(resource_id)
+        return {"id": resource_id}
+
+    def parse_id(self, resource_id: str) -> tuple[str, ...]:
+        raise NotImplementedError
+
+    def upgrade(self, ctx: Any, version: int, old: dict[str, Any]) -> dict[str, Any]:
+        return old
+
+    def _delete_at_id(self, current: dict[str, Any]) -> None:
+        """DELETE the object the resource's ID (a Graph path) names; one already gone is deleted."""
+        path = current["id"]
+        self.parse_id(path)
+        try:
+            self.client.delete(path)
+        except GraphAPIError as exc:
+            if not exc.not_found:
+                raise graph_failure(f"Deleting {path}", exc, "id") from None
+
+
+def graph_failure(summary: str, exc: GraphAPIError, attribute: str | None = None) -> ProviderError:
+    return ProviderError(summary, str(exc), attribute=attribute)
+
+
+def known_value(value: Any, default: Any = None) -> Any:
+    return default if value is None or value is Unknown else value
+
+
+def known_strings(value: Any) -> list[str]:
+    return [v for v in known_value(value, []) if v is not None and v is not Unknown]
+
+
+def none_if_empty(value: Any) -> Any:
+    value = known_value(value)
+    return value if value not in ("", None) else None
+
+
+def parse_guid_path(resource_id: str, pattern: str, what: str, example: str) -> tuple[str, ...]:
+    match = re.fullmatch(pattern, resource_id or "")
+    if match is None:
+        raise ProviderError(
+            f"parsing {resource_id!r}: parsing the {what}: the number of segments didn't match".replace("'", '"'),
+            f"Expected a {what} that matched:\n\n> {example}\n\nHowever this value was provided:\n\n> {resource_id}",
+            attribute="id",
+        )
+    return match.groups()
+
+
+def directory_object_ref(client: GraphClient, object_id: str) -> dict[str, str]:
+    return {"@odata.id": f"{client.graph_url}/v1.0/directoryObjects/{object_id}"}
+
+
+def owner_ids(client: GraphClient, path: str) -> list[str]:
+    return [o["id"] for o in client.list_all(f"{path}/owners") if o.get("id")]
+
+
+def reconcile_owners(client: GraphClient, path: str, desired: list[str], what: str) -> None:
+    existing = owner_ids(client, path)
+    wanted = {o.lower() for o in desired}
+    have = {o.lower() for o in existing}
+    for owner in desired:
+        if owner.lower() not in have:
+            try:
+                client.retry_while(lambda o=owner: client.post(f"{path}/owners/$ref", directory_object_ref(client, o)),
+                                   lambda exc: exc.not_found)
+            except GraphAPIError as exc:
+                raise graph_failure(f"Could not add owners to {what}", exc) from None
+    for owner in existing:
+        if owner.lower() not in wanted:
+            try:
+                client.delete(f"{path}/owners/{owner}/$ref")
+            except GraphAPIError as exc:
+                if not exc.not_found:
+                    raise graph_failure(f"Could not remove owners from {what}", exc) from None
+
+
+def wait_for_deletion(client: GraphClient, path: str, what: str) -> None:
+    """consistency.WaitForDeletion: the object must stop answering before the delete is done."""
+    wait_until_gone(client, lambda: client.get_or_none(path) is not None, f"Waiting for deletion of {what}",
+                    still="still readable")
+
+
+class _StillThere(GraphAPIError):
+    pass
+
+
+def wait_until_gone(client: GraphClient, still_there: Callable[[], bool], summary: str, *, still: str) -> None:
+    """Poll `still_there` with the client's retries until it answers False; on time out, fail with `summary`."""
+
+    def check() -> None:
+        if still_there():
+            raise _StillThere(still, status=200)
+
+    try:
+        client.retry_while(check, lambda exc: isinstance(exc, _StillThere))
+    except GraphAPIError as exc:
+        raise graph_failure(summary, exc) from None
+
+
+def keep_same_instant(previous: Any, returned: str) -> str:
+    """Graph's timestamp, or the configured spelling of the same instant (2026-01-01T00:00:00Z vs ...Z.000)."""
+    if isinstance(previous, str) and previous and returned:
+        a, b = parse_rfc3339(previous), parse_rfc3339(_trim_fraction(returned))
+        if a is not None and b is not None and a == b:
+            return previous
+    return returned
+
+
+def _trim_fraction(value: str) -> str:
+    return re.sub(r"(\.\d{6})\d+", r"\1", value)
+
+def password_credential(display_name: Any, start_date: Any, end_date: Any) -> dict[str, Any]:
+    """credentials.PasswordCredential: display name and RFC 3339 dates. (end_date_relative is accepted
+    by the schema and, as in the real v3.7.0 code, never reaches the request.)"""
+    credential: dict[str, Any] = {}
+    if known_value(display_name) is not None:
+        credential["displayName"] = display_name
+    for key, value in (("startDateTime", start_date), ("endDateTime", end_date)):
+        value = known_value(value)
+        if value:
+            parsed = parse_rfc3339(value)
+            if parsed is None:
+                attribute = "start_date" if key == "startDateTime" else "end_date"
+                raise ProviderError(f"Unable to parse the provided {attribute.replace('_', ' ')} {value!r}",
+                                    attribute=attribute)
+            credential[key] = parsed.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return credential
