@@ -13,98 +13,8 @@ import sys
 import click
 
 from orchestrator import __version__
-from orchestrator.errors import EXIT_USAGE, SekoiaSSOError
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM (a cancelled CI job, a stopped container), met as Ctrl-C is: every step that runs Terraform
-    stops it with SIGINT and waits for it to exit, so the state is written and its lock released."""
-
-
-def _raise_terminated(signum: int, frame: object) -> None:
-    raise Terminated()
-
-
-class SSOGroup(click.Group):
-    """Turns the library's exceptions into one-paragraph messages and documented exit codes.
-
-    And the one place where a command run with --json that does not finish with its own document gets
-    one: whatever the exit code (a failure, bad usage, waiting on Sekoia.io, a signal), stdout holds
-    exactly one JSON document (see `_error_document`), and the message goes to stderr as without --json.
-    """
-
-    def invoke(self, ctx: click.Context):
-        from orchestrator.console import begin_step
-
-        protected = getattr(ctx, "_protected_args", None) or getattr(ctx, "protected_args", None) or []
-        args = [*protected, *ctx.args]
-        json_run = _json_run(self, args)
-        begin_step(None)
-        try:
-            return super().invoke(ctx)
-        except SekoiaSSOError as exc:
-            if json_run:
-                _emit_json(_error_document(ctx, json_run, exc.exit_code, str(exc), getattr(exc, "report", None)))
-            click.secho(f"Error: {exc}", fg="red", err=True)
-            ctx.exit(exc.exit_code)
-        except click.ClickException as exc:  # bad usage (exit 2), as Click reports it
-            if json_run:
-                _emit_json(_error_document(ctx, json_run, exc.exit_code, exc.format_message()))
-            raise
-        except click.exceptions.Exit:
-            raise
-        except click.Abort:
-            if json_run:
-                _emit_json(_error_document(ctx, json_run, 1, "aborted"))
-            raise
-        except OSError as exc:  # a file the library did not expect to fail (a read-only checkout, a full disk)
-            where = f" {exc.filename}" if exc.filename else ""
-            message = f"cannot use{where}: {exc.strerror or exc}; nothing more was done"
-            if json_run:
-                _emit_json(_error_document(ctx, json_run, 1, message))
-            click.secho(f"Error: {message}", fg="red", err=True)
-            ctx.exit(1)
-        except Terminated:
-            if json_run:
-                _emit_json(_error_document(ctx, json_run, 128 + signal.SIGTERM, "terminated (SIGTERM)"))
-            click.secho("Terminated.", fg="red", err=True)
-            ctx.exit(128 + signal.SIGTERM)
-        except KeyboardInterrupt:
-            if json_run:
-                _emit_json(_error_document(ctx, json_run, 130, "interrupted (Ctrl-C)"))
-            click.secho("Interrupted.", fg="red", err=True)
-            ctx.exit(130)
-        except Exception as exc:  # a bug: its traceback follows on stderr, and --json still answers
-            if json_run:
-                _emit_json(_error_document(ctx, json_run, 1, f"internal error: {type(exc).__name__}: {exc}"))
-            raise
-
-
-def _json_run(group: click.Group, args: list[str]) -> tuple[click.Command, str, list[str]] | None:
-    """(command, its name, its arguments) when `args` run a command that takes --json with --json; else None."""
-    if not args or args[0] not in group.commands:
-        return None
-    command = group.commands[args[0]]
-    rest = args[1:]
-    given = rest[:rest.index("--")] if "--" in rest else rest
-    takes = any("--json" in getattr(param, "opts", ()) for param in command.params)
-    return (command, args[0], rest) if takes and "--json" in given else None
-
-
-def _error_document(ctx: click.Context, json_run: tuple[click.Command, str, list[str]], code: int, message: str,
-                    report: dict | None = None) -> dict:
-    """What a --json run prints when it ends without its result: status, exit code, message, the failed step."""
-    from orchestrator.console import current_step
-
-    command, name, rest = json_run
-    try:  # the environment's name, even when the arguments did not parse
-        environment = command.make_context(name, list(rest), parent=ctx, resilient_parsing=True).params.get("env")
-    except Exception:  # noqa: BLE001 - the document is printed without it
-        environment = None
-    report = dict(report or {})
-    status = {3: report.get("status", "waiting"), 130: "interrupted", 143: "interrupted"}.get(code, "failed")
-    return {**report, "command": name, "environment": environment, "status": status, "exit_code": code,
-            "message": message, "step": current_step() or f"starting `sekoia-sso {name}`"}
+from orchestrator.errors import EXIT_USAGE
+from orchestrator.exits import SSOGroup, emit_json, raise_terminated
 
 
 @click.group(cls=SSOGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -153,6 +63,35 @@ def _environments(env: str | None, all_: bool) -> list:
 
 env_argument = click.argument("env", required=False, metavar="[ENV]")
 all_option = click.option("--all", "all_", is_flag=True, help="Act on every envs/*.yaml.")
+
+
+# Options several commands share, each a decorator (sqlite-utils' style); the help says what it does there.
+
+
+def json_option(help: str):
+    return click.option("--json", "as_json", is_flag=True, help=help)
+
+
+def quiet_option(help: str = "Do not stream Terraform's own lines."):
+    return click.option("--quiet", "-q", is_flag=True, help=help)
+
+
+def yes_option(help: str):
+    return click.option("--yes", "-y", is_flag=True, help=help)
+
+
+def take_over_option(help: str):
+    return click.option("--take-over", is_flag=True, help=help)
+
+
+def wait_options(function):
+    """--wait/--no-wait and --timeout: how long to wait for Sekoia.io's domain verification."""
+    function = click.option("--timeout", default="15m", show_default=True, metavar="DURATION",
+                            help="How long to wait for domain verification (90s, 15m, 2h, 1d); then exit 3, a re-run "
+                                 "goes on.")(function)
+    return click.option("--wait/--no-wait", default=True, show_default=True,
+                        help="Wait for Sekoia.io to verify pending domains, or exit 3 at once.")(function)
+
 
 
 @cli.command()
@@ -221,8 +160,8 @@ def _terraform_echo(quiet: bool):
 
 @cli.command()
 @click.argument("env")
-@click.option("--json", "as_json", is_flag=True, help="Print the plan summary as JSON on stdout (for CI).")
-@click.option("--quiet", "-q", is_flag=True, help="Do not stream Terraform's own progress lines to stderr.")
+@json_option("Print the plan summary as JSON on stdout (for CI).")
+@quiet_option("Do not stream Terraform's own progress lines to stderr.")
 def plan(env: str, as_json: bool, quiet: bool) -> None:
     """Plan the Terraform changes of ENV and summarise them.
 
@@ -387,9 +326,8 @@ class _PreflightProgress:
               help="How long to wait for domain verification (90s, 15m, 2h, 1d); then exit 3, a re-run goes on.")
 @click.option("--show-secret", is_flag=True,
               help="In manual steps, print the client secret (only ever to a terminal).")
-@click.option("--json", "as_json", is_flag=True, help="Print the plan and result as JSON on stdout; progress on stderr.")
-@click.option("--take-over", is_flag=True,
-              help="Replace SSO that points at another application (another environment's, or set by hand).")
+@json_option("Print the plan and result as JSON on stdout; progress on stderr.")
+@take_over_option("Replace SSO that points at another application (another environment's, or set by hand).")
 def connect(env: str, wait: bool, timeout: str, show_secret: bool, as_json: bool, take_over: bool) -> None:
     """Configure the Sekoia.io half from the Terraform outputs of terraform/envs/ENV.
 
@@ -432,42 +370,18 @@ def _confirm_on_terminal():
     return lambda question: click.confirm(question, default=False, err=True)
 
 
-def _emit_json(document: dict) -> None:
-    import json
-
-    click.echo(json.dumps(document, indent=2, sort_keys=True, default=str))
-
-
-wait_options = [
-    click.option("--wait/--no-wait", default=True, show_default=True,
-                 help="Wait for Sekoia.io to verify pending domains, or exit 3 at once."),
-    click.option("--timeout", default="15m", show_default=True, metavar="DURATION",
-                 help="How long to wait for domain verification (90s, 15m, 2h, 1d); then exit 3, a re-run goes on."),
-]
-
-
-def _with(options):
-    def decorate(function):
-        for option in reversed(options):
-            function = option(function)
-        return function
-
-    return decorate
-
-
 @cli.command()
 @click.argument("env")
-@click.option("--yes", "-y", is_flag=True, help="Apply without asking (CI). Without a terminal it is required.")
-@_with(wait_options)
+@yes_option("Apply without asking (CI). Without a terminal it is required.")
+@wait_options
 @click.option("--max-problems", type=click.IntRange(min=0), default=0, show_default=True, metavar="N",
               help="Go on while at most N users fail the preflight.")
 @click.option("--warn-only", is_flag=True, help="Report preflight problems but go on.")
 @click.option("--skip-preflight", is_flag=True, help="Do not check the users through Microsoft Graph first.")
 @click.option("--show-secret", is_flag=True, help="In manual steps, print the client secret (only to a terminal).")
-@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout; steps go to stderr.")
-@click.option("--quiet", "-q", is_flag=True, help="Do not stream Terraform's own lines.")
-@click.option("--take-over", is_flag=True,
-              help="Replace SSO that points at another application (shown in the plan); refused without it.")
+@json_option("Print the summary as JSON on stdout; steps go to stderr.")
+@quiet_option()
+@take_over_option("Replace SSO that points at another application (shown in the plan); refused without it.")
 def apply(env: str, yes: bool, wait: bool, timeout: str, max_problems: int, warn_only: bool, skip_preflight: bool,
           show_secret: bool, as_json: bool, quiet: bool, take_over: bool) -> None:
     """Apply ENV end to end: Entra ID through Terraform, then Sekoia.io.
@@ -512,12 +426,12 @@ def apply(env: str, yes: bool, wait: bool, timeout: str, max_problems: int, warn
         if early is not None:
             early.close()
     if as_json:
-        _emit_json(summary.to_dict())
+        emit_json(summary.to_dict())
 
 
 @cli.command()
 @click.argument("env")
-@click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON document on stdout.")
+@json_option("Print the report as one JSON document on stdout.")
 @click.option("--strict", is_flag=True, help="Exit 1 on a warning too (the secret inside its rotation window).")
 def status(env: str, as_json: bool, strict: bool) -> None:
     """Report each part of ENV and whether it matches the config; changes nothing.
@@ -546,7 +460,7 @@ def status(env: str, as_json: bool, strict: bool) -> None:
     code, checks = status_environment(_project(), environment, _console(as_json), StatusOptions(strict=strict))
     if as_json:
         states = [c.state for c in checks]
-        _emit_json({"environment": environment.name, "exit_code": code, "strict": strict,
+        emit_json({"environment": environment.name, "exit_code": code, "strict": strict,
                     "counts": {state: states.count(state) for state in sorted(set(states))},
                     "checks": [c.to_dict() for c in checks]})
     if code:
@@ -555,10 +469,10 @@ def status(env: str, as_json: bool, strict: bool) -> None:
 
 @cli.command()
 @click.argument("env")
-@click.option("--yes", "-y", is_flag=True, help="Rotate without asking.")
-@_with(wait_options)
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
-@click.option("--quiet", "-q", is_flag=True, help="Do not stream Terraform's own lines.")
+@yes_option("Rotate without asking.")
+@wait_options
+@json_option("Print the result as JSON on stdout.")
+@quiet_option()
 def rotate(env: str, yes: bool, wait: bool, timeout: str, as_json: bool, quiet: bool) -> None:
     """Rotate the client secret of ENV without downtime.
 
@@ -583,16 +497,16 @@ def rotate(env: str, yes: bool, wait: bool, timeout: str, as_json: bool, quiet: 
     (environment,) = _environments(env, False)
     result = rotate_environment(_project(), environment, options, _console(as_json, quiet))
     if as_json:
-        _emit_json(result)
+        emit_json(result)
 
 
 @cli.command()
 @click.argument("env")
-@click.option("--yes", "-y", is_flag=True, help="Do not ask; needs --confirm ENV too.")
+@yes_option("Do not ask; needs --confirm ENV too.")
 @click.option("--confirm", "confirm_name", metavar="ENV", help="The environment's name, typed again (with --yes).")
 @click.option("--remove-domains", is_flag=True, help="Also remove the environment's domains from Sekoia.io.")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
-@click.option("--quiet", "-q", is_flag=True, help="Do not stream Terraform's own lines.")
+@json_option("Print the result as JSON on stdout.")
+@quiet_option()
 def destroy(env: str, yes: bool, confirm_name: str | None, remove_domains: bool, as_json: bool, quiet: bool) -> None:
     """Tear ENV down: disable SSO in Sekoia.io, then destroy the Entra ID objects.
 
@@ -625,11 +539,11 @@ def destroy(env: str, yes: bool, confirm_name: str | None, remove_domains: bool,
     result = destroy_environment(_project(), environment, DestroyOptions(remove_domains=remove_domains),
                                  _console(as_json, quiet))
     if as_json:
-        _emit_json(result)
+        emit_json(result)
 
 
 def main() -> None:
-    signal.signal(signal.SIGTERM, _raise_terminated)
+    signal.signal(signal.SIGTERM, raise_terminated)
     try:
         cli.main(prog_name="sekoia-sso", standalone_mode=True)
     except SystemExit as exc:
