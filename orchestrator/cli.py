@@ -144,7 +144,7 @@ def _environments(env: str | None, all_: bool) -> list:
             click.secho(warning, fg="yellow", bold=True, err=True)
         loaded.append(environment)
     if len(loaded) > 1:
-        from orchestrator.ownership import require_distinct_communities
+        from orchestrator.sekoia.ownership import require_distinct_communities
 
         require_distinct_communities(loaded)
     return loaded
@@ -405,7 +405,7 @@ def connect(env: str, wait: bool, timeout: str, show_secret: bool, as_json: bool
         sekoia-sso connect prod --no-wait --json
         sekoia-sso connect prod --timeout 2h
     """
-    from orchestrator.sekoia_setup import connect_environment
+    from orchestrator.sekoia.connect import connect_environment
     from orchestrator.terminal import parse_duration
     from orchestrator.workflow import poll_policy
 

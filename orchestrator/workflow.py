@@ -52,7 +52,7 @@ def environment_lock(workspace: Workspace, held: EnvironmentLock | None = None) 
 
 def poll_policy(env: Environment, given: Any = None):
     """How often to poll pending domains: a human verifies them in Sekoia.io; the sandbox's emulator in seconds."""
-    from orchestrator.sekoia_setup import PollPolicy
+    from orchestrator.sekoia.connect import PollPolicy
 
     if given is not None:
         return given
@@ -140,7 +140,7 @@ def _read_sekoia(client, env: Environment, outputs_future, take_over: bool = Fal
 
     Not the key's owner (GET /v1/me): `connect` checks every precondition again before it writes,
     and a no-op re-apply needs only the four reads left, which the client sends at once (RequestWindow)."""
-    from orchestrator.sekoia_setup import SekoiaTarget, check_preconditions, plan_sekoia
+    from orchestrator.sekoia.connect import SekoiaTarget, check_preconditions, plan_sekoia
 
     preconditions = check_preconditions(client, SekoiaTarget.from_outputs(env, {}, allow_unapplied=True),
                                         read_key_owner=False)
@@ -230,7 +230,7 @@ def _push(client, env: Environment, workspace: Workspace, runner, outputs: dict[
           options: Any, console: Console, **connect_options: Any):
     """rotation.push_to_sekoia with the run's options; `connect_options` go through to connect."""
     from orchestrator.rotation import push_to_sekoia
-    from orchestrator.sekoia_setup import output_command
+    from orchestrator.sekoia.connect import output_command
 
     return push_to_sekoia(client, env, workspace, runner, outputs, credentials=credentials,
                           reporter=console.reporter, wait=options.wait, timeout=options.timeout,
@@ -313,10 +313,10 @@ def apply_environment(project_dir: Path, env: Environment, options: ApplyOptions
         client = None
         try:
             # imported once the plan runs: httpx and the clients take a tenth of a second to load
-            from orchestrator.ownership import owner_of
             from orchestrator.rotation import Ledger, SecretPlan
-            from orchestrator.sekoia import SekoiaClient
-            from orchestrator.sekoia_setup import SekoiaTarget, plan_sekoia, refuse_foreign
+            from orchestrator.sekoia.client import SekoiaClient
+            from orchestrator.sekoia.connect import SekoiaTarget, plan_sekoia, refuse_foreign
+            from orchestrator.sekoia.ownership import owner_of
 
             preflight_future = pool.submit(_preflight_report, env, project_dir, options)
             outputs_future = pool.submit(workspace.runner().outputs)  # its own runner: no state shared
@@ -482,7 +482,7 @@ def rotate_environment(project_dir: Path, env: Environment, options: RotateOptio
     Each step is read back from the state, Entra ID and Sekoia.io, so a re-run after an
     interruption finishes the hand-over that was under way instead of starting another."""
     from orchestrator.rotation import Ledger, rotate_secret
-    from orchestrator.sekoia import SekoiaClient
+    from orchestrator.sekoia.client import SekoiaClient
 
     workspace = Workspace(env, project_dir)
     with environment_lock(workspace):
@@ -526,8 +526,8 @@ class DestroyOptions:
 
 def destroy_environment(project_dir: Path, env: Environment, options: DestroyOptions, console: Console) -> dict:
     """Disable SSO (only when it points at this environment's application), then Terraform destroy."""
-    from orchestrator.ownership import owner_of
-    from orchestrator.sekoia import SekoiaClient, SekoiaRouteMissingError, SsoSettings
+    from orchestrator.sekoia.client import SekoiaClient, SekoiaRouteMissingError, SsoSettings
+    from orchestrator.sekoia.ownership import owner_of
 
     workspace = Workspace(env, project_dir)
     community = env.config.sekoia.community_uuid
@@ -663,13 +663,13 @@ class _StatusReads:
         return open_graph(self.env, self.project_dir)
 
     def target(self):
-        from orchestrator.sekoia_setup import SekoiaTarget
+        from orchestrator.sekoia.connect import SekoiaTarget
 
         return SekoiaTarget.from_outputs(self.env, self.outputs_or_none() or {}, allow_unapplied=True)
 
     def _sekoia_plan(self):
-        from orchestrator.sekoia import SekoiaClient
-        from orchestrator.sekoia_setup import check_preconditions, plan_sekoia
+        from orchestrator.sekoia.client import SekoiaClient
+        from orchestrator.sekoia.connect import check_preconditions, plan_sekoia
 
         self.outputs.exception()  # the target needs them, when there are any
         target = self.target()

@@ -54,7 +54,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, NamedTuple
 from urllib.parse import parse_qs, urlsplit
 
-from orchestrator.sekoia_routes import PERMISSION_READ, PERMISSION_WRITE, ROUTES, SekoiaRoute
+from orchestrator.sekoia.routes import PERMISSION_READ, PERMISSION_WRITE, ROUTES, SekoiaRoute
 
 __all__ = [
     "DEMO_COMMUNITY_NAME",

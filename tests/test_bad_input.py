@@ -483,8 +483,8 @@ class Lab:
         from orchestrator.discovery import check_tenant_discovery
         from orchestrator.endpoints import endpoints_for
         from orchestrator.errors import SekoiaSSOError
-        from orchestrator.sekoia import RetryPolicy, SekoiaClient
-        from orchestrator.sekoia_setup import SekoiaTarget, connect
+        from orchestrator.sekoia.client import RetryPolicy, SekoiaClient
+        from orchestrator.sekoia.connect import SekoiaTarget, connect
         from orchestrator.terminal import Reporter
 
         self.monkeypatch.setenv("SEKOIA_SSO_SANDBOX_DIR", str(self.sandbox_dir))

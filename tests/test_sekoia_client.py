@@ -14,7 +14,7 @@ from orchestrator.config import parse_environment
 from orchestrator.endpoints import Endpoints
 from orchestrator.errors import ConfigError, SekoiaError, SekoiaSSOError
 from orchestrator.retry_after import parse_retry_after, retry_after_seconds
-from orchestrator.sekoia import (
+from orchestrator.sekoia.client import (
     DEFAULT_RATE,
     RequestWindow,
     RetryPolicy,
@@ -28,7 +28,7 @@ from orchestrator.sekoia import (
     SekoiaUnavailableError,
     SsoSettings,
 )
-from orchestrator.sekoia_routes import PERMISSION_READ, PERMISSION_WRITE
+from orchestrator.sekoia.routes import PERMISSION_READ, PERMISSION_WRITE
 from sandbox.sekoia import DEMO_COMMUNITY_UUID, SekoiaEmulator
 
 pytestmark = pytest.mark.timeout(60)

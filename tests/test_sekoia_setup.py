@@ -24,9 +24,8 @@ from orchestrator.config import load_environment
 from orchestrator.discovery import DiscoveryError, check_tenant_discovery
 from orchestrator.endpoints import Endpoints
 from orchestrator.errors import ConfigError, SekoiaError, SekoiaSSOError, UsageError, WaitingError
-from orchestrator.sekoia import RetryPolicy, SekoiaAuthError, SekoiaClient, SekoiaPermissionError
-from orchestrator.sekoia_routes import PERMISSION_READ, PERMISSION_WRITE
-from orchestrator.sekoia_setup import (
+from orchestrator.sekoia.client import RetryPolicy, SekoiaAuthError, SekoiaClient, SekoiaPermissionError
+from orchestrator.sekoia.connect import (
     DomainRejectedError,
     DomainsPendingError,
     ManualStepsRequired,
@@ -36,6 +35,7 @@ from orchestrator.sekoia_setup import (
     connect,
     plan_sekoia,
 )
+from orchestrator.sekoia.routes import PERMISSION_READ, PERMISSION_WRITE
 from orchestrator.terminal import Reporter, format_duration, parse_duration
 from orchestrator.terraform import Secret
 from sandbox.sekoia import DEMO_COMMUNITY_UUID, FOREIGN_COMMUNITY_UUID, SekoiaEmulator

@@ -57,7 +57,7 @@ from orchestrator.endpoints import Endpoints, require_https
 from orchestrator.errors import SekoiaError
 from orchestrator.retry_after import parse_retry_after
 from orchestrator.secret import reveal
-from orchestrator.sekoia_routes import PERMISSION_WRITE, ROUTES, SekoiaRoute
+from orchestrator.sekoia.routes import PERMISSION_WRITE, ROUTES, SekoiaRoute
 
 __all__ = [
     "DEFAULT_RATE",

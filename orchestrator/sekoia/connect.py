@@ -35,16 +35,16 @@ from pathlib import Path
 from typing import Any, Protocol, TextIO
 
 from orchestrator.errors import ConfigError, SekoiaError, SekoiaSSOError, UsageError, WaitingError
-from orchestrator.ownership import ForeignSSOError, foreign_sso_message
 from orchestrator.secret import reveal
-from orchestrator.sekoia import (
+from orchestrator.sekoia.client import (
     SekoiaClient,
     SekoiaNotFoundError,
     SekoiaPermissionError,
     SekoiaRouteMissingError,
     SsoSettings,
 )
-from orchestrator.sekoia_routes import PERMISSION_WRITE
+from orchestrator.sekoia.ownership import ForeignSSOError, foreign_sso_message
+from orchestrator.sekoia.routes import PERMISSION_WRITE
 from orchestrator.terminal import Reporter, begin_step, format_duration
 
 __all__ = [
@@ -877,8 +877,8 @@ def connect_environment(
     """`sekoia-sso connect ENV`: Terraform outputs of terraform/envs/ENV, then the Sekoia.io half.
 
     With `as_json` the result document goes to `out`; a failure raises, and the CLI prints its document."""
-    from orchestrator.ownership import owner_of
     from orchestrator.rotation import push_to_sekoia
+    from orchestrator.sekoia.ownership import owner_of
     from orchestrator.workspace import Workspace
 
     out = out if out is not None else sys.stdout
