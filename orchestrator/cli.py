@@ -128,7 +128,7 @@ def _project():
 def _environments(env: str | None, all_: bool) -> list:
     """The environments a command acts on, loaded and validated; warnings go to stderr.
 
-    Several at once must each own their Sekoia.io community (orchestrator/ownership.py): exit 2 otherwise."""
+    Several at once must each own their Sekoia.io community (orchestrator/sekoia/ownership.py): exit 2 otherwise."""
     from orchestrator.config import environment_names, load_environment
     from orchestrator.terminal import begin_step
 

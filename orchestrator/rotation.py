@@ -447,7 +447,8 @@ def push_to_sekoia(client: Any, env: Any, workspace: Any, runner: Any, outputs: 
     `slot_name`: the slot to hand over to (a rotation); default Ledger.to_push(). `credentials` reads
     Entra ID's passwords afresh (None: trust the state, for `connect`, which needs no Graph access)."""
     from orchestrator.discovery import check_tenant_discovery
-    from orchestrator.sekoia.connect import SekoiaTarget, connect
+    from orchestrator.sekoia.connect import connect
+    from orchestrator.sekoia.settings import SekoiaTarget
 
     ledger = Ledger.read(outputs, credentials() if credentials else None)
     slot = ledger.named(slot_name) if slot_name else ledger.to_push()

@@ -78,7 +78,7 @@ class ApplyOptions:
     rotate_when_due: bool = True
     poll: Any = None
     sekoia_client_options: dict[str, Any] = field(default_factory=dict)
-    take_over: bool = False  # replace SSO that points at another application (orchestrator/ownership.py)
+    take_over: bool = False  # replace SSO that points at another application (orchestrator/sekoia/ownership.py)
 
 
 @dataclass
@@ -140,7 +140,8 @@ def _read_sekoia(client, env: Environment, outputs_future, take_over: bool = Fal
 
     Not the key's owner (GET /v1/me): `connect` checks every precondition again before it writes,
     and a no-op re-apply needs only the four reads left, which the client sends at once (RequestWindow)."""
-    from orchestrator.sekoia.connect import SekoiaTarget, check_preconditions, plan_sekoia
+    from orchestrator.sekoia.plan import check_preconditions, plan_sekoia
+    from orchestrator.sekoia.settings import SekoiaTarget
 
     preconditions = check_preconditions(client, SekoiaTarget.from_outputs(env, {}, allow_unapplied=True),
                                         read_key_owner=False)
@@ -230,7 +231,7 @@ def _push(client, env: Environment, workspace: Workspace, runner, outputs: dict[
           options: Any, console: Console, **connect_options: Any):
     """rotation.push_to_sekoia with the run's options; `connect_options` go through to connect."""
     from orchestrator.rotation import push_to_sekoia
-    from orchestrator.sekoia.connect import output_command
+    from orchestrator.sekoia.manual import output_command
 
     return push_to_sekoia(client, env, workspace, runner, outputs, credentials=credentials,
                           reporter=console.reporter, wait=options.wait, timeout=options.timeout,
@@ -315,8 +316,9 @@ def apply_environment(project_dir: Path, env: Environment, options: ApplyOptions
             # imported once the plan runs: httpx and the clients take a tenth of a second to load
             from orchestrator.rotation import Ledger, SecretPlan
             from orchestrator.sekoia.client import SekoiaClient
-            from orchestrator.sekoia.connect import SekoiaTarget, plan_sekoia, refuse_foreign
-            from orchestrator.sekoia.ownership import owner_of
+            from orchestrator.sekoia.ownership import owner_of, refuse_foreign
+            from orchestrator.sekoia.plan import plan_sekoia
+            from orchestrator.sekoia.settings import SekoiaTarget
 
             preflight_future = pool.submit(_preflight_report, env, project_dir, options)
             outputs_future = pool.submit(workspace.runner().outputs)  # its own runner: no state shared
@@ -526,8 +528,9 @@ class DestroyOptions:
 
 def destroy_environment(project_dir: Path, env: Environment, options: DestroyOptions, console: Console) -> dict:
     """Disable SSO (only when it points at this environment's application), then Terraform destroy."""
-    from orchestrator.sekoia.client import SekoiaClient, SekoiaRouteMissingError, SsoSettings
+    from orchestrator.sekoia.client import SekoiaClient, SekoiaRouteMissingError
     from orchestrator.sekoia.ownership import owner_of
+    from orchestrator.sekoia.settings import SsoSettings
 
     workspace = Workspace(env, project_dir)
     community = env.config.sekoia.community_uuid
@@ -663,13 +666,13 @@ class _StatusReads:
         return open_graph(self.env, self.project_dir)
 
     def target(self):
-        from orchestrator.sekoia.connect import SekoiaTarget
+        from orchestrator.sekoia.settings import SekoiaTarget
 
         return SekoiaTarget.from_outputs(self.env, self.outputs_or_none() or {}, allow_unapplied=True)
 
     def _sekoia_plan(self):
         from orchestrator.sekoia.client import SekoiaClient
-        from orchestrator.sekoia.connect import check_preconditions, plan_sekoia
+        from orchestrator.sekoia.plan import check_preconditions, plan_sekoia
 
         self.outputs.exception()  # the target needs them, when there are any
         target = self.target()

@@ -484,7 +484,8 @@ class Lab:
         from orchestrator.endpoints import endpoints_for
         from orchestrator.errors import SekoiaSSOError
         from orchestrator.sekoia.client import RetryPolicy, SekoiaClient
-        from orchestrator.sekoia.connect import SekoiaTarget, connect
+        from orchestrator.sekoia.connect import connect
+        from orchestrator.sekoia.settings import SekoiaTarget
         from orchestrator.terminal import Reporter
 
         self.monkeypatch.setenv("SEKOIA_SSO_SANDBOX_DIR", str(self.sandbox_dir))

@@ -26,9 +26,9 @@ from orchestrator.sekoia.client import (
     SekoiaRateLimitedError,
     SekoiaRouteMissingError,
     SekoiaUnavailableError,
-    SsoSettings,
 )
 from orchestrator.sekoia.routes import PERMISSION_READ, PERMISSION_WRITE
+from orchestrator.sekoia.settings import SsoSettings
 from sandbox.sekoia import DEMO_COMMUNITY_UUID, SekoiaEmulator
 
 pytestmark = pytest.mark.timeout(60)

@@ -30,12 +30,11 @@ from orchestrator.sekoia.connect import (
     DomainsPendingError,
     ManualStepsRequired,
     PollPolicy,
-    SekoiaTarget,
-    TerraformNotAppliedError,
     connect,
-    plan_sekoia,
 )
+from orchestrator.sekoia.plan import plan_sekoia
 from orchestrator.sekoia.routes import PERMISSION_READ, PERMISSION_WRITE
+from orchestrator.sekoia.settings import SekoiaTarget, TerraformNotAppliedError
 from orchestrator.terminal import Reporter, format_duration, parse_duration
 from orchestrator.terraform import Secret
 from sandbox.sekoia import DEMO_COMMUNITY_UUID, FOREIGN_COMMUNITY_UUID, SekoiaEmulator
