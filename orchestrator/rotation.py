@@ -439,7 +439,7 @@ CredentialsReader = Callable[[], list[dict[str, Any]]]
 
 def push_to_sekoia(client: Any, env: Any, workspace: Any, runner: Any, outputs: Mapping[str, Any], *,
                    credentials: CredentialsReader | None, reporter: Any, wait: bool, timeout: float, poll: Any,
-                   show_secret: bool = False, secret_hint: str = "", slot_name: str | None = None,
+                   show_secret: bool = False, slot_name: str | None = None,
                    take_over: bool = False, previous_client_ids: tuple[str, ...] = (),
                    owner_of: Callable[[str], str] | None = None, show_plan: bool = True) -> Any:
     """connect() with the secret Sekoia.io should hold and the hand-over in the state, then its last step.
@@ -452,8 +452,8 @@ def push_to_sekoia(client: Any, env: Any, workspace: Any, runner: Any, outputs: 
 
     ledger = Ledger.read(outputs, credentials() if credentials else None)
     slot = ledger.named(slot_name) if slot_name else ledger.to_push()
-    target = SekoiaTarget.from_outputs(env, outputs_for(outputs, slot) if slot else outputs, secret_hint=secret_hint,
-                                       take_over=take_over, previous_client_ids=previous_client_ids)
+    target = SekoiaTarget.from_outputs(env, outputs_for(outputs, slot) if slot else outputs, take_over=take_over,
+                                       previous_client_ids=previous_client_ids)
     endpoints = workspace.endpoints
     secrets = terraform_secrets(env, workspace, runner, reporter.note,
                                 slot.name if slot else reveal(outputs.get("active_secret_slot")))

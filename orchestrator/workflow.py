@@ -231,12 +231,11 @@ def _push(client, env: Environment, workspace: Workspace, runner, outputs: dict[
           options: Any, console: Console, **connect_options: Any):
     """rotation.push_to_sekoia with the run's options; `connect_options` go through to connect."""
     from orchestrator.rotation import push_to_sekoia
-    from orchestrator.sekoia.manual import output_command
 
     return push_to_sekoia(client, env, workspace, runner, outputs, credentials=credentials,
                           reporter=console.reporter, wait=options.wait, timeout=options.timeout,
                           poll=poll_policy(env, options.poll), show_secret=getattr(options, "show_secret", False),
-                          secret_hint=output_command(env.name, "client_secret"), **connect_options)
+                          **connect_options)
 
 
 def _move_off_threatened_secret(client, env: Environment, project_dir: Path, workspace: Workspace, runner,
@@ -316,7 +315,7 @@ def apply_environment(project_dir: Path, env: Environment, options: ApplyOptions
             # imported once the plan runs: httpx and the clients take a tenth of a second to load
             from orchestrator.rotation import Ledger, SecretPlan
             from orchestrator.sekoia.client import SekoiaClient
-            from orchestrator.sekoia.ownership import owner_of, refuse_foreign
+            from orchestrator.sekoia.ownership import owner_lookup, refuse_foreign
             from orchestrator.sekoia.plan import plan_sekoia
             from orchestrator.sekoia.settings import SekoiaTarget
 
@@ -370,9 +369,7 @@ def apply_environment(project_dir: Path, env: Environment, options: ApplyOptions
                 for line in secret_lines:
                     console.result("  " + line)
 
-            def owner(client_id: str) -> str:
-                return owner_of(project_dir, client_id, exclude=env.name)
-
+            owner = owner_lookup(project_dir, env.name)
             if sekoia_plan.refused:  # before anything is written, in Entra ID as in Sekoia.io
                 workspace.plan_path.unlink(missing_ok=True)
                 raise refuse_foreign(target, sekoia_plan, owner)
@@ -529,7 +526,7 @@ class DestroyOptions:
 def destroy_environment(project_dir: Path, env: Environment, options: DestroyOptions, console: Console) -> dict:
     """Disable SSO (only when it points at this environment's application), then Terraform destroy."""
     from orchestrator.sekoia.client import SekoiaClient, SekoiaRouteMissingError
-    from orchestrator.sekoia.ownership import owner_of
+    from orchestrator.sekoia.ownership import foreign_holder, owner_of
     from orchestrator.sekoia.settings import SsoSettings
 
     workspace = Workspace(env, project_dir)
@@ -545,8 +542,7 @@ def destroy_environment(project_dir: Path, env: Environment, options: DestroyOpt
                 held = None  # no read route: the disable below says whether it has one
                 foreign = None
             else:
-                held_id = SsoSettings.from_answer(held).client_id if held else ""
-                foreign = held_id if held_id and held_id.lower() != ours.lower() else None
+                foreign = foreign_holder(SsoSettings.from_answer(held).client_id if held else None, (ours,))
             sso = "left"
             if foreign:
                 console.note(f"SSO of community {community} points at another application (client ID {foreign}, "
@@ -672,14 +668,13 @@ class _StatusReads:
 
     def _sekoia_plan(self):
         from orchestrator.sekoia.client import SekoiaClient
-        from orchestrator.sekoia.plan import check_preconditions, plan_sekoia
+        from orchestrator.sekoia.plan import plan_sekoia
 
         self.outputs.exception()  # the target needs them, when there are any
         target = self.target()
         with SekoiaClient.for_environment(self.env, self.workspace.endpoints,
                                           **self.options.sekoia_client_options) as client:
-            preconditions = check_preconditions(client, target, read_key_owner=False)
-            return plan_sekoia(client, target, preconditions=preconditions)
+            return plan_sekoia(client, target, read_key_owner=False)
 
     def close(self) -> None:
         if self.graph.exception() is None:

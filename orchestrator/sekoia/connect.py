@@ -32,7 +32,7 @@ from typing import Any, Protocol, TextIO
 
 from orchestrator.errors import SekoiaError, SekoiaSSOError, UsageError, WaitingError
 from orchestrator.sekoia.client import SekoiaClient, SekoiaPermissionError, SekoiaRouteMissingError
-from orchestrator.sekoia.manual import manual_steps, output_command
+from orchestrator.sekoia.manual import manual_steps
 from orchestrator.sekoia.ownership import owner_lookup, refuse_foreign
 from orchestrator.sekoia.plan import (
     DomainState,
@@ -449,8 +449,7 @@ def connect_environment(
         runner = workspace.initialised_runner()
         result = push_to_sekoia(client, env, workspace, runner, runner.outputs(), credentials=None,
                                 reporter=reporter, wait=wait, timeout=timeout, poll=poll, show_secret=show_secret,
-                                secret_hint=output_command(env.name, "client_secret"), take_over=take_over,
-                                owner_of=owner_lookup(project_dir, env.name))
+                                take_over=take_over, owner_of=owner_lookup(project_dir, env.name))
     if as_json:
         _print_json(out, {"environment": env.name, **result.to_dict()})
     return result

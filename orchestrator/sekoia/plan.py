@@ -242,10 +242,12 @@ def domain_states(target: SekoiaTarget, items: list[dict[str, Any]]) -> tuple[Do
     return tuple(states)
 
 
-def plan_sekoia(client: SekoiaClient, target: SekoiaTarget, *, preconditions: Preconditions | None = None
-                ) -> SekoiaPlan:
-    """What connect would do, from reads only (no write, no wait): for the workflow's combined plan."""
-    pre = preconditions or check_preconditions(client, target)
+def plan_sekoia(client: SekoiaClient, target: SekoiaTarget, *, preconditions: Preconditions | None = None,
+                read_key_owner: bool = True) -> SekoiaPlan:
+    """What connect would do, from reads only (no write, no wait): for the workflow's combined plan.
+
+    Without `preconditions` they are checked first (`read_key_owner`: see check_preconditions)."""
+    pre = preconditions or check_preconditions(client, target, read_key_owner=read_key_owner)
     missing: list[str] = []
     try:
         domains = domain_states(target, client.domains(target.community_uuid))
