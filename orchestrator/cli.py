@@ -38,7 +38,7 @@ def _project():
 def _environments(env: str | None, all_: bool) -> list:
     """The environments a command acts on, loaded and validated; warnings go to stderr.
 
-    Several at once must each own their Sekoia.io community (orchestrator/ownership.py): exit 2 otherwise."""
+    Several at once must each own their Sekoia.io community (orchestrator/sekoia/ownership.py): exit 2 otherwise."""
     from orchestrator.config.envfile import environment_names
     from orchestrator.config.loading import load_environment
     from orchestrator.console import begin_step
@@ -55,7 +55,7 @@ def _environments(env: str | None, all_: bool) -> list:
             click.secho(warning, fg="yellow", bold=True, err=True)
         loaded.append(environment)
     if len(loaded) > 1:
-        from orchestrator.ownership import require_distinct_communities
+        from orchestrator.sekoia.ownership import require_distinct_communities
 
         require_distinct_communities(loaded)
     return loaded
@@ -146,7 +146,7 @@ def check(env: str | None, all_: bool) -> None:
         else:
             click.echo(f"{root.directory.as_posix()}: up to date", err=True)
     if stale:
-        from orchestrator.render import StaleRenderError
+        from orchestrator.errors import StaleRenderError
 
         raise StaleRenderError(stale)
 
@@ -346,7 +346,7 @@ def connect(env: str, wait: bool, timeout: str, show_secret: bool, as_json: bool
         sekoia-sso connect prod --timeout 2h
     """
     from orchestrator.console import parse_duration
-    from orchestrator.sekoia_setup import connect_environment
+    from orchestrator.sekoia.connect import connect_environment
     from orchestrator.workflows.common import poll_policy
 
     seconds = parse_duration(timeout)

@@ -16,16 +16,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from orchestrator.errors import SekoiaSSOError
+from orchestrator.errors import SandboxNotRunningError, SekoiaSSOError
 
 if TYPE_CHECKING:  # config loads pydantic: apply starts its plan before that (workspace.EarlyPlan)
     from orchestrator.config.schema import Environment
 
 ENDPOINTS_FILE = "endpoints.json"
-
-
-class SandboxNotRunningError(SekoiaSSOError):
-    pass
 
 
 @dataclass(frozen=True)

@@ -484,8 +484,9 @@ class Lab:
         from orchestrator.endpoints import endpoints_for
         from orchestrator.entra.discovery import check_tenant_discovery
         from orchestrator.errors import SekoiaSSOError
-        from orchestrator.sekoia import RetryPolicy, SekoiaClient
-        from orchestrator.sekoia_setup import SekoiaTarget, connect
+        from orchestrator.sekoia.client import RetryPolicy, SekoiaClient
+        from orchestrator.sekoia.connect import connect
+        from orchestrator.sekoia.settings import SekoiaTarget
 
         self.monkeypatch.setenv("SEKOIA_SSO_SANDBOX_DIR", str(self.sandbox_dir))
         handover = MemoryHandover()

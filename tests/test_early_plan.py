@@ -13,7 +13,8 @@ from contextlib import contextmanager
 import pytest
 
 from orchestrator.config.loading import load_environment
-from orchestrator.terraform.workspace import EarlyPlan, EnvironmentBusyError, PlanSite, Workspace
+from orchestrator.errors import EnvironmentBusyError
+from orchestrator.terraform.workspace import EarlyPlan, PlanSite, Workspace
 from tests.e2e import apply, children_running
 
 pytestmark = pytest.mark.timeout(600)

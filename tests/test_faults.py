@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from orchestrator.sekoia import RetryPolicy
+from orchestrator.sekoia.client import RetryPolicy
 from tests.e2e import (
     Baseline,
     apply,

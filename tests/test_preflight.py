@@ -22,16 +22,14 @@ import pytest
 from orchestrator.config.loading import parse_environment
 from orchestrator.config.schema import Environment
 from orchestrator.entra.preflight.check import run_preflight
-from orchestrator.entra.preflight.fetch import UnknownAccessError
-from orchestrator.entra.preflight.pagecheck import PageCheckerError
 from orchestrator.entra.preflight.report import (
     REPORT_VERSION,
     PreflightReport,
-    ProblemUsersError,
     format_csv,
     format_json,
     format_table,
 )
+from orchestrator.errors import PageCheckerError, ProblemUsersError, UnknownAccessError
 from sandbox.graph.bigtenant import TenantProcess
 from sandbox.graph.emulator import GraphEmulator, load_default_tenant
 from tests.e2e import children_running

@@ -12,23 +12,22 @@ import pytest
 
 from orchestrator.config.loading import parse_environment
 from orchestrator.endpoints import Endpoints
-from orchestrator.errors import ConfigError, SekoiaError, SekoiaSSOError
-from orchestrator.retry_after import parse_retry_after, retry_after_seconds
-from orchestrator.sekoia import (
-    DEFAULT_RATE,
-    RequestWindow,
-    RetryPolicy,
+from orchestrator.errors import (
+    ConfigError,
     SekoiaAuthError,
-    SekoiaClient,
     SekoiaConflictError,
+    SekoiaError,
     SekoiaPermissionError,
     SekoiaProtocolError,
     SekoiaRateLimitedError,
     SekoiaRouteMissingError,
+    SekoiaSSOError,
     SekoiaUnavailableError,
-    SsoSettings,
 )
-from orchestrator.sekoia_routes import PERMISSION_READ, PERMISSION_WRITE
+from orchestrator.retry_after import parse_retry_after, retry_after_seconds
+from orchestrator.sekoia.client import DEFAULT_RATE, RequestWindow, RetryPolicy, SekoiaClient
+from orchestrator.sekoia.routes import PERMISSION_READ, PERMISSION_WRITE
+from orchestrator.sekoia.settings import SsoSettings
 from sandbox.sekoia.emulator import SekoiaEmulator
 from sandbox.sekoia.state import DEMO_COMMUNITY_UUID
 

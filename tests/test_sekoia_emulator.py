@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from orchestrator.sekoia_routes import PERMISSION_READ, PERMISSION_WRITE, ROUTES, format_path
+from orchestrator.sekoia.routes import PERMISSION_READ, PERMISSION_WRITE, ROUTES, format_path
 from sandbox.sekoia.emulator import RequestRecord, SekoiaEmulator
 from sandbox.sekoia.state import DEMO_COMMUNITY_UUID, DEMO_ROLE_NAMES, FOREIGN_COMMUNITY_UUID
 
@@ -83,7 +83,7 @@ def test_emulator_paths_follow_the_route_table_when_it_changes():
     # A different table in a fresh interpreter: the emulator must serve the new path, not the old one.
     script = textwrap.dedent("""
         import dataclasses, httpx
-        from orchestrator import sekoia_routes
+        from orchestrator.sekoia import routes as sekoia_routes
         sekoia_routes.ROUTES["me"] = dataclasses.replace(sekoia_routes.ROUTES["me"], path="/v9/whoami")
         from sandbox.sekoia.emulator import SekoiaEmulator
         with SekoiaEmulator() as emu:

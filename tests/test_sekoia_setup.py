@@ -23,21 +23,27 @@ from orchestrator.cli import cli
 from orchestrator.config.loading import load_environment
 from orchestrator.console import Reporter, format_duration, parse_duration
 from orchestrator.endpoints import Endpoints
-from orchestrator.entra.discovery import DiscoveryError, check_tenant_discovery
-from orchestrator.errors import ConfigError, SekoiaError, SekoiaSSOError, UsageError, WaitingError
-from orchestrator.secret import Secret
-from orchestrator.sekoia import RetryPolicy, SekoiaAuthError, SekoiaClient, SekoiaPermissionError
-from orchestrator.sekoia_routes import PERMISSION_READ, PERMISSION_WRITE
-from orchestrator.sekoia_setup import (
+from orchestrator.entra.discovery import check_tenant_discovery
+from orchestrator.errors import (
+    ConfigError,
+    DiscoveryError,
     DomainRejectedError,
     DomainsPendingError,
     ManualStepsRequired,
-    PollPolicy,
-    SekoiaTarget,
+    SekoiaAuthError,
+    SekoiaError,
+    SekoiaPermissionError,
+    SekoiaSSOError,
     TerraformNotAppliedError,
-    connect,
-    plan_sekoia,
+    UsageError,
+    WaitingError,
 )
+from orchestrator.secret import Secret
+from orchestrator.sekoia.client import RetryPolicy, SekoiaClient
+from orchestrator.sekoia.connect import PollPolicy, connect
+from orchestrator.sekoia.plan import plan_sekoia
+from orchestrator.sekoia.routes import PERMISSION_READ, PERMISSION_WRITE
+from orchestrator.sekoia.settings import SekoiaTarget
 from sandbox.sekoia.emulator import SekoiaEmulator
 from sandbox.sekoia.state import DEMO_COMMUNITY_UUID, FOREIGN_COMMUNITY_UUID
 from tests.fixtures_sekoia import MemoryHandover

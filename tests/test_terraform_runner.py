@@ -30,18 +30,21 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.errors import ConfigError, StateLockedError, TerraformError, UsageError
+from orchestrator.errors import (
+    BackendChangedError,
+    ConfigError,
+    StalePlanError,
+    StateLockedError,
+    TerraformCancelled,
+    TerraformError,
+    TerraformTimeoutError,
+    UsageError,
+)
 from orchestrator.secret import Secret
 from orchestrator.terraform.argv import terraform_argv
 from orchestrator.terraform.binary import find_terraform, parse_version_output
 from orchestrator.terraform.diagnostics import error_blocks, first_error, parse_lock_info
-from orchestrator.terraform.runner import (
-    BackendChangedError,
-    StalePlanError,
-    TerraformCancelled,
-    TerraformRunner,
-    TerraformTimeoutError,
-)
+from orchestrator.terraform.runner import TerraformRunner
 
 pytestmark = pytest.mark.timeout(120)
 

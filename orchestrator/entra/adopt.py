@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from orchestrator.config.schema import Environment
-from orchestrator.errors import GraphError, SekoiaSSOError
+from orchestrator.errors import GraphError, UnrecordedObjectsError
 from orchestrator.terraform.planview import PlanSummary
 
 MODULE = "module.sekoia_sso."
@@ -32,10 +32,6 @@ ASSIGNMENT = MODULE + "azuread_app_role_assignment.this["
 PASSWORD = MODULE + "azuread_application_password.this["
 CONSENT_GRANT = MODULE + "azuread_service_principal_delegated_permission_grant.this"
 PASSWORD_NAME_PREFIX = "sekoia-sso-"  # the module names each slot's password sekoia-sso-<slot>
-
-
-class UnrecordedObjectsError(SekoiaSSOError):
-    """Entra ID holds several candidates for one object of the state: which one is ours is not ours to guess."""
 
 
 def creates(summary: PlanSummary, prefix: str) -> list[Any]:

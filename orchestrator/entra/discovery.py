@@ -24,16 +24,12 @@ from urllib.parse import urlsplit
 import httpx
 
 from orchestrator.endpoints import Endpoints, is_loopback, require_https
-from orchestrator.errors import SekoiaSSOError
+from orchestrator.errors import DiscoveryError
 
 __all__ = ["DiscoveryError", "DiscoveryResult", "check_tenant_discovery", "discovery_url"]
 
 MULTI_TENANT = frozenset({"common", "organizations", "consumers"})
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
-
-
-class DiscoveryError(SekoiaSSOError):
-    """The tenant's discovery document is missing, unreachable or not this tenant's."""
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,7 @@ import httpx
 from orchestrator.endpoints import endpoints_for, require_https
 from orchestrator.entra.credentials import CloudHosts, TokenSource, graph_token_source
 from orchestrator.entra.pages import decode_page, describe_body, json_or_none
-from orchestrator.errors import GraphError
+from orchestrator.errors import GraphError, GraphNotFoundError
 from orchestrator.retry_after import retry_after_seconds
 
 API_VERSION = "v1.0"
@@ -144,7 +144,8 @@ def _error_from_body(status: int, body: Any, what: str) -> GraphError:
     code = str(code) if code else f"HTTP{status}"
     message = str(message).strip() if message else "no error message"
     hint = _PERMISSION_HINT if status == 403 else ""
-    return GraphError(f"Microsoft Graph answered {status} {code} to {what}: {message}{hint}", status=status, code=code)
+    kind = GraphNotFoundError if status == 404 else GraphError
+    return kind(f"Microsoft Graph answered {status} {code} to {what}: {message}{hint}", status=status, code=code)
 
 
 class GraphClient:

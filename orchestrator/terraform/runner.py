@@ -51,7 +51,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from orchestrator.errors import ConfigError, StateLockedError, TerraformError, UsageError
+from orchestrator.errors import (
+    BackendChangedError,
+    ConfigError,
+    StalePlanError,
+    StateLockedError,
+    TerraformCancelled,
+    TerraformError,
+    TerraformTimeoutError,
+    UsageError,
+)
 from orchestrator.secret import Secret, reveal
 from orchestrator.terraform.argv import (
     apply_argv,
@@ -78,22 +87,6 @@ DEFAULT_GRACE_PERIOD = 60.0  # after SIGINT, how long Terraform gets to stop and
 
 # --------------------------------------------------------------------------------------------
 # Errors with their own remedy
-
-
-class StalePlanError(TerraformError):
-    """The saved plan was made against a state that has changed since: plan again."""
-
-
-class BackendChangedError(TerraformError):
-    """init found other backend settings than the ones this data dir was initialised with."""
-
-
-class TerraformCancelled(TerraformError):
-    """The command was stopped because its caller set the `cancel` event; nothing is wrong with it."""
-
-
-class TerraformTimeoutError(TerraformError):
-    """A command ran past its timeout and was stopped."""
 
 
 # --------------------------------------------------------------------------------------------

@@ -28,7 +28,13 @@ from orchestrator.endpoints import (
     sandbox_dir,
     sandbox_environ,
 )
-from orchestrator.errors import EXIT_FAILED, ConfigError, SekoiaSSOError, UsageError
+from orchestrator.errors import (
+    ConfigError,
+    EnvironmentBusyError,
+    ReadOnlyCheckoutError,
+    SekoiaSSOError,
+    UsageError,
+)
 
 if TYPE_CHECKING:  # config loads pydantic, which EarlyPlan must not wait for
     from orchestrator.config.schema import Environment
@@ -52,14 +58,6 @@ def apply_plan_step(name: str) -> str:
     """What apply says as its plan starts (early or not)."""
     return (f"Planning the Terraform changes, reading Entra ID and Sekoia.io; checking that terraform/envs/{name} "
             f"is a fresh render of envs/{name}.yaml")
-
-
-class EnvironmentBusyError(SekoiaSSOError):
-    exit_code = EXIT_FAILED
-
-
-class ReadOnlyCheckoutError(SekoiaSSOError):
-    exit_code = EXIT_FAILED
 
 
 # Commands that promise to write nothing (status, plan --json) may keep their working data elsewhere
@@ -263,7 +261,8 @@ class Workspace:
 
     def require_current_render(self) -> None:
         """Terraform runs only what was reviewed: refuse when the committed HCL is stale."""
-        from orchestrator.render import StaleRenderError, diff_rendered, render_environment
+        from orchestrator.errors import StaleRenderError
+        from orchestrator.render import diff_rendered, render_environment
 
         self.require_rendered_root()
         if diff_rendered(render_environment(self.env, self.project_dir), self.project_dir):

@@ -27,7 +27,7 @@ from orchestrator.config.schema import Environment
 from orchestrator.console import Console
 from orchestrator.entra.adopt import PASSWORD as PASSWORD_PREFIX
 from orchestrator.entra.adopt import creates
-from orchestrator.errors import ConfigError, SekoiaSSOError
+from orchestrator.errors import ConfigError, GraphNotFoundError, SekoiaSSOError
 from orchestrator.secret import reveal
 from orchestrator.terraform.planview import PlanSummary
 from orchestrator.terraform.workspace import EarlyPlan, Workspace, apply_plan_step
@@ -50,7 +50,7 @@ class ApplyOptions:
     rotate_when_due: bool = True
     poll: Any = None
     sekoia_client_options: dict[str, Any] = field(default_factory=dict)
-    take_over: bool = False  # replace SSO that points at another application (orchestrator/ownership.py)
+    take_over: bool = False  # replace SSO that points at another application (orchestrator/sekoia/ownership.py)
 
 
 @dataclass
@@ -89,10 +89,8 @@ def _read_credentials(env: Environment, project_dir: Path, outputs_future) -> li
         return None
     try:
         return credentials_reader(env, project_dir, outputs)()
-    except SekoiaSSOError as exc:
-        if getattr(exc, "status", None) == 404:  # the application itself is gone: the plan recreates it
-            return []
-        raise
+    except GraphNotFoundError:  # the application itself is gone: the plan recreates it
+        return []
 
 
 def _read_sekoia(client, env: Environment, outputs_future, take_over: bool = False):
@@ -100,7 +98,8 @@ def _read_sekoia(client, env: Environment, outputs_future, take_over: bool = Fal
 
     Not the key's owner (GET /v1/me): `connect` checks every precondition again before it writes,
     and a no-op re-apply needs only the four reads left, which the client sends at once (RequestWindow)."""
-    from orchestrator.sekoia_setup import SekoiaTarget, check_preconditions, plan_sekoia
+    from orchestrator.sekoia.plan import check_preconditions, plan_sekoia
+    from orchestrator.sekoia.settings import SekoiaTarget
 
     preconditions = check_preconditions(client, SekoiaTarget.from_outputs(env, {}, allow_unapplied=True),
                                         read_key_owner=False)
@@ -149,8 +148,8 @@ def _wait_until_readable(env: Environment, project_dir: Path, outputs: dict[str,
                 try:
                     graph.get(path, {"$select": "id"})
                     break
-                except SekoiaSSOError as exc:
-                    if getattr(exc, "status", None) != 404 or time.monotonic() > deadline:
+                except GraphNotFoundError:
+                    if time.monotonic() > deadline:
                         raise
                     time.sleep(delay)
                     delay = min(delay * 2, 5.0)
@@ -192,13 +191,8 @@ def _move_off_threatened_secret(client, env: Environment, project_dir: Path, wor
 
     Only then is the plan made again (the state changed) and applied; when the hand-over fails,
     nothing of the plan is applied."""
-    from orchestrator.workflows.client_secret import (
-        APPLICATION,
-        Ledger,
-        SecretPlan,
-        SecretUnsafeError,
-        rotate_secret,
-    )
+    from orchestrator.errors import SecretUnsafeError
+    from orchestrator.workflows.client_secret import APPLICATION, Ledger, SecretPlan, rotate_secret
 
     workspace.plan_path.unlink(missing_ok=True)
     console.step("The plan replaces the secret Sekoia.io holds: moving Sekoia.io to a fresh secret first")
@@ -280,7 +274,7 @@ class _ApplyRun:
 
     def _read_beside(self, plan_future: Future, render_future: Future) -> None:
         # imported once the plan runs: httpx and the clients take a tenth of a second to load
-        from orchestrator.sekoia import SekoiaClient
+        from orchestrator.sekoia.client import SekoiaClient
 
         env, project_dir, options, pool = self.env, self.project_dir, self.options, self.pool
         self.preflight_future = pool.submit(_preflight_report, env, project_dir, options)
@@ -342,15 +336,11 @@ class _ApplyRun:
             for line in secret_lines:
                 result("  " + line)
 
-    def owner(self, client_id: str) -> str:
-        from orchestrator.ownership import owner_of
-
-        return owner_of(self.project_dir, client_id, exclude=self.env.name)
-
     def refuse_foreign_orconfirm(self) -> None:
         """Sets `anything`: whether there is work (changes, or a domain Sekoia.io still verifies)."""
-        from orchestrator.sekoia_setup import refuse_foreign
+        from orchestrator.sekoia.ownership import owner_lookup, refuse_foreign
 
+        self.owner = owner_lookup(self.project_dir, self.env.name)
         if self.sekoia_plan.refused:  # before anything is written, in Entra ID as in Sekoia.io
             self.workspace.plan_path.unlink(missing_ok=True)
             raise refuse_foreign(self.target, self.sekoia_plan, self.owner)
@@ -384,7 +374,8 @@ class _ApplyRun:
             _wait_until_readable(self.env, self.project_dir, self.outputs, self.console)
 
     def configure_sekoia(self) -> None:
-        from orchestrator.sekoia_setup import SekoiaTarget, plan_sekoia
+        from orchestrator.sekoia.plan import plan_sekoia
+        from orchestrator.sekoia.settings import SekoiaTarget
 
         if not self.anything:
             self.login_url = self.sekoia_plan.login_url

@@ -48,7 +48,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from orchestrator.errors import EXIT_FAILED, SekoiaSSOError
+from orchestrator.errors import SecretUnsafeError, SekoiaSSOError
 from orchestrator.secret import Secret, reveal
 
 SLOTS = ("blue", "green")
@@ -63,12 +63,6 @@ ACCEPT_TIMEOUT = 120.0
 
 def password_address(slot: str) -> str:
     return f'{PASSWORDS}["{slot}"]'
-
-
-class SecretUnsafeError(SekoiaSSOError):
-    """A step would leave Sekoia.io holding a secret Entra ID no longer accepts: refused, nothing of it done."""
-
-    exit_code = EXIT_FAILED
 
 
 def _lower(value: Any) -> str | None:
@@ -441,7 +435,7 @@ CredentialsReader = Callable[[], list[dict[str, Any]]]
 
 def push_to_sekoia(client: Any, env: Any, workspace: Any, runner: Any, outputs: Mapping[str, Any], *,
                    credentials: CredentialsReader | None, reporter: Any, wait: bool, timeout: float, poll: Any,
-                   show_secret: bool = False, secret_hint: str = "", slot_name: str | None = None,
+                   show_secret: bool = False, slot_name: str | None = None,
                    take_over: bool = False, previous_client_ids: tuple[str, ...] = (),
                    owner_of: Callable[[str], str] | None = None, show_plan: bool = True) -> Any:
     """connect() with the secret Sekoia.io should hold and the hand-over in the state, then its last step.
@@ -449,12 +443,13 @@ def push_to_sekoia(client: Any, env: Any, workspace: Any, runner: Any, outputs: 
     `slot_name`: the slot to hand over to (a rotation); default Ledger.to_push(). `credentials` reads
     Entra ID's passwords afresh (None: trust the state, for `connect`, which needs no Graph access)."""
     from orchestrator.entra.discovery import check_tenant_discovery
-    from orchestrator.sekoia_setup import SekoiaTarget, connect
+    from orchestrator.sekoia.connect import connect
+    from orchestrator.sekoia.settings import SekoiaTarget
 
     ledger = Ledger.read(outputs, credentials() if credentials else None)
     slot = ledger.named(slot_name) if slot_name else ledger.to_push()
-    target = SekoiaTarget.from_outputs(env, outputs_for(outputs, slot) if slot else outputs, secret_hint=secret_hint,
-                                       take_over=take_over, previous_client_ids=previous_client_ids)
+    target = SekoiaTarget.from_outputs(env, outputs_for(outputs, slot) if slot else outputs, take_over=take_over,
+                                       previous_client_ids=previous_client_ids)
     endpoints = workspace.endpoints
     secrets = terraform_secrets(env, workspace, runner, reporter.note,
                                 slot.name if slot else reveal(outputs.get("active_secret_slot")))

@@ -26,7 +26,7 @@ def environment_lock(workspace: Workspace, held: EnvironmentLock | None = None) 
 
 def poll_policy(env: Environment, given: Any = None):
     """How often to poll pending domains: a human verifies them in Sekoia.io; the sandbox's emulator in seconds."""
-    from orchestrator.sekoia_setup import PollPolicy
+    from orchestrator.sekoia.connect import PollPolicy
 
     if given is not None:
         return given
@@ -56,11 +56,10 @@ def credentials_reader(env: Environment, project_dir: Path, outputs: dict[str, A
 
 def push(client, env: Environment, workspace: Workspace, runner, outputs: dict[str, Any], credentials,
           options: Any, console: Console, **connect_options: Any):
-    """rotation.push_to_sekoia with the run's options; `connect_options` go through to connect."""
-    from orchestrator.sekoia_setup import output_command
+    """client_secret.push_to_sekoia with the run's options; `connect_options` go through to connect."""
     from orchestrator.workflows.client_secret import push_to_sekoia
 
     return push_to_sekoia(client, env, workspace, runner, outputs, credentials=credentials,
                           reporter=console.reporter, wait=options.wait, timeout=options.timeout,
                           poll=poll_policy(env, options.poll), show_secret=getattr(options, "show_secret", False),
-                          secret_hint=output_command(env.name, "client_secret"), **connect_options)
+                          **connect_options)

@@ -23,8 +23,10 @@ class DestroyOptions:
 
 def destroy_environment(project_dir: Path, env: Environment, options: DestroyOptions, console: Console) -> dict:
     """Disable SSO (only when it points at this environment's application), then Terraform destroy."""
-    from orchestrator.ownership import owner_of
-    from orchestrator.sekoia import SekoiaClient, SekoiaRouteMissingError, SsoSettings
+    from orchestrator.errors import SekoiaRouteMissingError
+    from orchestrator.sekoia.client import SekoiaClient
+    from orchestrator.sekoia.ownership import foreign_holder, owner_of
+    from orchestrator.sekoia.settings import SsoSettings
 
     workspace = Workspace(env, project_dir)
     community = env.config.sekoia.community_uuid
@@ -39,8 +41,7 @@ def destroy_environment(project_dir: Path, env: Environment, options: DestroyOpt
                 held = None  # no read route: the disable below says whether it has one
                 foreign = None
             else:
-                held_id = SsoSettings.from_answer(held).client_id if held else ""
-                foreign = held_id if held_id and held_id.lower() != ours.lower() else None
+                foreign = foreign_holder(SsoSettings.from_answer(held).client_id if held else None, (ours,))
             sso = "left"
             if foreign:
                 console.note(f"SSO of community {community} points at another application (client ID {foreign}, "

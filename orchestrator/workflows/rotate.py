@@ -33,7 +33,7 @@ def rotate_environment(project_dir: Path, env: Environment, options: RotateOptio
 
     Each step is read back from the state, Entra ID and Sekoia.io, so a re-run after an
     interruption finishes the hand-over that was under way instead of starting another."""
-    from orchestrator.sekoia import SekoiaClient
+    from orchestrator.sekoia.client import SekoiaClient
     from orchestrator.workflows.client_secret import Ledger, rotate_secret
 
     workspace = Workspace(env, project_dir)

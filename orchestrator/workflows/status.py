@@ -99,20 +99,19 @@ class _StatusReads:
         return open_graph(self.env, self.project_dir)
 
     def target(self):
-        from orchestrator.sekoia_setup import SekoiaTarget
+        from orchestrator.sekoia.settings import SekoiaTarget
 
         return SekoiaTarget.from_outputs(self.env, self.outputs_or_none() or {}, allow_unapplied=True)
 
     def _sekoia_plan(self):
-        from orchestrator.sekoia import SekoiaClient
-        from orchestrator.sekoia_setup import check_preconditions, plan_sekoia
+        from orchestrator.sekoia.client import SekoiaClient
+        from orchestrator.sekoia.plan import plan_sekoia
 
         self.outputs.exception()  # the target needs them, when there are any
         target = self.target()
         with SekoiaClient.for_environment(self.env, self.workspace.endpoints,
                                           **self.options.sekoia_client_options) as client:
-            preconditions = check_preconditions(client, target, read_key_owner=False)
-            return plan_sekoia(client, target, preconditions=preconditions)
+            return plan_sekoia(client, target, read_key_owner=False)
 
     def close(self) -> None:
         if self.graph.exception() is None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from orchestrator.sekoia_routes import SekoiaRoute
+from orchestrator.sekoia.routes import SekoiaRoute
 from sandbox.sekoia.replies import Reply, error_reply
 from sandbox.sekoia.state import ApiKey, SekoiaState
 

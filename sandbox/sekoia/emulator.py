@@ -1,6 +1,6 @@
 """An emulated Sekoia.io API on 127.0.0.1: communities, roles, email domains and the OIDC settings.
 
-Every route comes from `orchestrator.sekoia_routes.ROUTES`, the table the project's client reads
+Every route comes from `orchestrator.sekoia.routes.ROUTES`, the table the project's client reads
 too, so the emulator and the client cannot drift apart; this module has no path of its own.
 
 Layers: HTTP (sandbox/server.py) → the WAF (rate limiter, waf.py) → fault knobs (faults.py) → route
@@ -45,7 +45,7 @@ from collections.abc import Iterable
 from typing import Any, NamedTuple
 from urllib.parse import parse_qs
 
-from orchestrator.sekoia_routes import PERMISSION_READ, PERMISSION_WRITE, ROUTES
+from orchestrator.sekoia.routes import PERMISSION_READ, PERMISSION_WRITE, ROUTES
 from sandbox.sekoia.access import authorize
 from sandbox.sekoia.faults import InjectedFaults, QueuedFault
 from sandbox.sekoia.handlers import HANDLERS

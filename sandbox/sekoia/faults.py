@@ -12,7 +12,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Protocol
 
-from orchestrator.sekoia_routes import ROUTES
+from orchestrator.sekoia.routes import ROUTES
 from sandbox.sekoia.replies import RESET, Reply, error_reply, retry_after_header
 
 _GATEWAY_BODY = b"<html><head><title>{status}</title></head><body><h1>{status}</h1></body></html>"

@@ -1,4 +1,4 @@
-"""One handler per route of `orchestrator.sekoia_routes.ROUTES`, over the emulator's state.
+"""One handler per route of `orchestrator.sekoia.routes.ROUTES`, over the emulator's state.
 
 A handler is `handler(emulator, key, params, query, body) -> Reply`: the caller's API key (already
 authorized for the route), the path's parameters, the parsed query string and the raw body. It runs
@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from orchestrator.endpoints import is_loopback
-from orchestrator.sekoia_routes import ROUTES
+from orchestrator.sekoia.routes import ROUTES
+from orchestrator.sekoia.settings import SSO_BODY_FIELDS, sso_body_problems
 from sandbox.sekoia.replies import Reply, error_reply, json_reply
 from sandbox.sekoia.state import ApiKey
 
@@ -26,8 +27,6 @@ if TYPE_CHECKING:
 
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$")
-_SSO_REQUIRED = ("enabled", "provider_url", "client_id", "client_secret", "jit_provisioning")
-_SSO_FIELDS = (*_SSO_REQUIRED, "default_role_uuid")
 _PAGE_LIMIT_MAX = 1000
 
 Handler = Callable[["SekoiaEmulator", ApiKey, dict, dict, bytes], Reply]
@@ -131,7 +130,7 @@ def read_sso(emulator: SekoiaEmulator, key: ApiKey, params: dict, query: dict, b
 
 
 def write_sso(emulator: SekoiaEmulator, key: ApiKey, params: dict, query: dict, body: bytes) -> Reply:
-    payload = _body(body, _SSO_FIELDS)
+    payload = _body(body, SSO_BODY_FIELDS)
     if isinstance(payload, Reply):
         return payload
     community_uuid = params["community_uuid"]
@@ -144,18 +143,14 @@ def write_sso(emulator: SekoiaEmulator, key: ApiKey, params: dict, query: dict, 
 
 
 def _sso_problems(emulator: SekoiaEmulator, payload: dict[str, Any], community_uuid: str) -> list[str]:
-    problems = [f"{name} is required" for name in _SSO_REQUIRED if name not in payload]
-    for flag in ("enabled", "jit_provisioning"):
-        if flag in payload and not isinstance(payload[flag], bool):
-            problems.append(f"{flag} must be true or false")
+    # The body's fields and their types, as the payload defines them (orchestrator/sekoia/settings.py);
+    # what follows are the server's own rules on the values.
+    problems = sso_body_problems(payload)
     if "provider_url" in payload and not _provider_url_ok(payload["provider_url"], emulator.allow_loopback_http):
         problems.append("provider_url must be an https URL such as https://login.microsoftonline.com/<tenant>/")
     client_id = payload.get("client_id")
     if "client_id" in payload and not (isinstance(client_id, str) and _GUID.match(client_id)):
         problems.append("client_id must be a GUID")
-    secret = payload.get("client_secret")
-    if "client_secret" in payload and not (isinstance(secret, str) and secret.strip()):
-        problems.append("client_secret must be a non-empty string")
     role = payload.get("default_role_uuid")
     if role is None:
         if payload.get("jit_provisioning") is True:

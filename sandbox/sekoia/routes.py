@@ -1,4 +1,4 @@
-"""Route matching of the Sekoia.io emulator, over `orchestrator.sekoia_routes.ROUTES` (the client's table too).
+"""Route matching of the Sekoia.io emulator, over `orchestrator.sekoia.routes.ROUTES` (the client's table too).
 
 The emulator has no path of its own: a route added to the table needs a handler (sandbox/sekoia/handlers.py
 refuses to import otherwise), and an operation listed in `missing_routes` answers as if it did not exist.
@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 
-from orchestrator.sekoia_routes import ROUTES, SekoiaRoute
+from orchestrator.sekoia.routes import ROUTES, SekoiaRoute
 
 
 def _compile(route: SekoiaRoute) -> re.Pattern[str]:

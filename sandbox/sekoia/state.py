@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from orchestrator.sekoia_routes import PERMISSION_READ, PERMISSION_WRITE
+from orchestrator.sekoia.routes import PERMISSION_READ, PERMISSION_WRITE
 
 DEMO_COMMUNITY_UUID = "3b1c6a52-7e0f-4f9a-9d2e-6c4b8a1f0e21"
 DEMO_COMMUNITY_NAME = "Contoso SOC"

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import difflib
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,7 +27,7 @@ from orchestrator.config.values import GUID_RE
 from orchestrator.entra.graph import BatchRequest, GraphClient, encode_query, odata_string, path_segment
 from orchestrator.entra.preflight.pagecheck import LocalChecker, PageChecker
 from orchestrator.entra.preflight.rules import GraphUser
-from orchestrator.errors import ConfigError, GraphError
+from orchestrator.errors import GraphError, UnknownAccessError
 
 USER_FIELDS: tuple[str, ...] = GraphUser.__struct_fields__  # what the rules read, and nothing more
 REFUSED_FIELDS = ("id", "userPrincipalName", "displayName")
@@ -42,19 +42,6 @@ class UnknownReference:
     name: str
     reason: str                     # "no group named ...", "2 groups are named ..."
     suggestions: tuple[str, ...] = ()
-
-
-class UnknownAccessError(ConfigError):
-    """`access` names groups or users the tenant does not have (exit 2), with the closest names it has."""
-
-    def __init__(self, source: str, unknown: Sequence[UnknownReference]):
-        self.unknown = tuple(unknown)
-        lines = []
-        for item in self.unknown:
-            hint = f"; did you mean {', '.join(repr(s) for s in item.suggestions)}?" if item.suggestions else ""
-            lines.append(f"  {item.setting}: {item.reason}{hint}")
-        super().__init__(f"{source}: {len(lines)} name(s) in access match no single group or user of the tenant:\n"
-                         + "\n".join(lines))
 
 
 @dataclass

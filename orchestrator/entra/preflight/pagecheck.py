@@ -35,7 +35,7 @@ import msgspec
 
 from orchestrator.entra.pages import decode_page
 from orchestrator.entra.preflight.rules import GraphUser, is_ready, user_problems
-from orchestrator.errors import GraphError, SekoiaSSOError
+from orchestrator.errors import GraphError, PageCheckerError
 
 # ------------------------------------------------------------------------------------------------
 # Checking users (the rules themselves are in rules.py)
@@ -160,10 +160,6 @@ class LocalChecker:
 def _same_link(page_link: str | None, link: str | None, what: str) -> None:
     if page_link != link:
         raise GraphError(f"Microsoft Graph answered a page with two different nextLinks to {what}")
-
-
-class PageCheckerError(SekoiaSSOError):
-    """The child process checking pages stopped or answered nonsense (exit 1)."""
 
 
 _PAGE_ANSWER = msgspec.json.Decoder(tuple[int, int, int, str | None, str | None])

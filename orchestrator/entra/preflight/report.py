@@ -17,7 +17,7 @@ from typing import Any
 import msgspec
 
 from orchestrator.entra.preflight.rules import PROBLEMS, describe
-from orchestrator.errors import SekoiaSSOError
+from orchestrator.errors import ProblemUsersError
 
 REPORT_VERSION = 1
 REFUSED = "nested_group_only"
@@ -123,18 +123,6 @@ class PreflightReport:
             "refused": [r.to_dict() for r in self.refused],
             "ok": self.ok,
         }
-
-
-class ProblemUsersError(SekoiaSSOError):
-    """Some users who may sign in will not get in (exit 1)."""
-
-    def __init__(self, report: PreflightReport, max_problems: int):
-        self.report = report
-        allowed = f" (more than --max-problems {max_problems})" if max_problems else ""
-        super().__init__(
-            f"{report.problem_users} user(s) of {report.environment} will not be able to sign in through SSO{allowed}. "
-            "Complete their profiles or fix their access in Entra ID, or accept them with --max-problems N or --warn-only."
-        )
 
 
 # ------------------------------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 
     require_distinct_communities(environments)   # ConfigError (exit 2) naming both files
     owner_of(project_dir, client_id, exclude=env.name)  # "environment staging" / "no environment ..."
-    ForeignSSOError                               # exit 1: the community's SSO is another application's
+    foreign_holder(held_client_id, ours)          # the client ID SSO holds when it is not one of ours
+    refuse_foreign(target, plan, owner_lookup(project_dir, env.name))   # ForeignSSOError, exit 1
 
 Two environments naming the same `sekoia.community_uuid` would take the community's SSO from
 each other at every apply (Sekoia.io holds one client ID per community), and a `destroy` of one
@@ -14,15 +15,11 @@ another application's needs `--take-over`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from orchestrator.errors import ConfigError, SekoiaSSOError
-
-
-class ForeignSSOError(SekoiaSSOError):
-    """The community's SSO points at another application; nothing was written (exit 1)."""
+from orchestrator.errors import ConfigError, ForeignSSOError, SekoiaSSOError
 
 
 def require_distinct_communities(environments: Iterable[Any]) -> None:
@@ -74,3 +71,28 @@ def foreign_sso_message(community: str, held_client_id: str, owner: str, *, env_
             f"nothing was changed. For {env_name} to own it from now on (the other application's users lose "
             f"SSO), re-run with --take-over (`sekoia-sso apply {env_name} --take-over`, or `connect`); "
             f"otherwise give {env_name} its own sekoia.community_uuid.")
+
+
+def foreign_holder(held_client_id: str | None, ours: Iterable[str]) -> str | None:
+    """The client ID the community's SSO holds when it is none of `ours` (the environment's applications)."""
+    mine = {client_id.lower() for client_id in ours}
+    return held_client_id if held_client_id and held_client_id.lower() not in mine else None
+
+
+def owner_lookup(project_dir: Path, env_name: str) -> Callable[[str], str]:
+    """`owner_of` for environment `env_name`: which other environment has a client ID, in words."""
+    return lambda client_id: owner_of(project_dir, client_id, exclude=env_name)
+
+
+def refuse_foreign(target: Any, plan: Any, lookup: Callable[[str], str] | None) -> ForeignSSOError:
+    """The error for SSO that points at another application (a SekoiaPlan's foreign_client_id); `lookup`
+    (owner_lookup's) names the environment that has it, when given."""
+    held = str(plan.foreign_client_id)
+    owner = "could not tell which environment has it"
+    if lookup is not None:
+        try:
+            owner = lookup(held)
+        except Exception:  # noqa: BLE001 - the refusal matters, not why its detail could not be read
+            pass
+    return ForeignSSOError(foreign_sso_message(f"{plan.community_name} ({plan.community_uuid})", held, owner,
+                                               env_name=target.environment))

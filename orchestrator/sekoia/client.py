@@ -5,9 +5,9 @@
     client.community(uuid); client.roles(uuid)    # confirmed routes
     client.domains(uuid); client.add_domain(uuid, "contoso.com")
     client.read_sso(uuid)                         # None when no SSO is configured
-    client.write_sso(uuid, SsoSettings(...), client_secret=secret)
+    client.write_sso(uuid, SsoSettings(...), client_secret=secret)   # settings.py
 
-Every path comes from `orchestrator.sekoia_routes.ROUTES`, the table the sandbox's emulator
+Every path comes from `orchestrator.sekoia.routes.ROUTES`, the table the sandbox's emulator
 serves too. The routes for domains and SSO are an assumption (no public source names them):
 when the server answers 404/405 on one of them with a body that is not Sekoia's own error shape,
 the client raises `SekoiaRouteMissingError` and never tries another path.
@@ -47,17 +47,28 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
 from orchestrator.endpoints import Endpoints, require_https
-from orchestrator.errors import SekoiaError
+from orchestrator.errors import (
+    SekoiaAuthError,
+    SekoiaConflictError,
+    SekoiaError,
+    SekoiaNotFoundError,
+    SekoiaPermissionError,
+    SekoiaProtocolError,
+    SekoiaRateLimitedError,
+    SekoiaRouteMissingError,
+    SekoiaUnavailableError,
+)
 from orchestrator.retry_after import parse_retry_after
 from orchestrator.secret import reveal
-from orchestrator.sekoia_routes import PERMISSION_WRITE, ROUTES, SekoiaRoute
+from orchestrator.sekoia.routes import PERMISSION_WRITE, ROUTES, SekoiaRoute
+from orchestrator.sekoia.settings import SsoSettings
 
 __all__ = [
     "DEFAULT_RATE",
@@ -73,7 +84,6 @@ __all__ = [
     "SekoiaRateLimitedError",
     "SekoiaRouteMissingError",
     "SekoiaUnavailableError",
-    "SsoSettings",
     "RequestWindow",
 ]
 
@@ -92,47 +102,6 @@ _MAX_PAGES = 1000
 
 # --------------------------------------------------------------------------------------------
 # Errors
-
-
-class SekoiaAuthError(SekoiaError):
-    """401: the key is missing, invalid or expired."""
-
-
-class SekoiaPermissionError(SekoiaError):
-    """403: the key lacks a permission."""
-
-
-class SekoiaNotFoundError(SekoiaError):
-    """404 answered by Sekoia.io itself (its {message, code} body): the object is not there."""
-
-
-class SekoiaConflictError(SekoiaError):
-    """409: the object exists already."""
-
-
-class SekoiaRateLimitedError(SekoiaError):
-    def __init__(self, message: str, *, status: int | None = 429, code: str | None = None,
-                 retry_after: float | None = None):
-        super().__init__(message, status=status, code=code)
-        self.retry_after = retry_after
-
-
-class SekoiaUnavailableError(SekoiaError):
-    """5xx after the retries, or no answer at all."""
-
-
-class SekoiaProtocolError(SekoiaError):
-    """An answer that is not what the API speaks: HTML, truncated JSON, a redirect."""
-
-
-class SekoiaRouteMissingError(SekoiaError):
-    """An assumed route answered 404/405 like a path that does not exist: the step must be done in the UI."""
-
-    def __init__(self, message: str, *, operation: str, method: str, path: str, status: int):
-        super().__init__(message, status=status, code=None)
-        self.operation = operation
-        self.method = method
-        self.path = path
 
 
 # --------------------------------------------------------------------------------------------
@@ -200,36 +169,6 @@ class RetryPolicy:
             return retry_after
         base = min(self.max_backoff, self.backoff * 2 ** (attempt - 1))
         return base * random.uniform(0.75, 1.0)  # jitter: two runs do not retry in step
-
-
-# --------------------------------------------------------------------------------------------
-# What the client sends
-
-
-@dataclass(frozen=True)
-class SsoSettings:
-    """The OIDC settings Sekoia.io stores and answers, without the secret (it never answers it)."""
-
-    enabled: bool
-    provider_url: str
-    client_id: str
-    jit_provisioning: bool
-    default_role_uuid: str | None
-
-    @classmethod
-    def from_answer(cls, data: Mapping[str, Any]) -> SsoSettings:
-        return cls(
-            enabled=bool(data.get("enabled")),
-            provider_url=str(data.get("provider_url") or ""),
-            client_id=str(data.get("client_id") or ""),
-            jit_provisioning=bool(data.get("jit_provisioning")),
-            default_role_uuid=data.get("default_role_uuid") or None,
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
 
 
 # --------------------------------------------------------------------------------------------
@@ -442,7 +381,7 @@ class SekoiaClient:
         secret = str(reveal(client_secret))
         if not secret.strip():
             raise ValueError("client_secret is empty")
-        body = {**settings.to_dict(), "client_secret": secret}
+        body = settings.body(secret)
         answer = self.request("write_sso", json=body, secrets=(secret,), community_uuid=community_uuid)
         return self._object("write_sso", answer, optional=True, community_uuid=community_uuid)
 
