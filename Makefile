@@ -12,7 +12,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SSO := $(BIN)/sekoia-sso
 
-.PHONY: setup test test-slow bench lint render check docs demo plan apply status preflight rotate destroy connect output sandbox
+.PHONY: setup test test-fast test-slow bench lint render check docs demo plan apply status preflight rotate destroy connect output sandbox
 
 setup: $(VENV)/.installed
 
@@ -27,6 +27,10 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 
 test: setup
 	$(BIN)/pytest -q
+
+# The fast tier: pure code, no server, Terraform or process (tests/unit), in seconds.
+test-fast: setup
+	$(BIN)/pytest -q tests/unit
 
 lint: setup
 	$(BIN)/ruff check orchestrator sandbox tests scripts

@@ -1,4 +1,4 @@
-"""Re-record the `terraform show -json` plans that tests/test_planview.py reads.
+"""Re-record the `terraform show -json` plans that tests/unit/test_planview.py reads.
 
     .venv/bin/python tests/data/record_plans.py        # needs only a terraform binary on PATH
 

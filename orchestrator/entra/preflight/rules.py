@@ -18,7 +18,7 @@ Here, side by side:
 - `user_problems`: the rules, written to be read.
 - `is_ready`: the same rules for the common case, written for speed (the preflight asks it about
   every user of a 100,000-user tenant). It says True only of a user `user_problems` finds nothing
-  wrong with; its False sends the user to `user_problems`. tests/test_profile_rules.py checks
+  wrong with; its False sends the user to `user_problems`. tests/unit/test_profile_rules.py checks
   the two against each other on every mix of missing, None, empty, whitespace-only, unicode and
   good values, and on random ones.
 

@@ -22,9 +22,9 @@ import pytest
 from orchestrator.terraform.planview import PlanSummary, ResourceChange
 from orchestrator.workflows.client_secret import Ledger, SecretPlan, password_address
 from sandbox.sekoia.state import DEMO_COMMUNITY_UUID
-from tests.e2e import Baseline, SecretMonitor, apply, converged_problems, tenant_counts
-from tests.fixtures_sandbox import run_terraform
-from tests.project import REPO
+from tests.harness.e2e import Baseline, SecretMonitor, apply, converged_problems, tenant_counts
+from tests.harness.fixtures_sandbox import run_terraform
+from tests.harness.project import REPO
 
 pytestmark = pytest.mark.timeout(600)
 

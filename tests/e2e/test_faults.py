@@ -21,14 +21,7 @@ from typing import Any
 import pytest
 
 from orchestrator.sekoia.client import RetryPolicy
-from tests.e2e import (
-    Baseline,
-    apply,
-    clean_failure,
-    converged_problems,
-    error_message,
-    fault_answers,
-)
+from tests.harness.e2e import Baseline, apply, clean_failure, converged_problems, error_message, fault_answers
 
 pytestmark = pytest.mark.timeout(900)
 

@@ -12,7 +12,7 @@ import pytest
 
 from orchestrator.terraform.planview import PlanSummary, action_of
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 # The fake secrets the recorded plans hold in clear (see record_plans.py).
 SENSITIVE_VALUE = "s3cr3t-recorded-value"
 NAMED_SECRET_VALUE = "unmarked-but-named-secret"

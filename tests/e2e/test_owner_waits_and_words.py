@@ -17,8 +17,8 @@ import sys
 import pytest
 
 from sandbox.sekoia.state import DEMO_COMMUNITY_UUID
-from tests.e2e import CLI_TIMEOUT, apply, tenant_counts
-from tests.project import REPO
+from tests.harness.e2e import CLI_TIMEOUT, apply, tenant_counts
+from tests.harness.project import REPO
 
 pytestmark = pytest.mark.timeout(600)
 

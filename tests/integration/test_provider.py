@@ -34,8 +34,8 @@ from sandbox.provider.schema import (
 )
 from sandbox.provider.server import CERT_CACHE_FILE, MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE, Servicer
 from sandbox.up import Sandbox
-from tests.e2e import alive
-from tests.fixtures_sandbox import run_terraform
+from tests.harness.e2e import alive
+from tests.harness.fixtures_sandbox import run_terraform
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -677,7 +677,7 @@ def test_the_provider_ends_itself_when_terraform_is_killed():
                "print(plugin.stdout.readline().decode().split('|')[0], flush=True)\n"
                "time.sleep(120)\n")
     terraform = subprocess.Popen([sys.executable, "-c", starter], stdout=subprocess.PIPE,
-                                 cwd=Path(__file__).resolve().parent.parent)
+                                 cwd=Path(__file__).resolve().parents[2])
     plugin = int(terraform.stdout.readline())
     assert terraform.stdout.readline().strip() == b"1"  # the plugin's handshake: it serves
     terraform.kill()

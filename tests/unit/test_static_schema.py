@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.project import REPO
-from tests.schemacheck import check_file
+from tests.harness.project import REPO
+from tests.harness.schemacheck import check_file
 
 TF_FILES = sorted(p for p in (REPO / "terraform").rglob("*.tf") if ".terraform" not in p.parts)
 

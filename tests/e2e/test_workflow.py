@@ -15,7 +15,7 @@ from orchestrator.config.loading import load_environment
 from orchestrator.terraform.workspace import Workspace
 from orchestrator.workflows.common import environment_lock
 from sandbox.sekoia.state import DEMO_COMMUNITY_UUID
-from tests.e2e import apply, tenant_counts
+from tests.harness.e2e import apply, tenant_counts
 
 pytestmark = pytest.mark.timeout(600)
 

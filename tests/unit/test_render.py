@@ -7,7 +7,7 @@ from click.testing import CliRunner
 from orchestrator.cli import cli
 from orchestrator.config.loading import load_environment
 from orchestrator.render import diff_rendered, hcl_string, render_environment
-from tests.project import REPO, copy_project
+from tests.harness.project import REPO, copy_project
 
 
 @pytest.fixture

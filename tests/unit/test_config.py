@@ -6,7 +6,7 @@ from click.testing import CliRunner
 
 from orchestrator.cli import cli
 from orchestrator.config.loading import load_environment
-from tests.project import REPO, copy_project
+from tests.harness.project import REPO, copy_project
 
 GOOD = yaml.safe_load((REPO / "envs" / "sandbox.yaml").read_text())
 

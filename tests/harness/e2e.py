@@ -1,6 +1,6 @@
 """End-to-end machinery shared by the suites that run `sekoia-sso` as processes on the sandbox.
 
-    from tests.e2e import apply, runs_fixture, tenant_counts  # noqa: F401 - the fixture `runs`
+    from tests.harness.e2e import apply, runs_fixture, tenant_counts  # noqa: F401 - the fixture `runs`
 
     def test_something(runs, graph_emulator):
         done = apply(runs)                      # `sekoia-sso apply sandbox --yes ...` as a process
@@ -40,7 +40,7 @@ import pytest
 from orchestrator.config.loading import load_environment
 from orchestrator.terraform.workspace import Workspace
 from sandbox.sekoia.state import DEMO_COMMUNITY_UUID
-from tests.project import copy_project
+from tests.harness.project import copy_project
 
 # What envs/sandbox.yaml asks for: two groups and one user assigned.
 SANDBOX_ASSIGNMENTS = 3

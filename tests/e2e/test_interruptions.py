@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import pytest
 
 from sandbox.sekoia.state import DEMO_COMMUNITY_UUID
-from tests.e2e import (
+from tests.harness.e2e import (
     Baseline,
     SecretMonitor,
     apply,

@@ -46,8 +46,8 @@ from orchestrator.sekoia.routes import PERMISSION_READ, PERMISSION_WRITE
 from orchestrator.sekoia.settings import SekoiaTarget
 from sandbox.sekoia.emulator import SekoiaEmulator
 from sandbox.sekoia.state import DEMO_COMMUNITY_UUID, FOREIGN_COMMUNITY_UUID
-from tests.fixtures_sekoia import MemoryHandover
-from tests.project import copy_project
+from tests.harness.fixtures_sekoia import MemoryHandover
+from tests.harness.project import copy_project
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -527,7 +527,7 @@ def test_durations():
 
 
 def test_target_from_outputs_needs_an_applied_terraform_half():
-    env = load_environment(Path(__file__).resolve().parent.parent, "sandbox")
+    env = load_environment(Path(__file__).resolve().parents[2], "sandbox")
     with pytest.raises(TerraformNotAppliedError) as error:
         SekoiaTarget.from_outputs(env, {})
     assert error.value.exit_code == 2 and "sekoia-sso apply sandbox" in str(error.value)
@@ -539,7 +539,7 @@ def test_target_from_outputs_needs_an_applied_terraform_half():
 
 
 def test_a_plan_before_the_first_terraform_apply(harness, sekoia_emulator):
-    env = load_environment(Path(__file__).resolve().parent.parent, "sandbox")
+    env = load_environment(Path(__file__).resolve().parents[2], "sandbox")
     target = SekoiaTarget.from_outputs(env, {}, allow_unapplied=True)
     assert not target.applied and target.provider_url == PROVIDER_URL
     with harness.client() as c:

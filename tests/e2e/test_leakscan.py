@@ -3,7 +3,7 @@
 import base64
 import urllib.parse
 
-from tests.e2e import leaks
+from tests.harness.e2e import leaks
 
 SECRET = "Abc8Q~s3cr3t+/value=="
 

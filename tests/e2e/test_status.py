@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from sandbox.sekoia.state import DEMO_COMMUNITY_UUID
-from tests.e2e import apply
+from tests.harness.e2e import apply
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -298,7 +298,7 @@ def test_a_secret_inside_its_rotation_window_warns_and_fails_only_with_strict(ru
 def test_the_secret_check_never_raises_on_missing_or_odd_outputs():
     from orchestrator.config.loading import load_environment
     from orchestrator.workflows.status import _check_client_secret
-    from tests.project import REPO
+    from tests.harness.project import REPO
 
     env = load_environment(REPO, "sandbox")
     cases = {

@@ -15,7 +15,7 @@ import pytest
 from orchestrator.config.loading import load_environment
 from orchestrator.errors import EnvironmentBusyError
 from orchestrator.terraform.workspace import EarlyPlan, PlanSite, Workspace
-from tests.e2e import apply, children_running
+from tests.harness.e2e import apply, children_running
 
 pytestmark = pytest.mark.timeout(600)
 

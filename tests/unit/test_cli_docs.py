@@ -6,7 +6,7 @@ import pytest
 from click.testing import CliRunner
 
 from orchestrator.cli import cli
-from tests.project import REPO
+from tests.harness.project import REPO
 
 COMMANDS = sorted(cli.commands)
 README = (REPO / "README.md").read_text()

@@ -12,7 +12,7 @@ A case is HANDLED when all of this holds (anything less counts it as not handled
   redirect or a nextLink names (the credentials must never follow it);
 - no secret printed (the sandbox's client secret and API key, the test's fake client secret).
 
-The groups: config files (beyond the 46 cases of tests/test_config.py, counted in the figures but run
+The groups: config files (beyond the 46 cases of tests/unit/test_config.py, counted in the figures but run
 there), environment variables, CLI misuse, and malformed answers from Microsoft Graph, the Entra ID
 login host, the tenant's discovery document and Sekoia.io.
 
@@ -68,14 +68,14 @@ import pytest
 import yaml
 
 from sandbox.sekoia.state import DEMO_COMMUNITY_UUID
-from tests.fixtures_sekoia import MemoryHandover
-from tests.project import REPO, copy_project
-from tests.test_config import BAD_CONFIGS
+from tests.harness.fixtures_sekoia import MemoryHandover
+from tests.harness.project import REPO, copy_project
+from tests.unit.test_config import BAD_CONFIGS
 
 # The first test waits for the pool (about 200 processes): on a loaded 2-core machine that takes minutes.
 pytestmark = pytest.mark.timeout(420)
 
-DATA = Path(__file__).resolve().parent / "badinput"
+DATA = Path(__file__).resolve().parents[1] / "badinput"
 GOOD = yaml.safe_load((REPO / "envs" / "sandbox.yaml").read_text())
 CLI_TIMEOUT = 60.0
 MAX_PRINTED = 16_000  # bytes: a 10 MB answer must not end up on the terminal
@@ -1431,7 +1431,7 @@ class BadInputFigures:
         groups = ", ".join(f"{group} {self.handled[group]}/{self.tried[group]}" for group in self.tried)
         terminalreporter.write_sep("-", "bad input figures")
         terminalreporter.write_line(f"bad input: {tried} cases tried, {handled} handled ({groups})")
-        terminalreporter.write_line(f"  plus {len(BAD_CONFIGS)} bad config files in tests/test_config.py "
+        terminalreporter.write_line(f"  plus {len(BAD_CONFIGS)} bad config files in tests/unit/test_config.py "
                                     f"(run there): {tried + len(BAD_CONFIGS)} bad-input cases in all")
 
 
@@ -1508,7 +1508,7 @@ def test_the_corpus_is_big_and_every_case_named_once() -> None:
     assert len(ids) == len(set(ids))
     assert len(CASES) >= 60
     assert {c.group for c in CASES} == {"config", "env", "cli", "graph", "login", "discovery", "sekoia"}
-    # Each config case is new: none repeats a file of tests/test_config.py.
+    # Each config case is new: none repeats a file of tests/unit/test_config.py.
     assert not {c.id for c in CONFIG_CASES} & {c[0] for c in BAD_CONFIGS}
 
 

@@ -32,11 +32,11 @@ from orchestrator.entra.preflight.report import (
 from orchestrator.errors import PageCheckerError, ProblemUsersError, UnknownAccessError
 from sandbox.graph.bigtenant import TenantProcess
 from sandbox.graph.emulator import GraphEmulator, load_default_tenant
-from tests.e2e import children_running
+from tests.harness.e2e import children_running
 
 pytestmark = pytest.mark.timeout(120)
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 SANDBOX_YAML = (REPO / "envs" / "sandbox.yaml").read_text(encoding="utf-8")
 SSO = [sys.executable, "-m", "orchestrator"]
 

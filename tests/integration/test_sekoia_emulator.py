@@ -92,7 +92,7 @@ def test_emulator_paths_follow_the_route_table_when_it_changes():
                   httpx.get(emu.url + "/v1/me", headers=auth).status_code)
     """)
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=20,
-                          cwd=Path(__file__).parent.parent)
+                          cwd=Path(__file__).parents[2])
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["200", "404"]
 

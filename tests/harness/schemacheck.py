@@ -12,7 +12,7 @@ from pathlib import Path
 
 import hcl2
 
-SCHEMA = json.loads((Path(__file__).resolve().parent.parent / "orchestrator/data/azuread-3.7.0-schema.json").read_text())
+SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "orchestrator/data/azuread-3.7.0-schema.json").read_text())
 META_ARGUMENTS = {"count", "for_each", "depends_on", "provider", "lifecycle", "provisioner", "connection"}
 
 

@@ -1,0 +1,1 @@
+"""Pure code: no server, no Terraform run, no process; `make test-fast` runs these in seconds."""
