@@ -1,6 +1,6 @@
 """Sekoia.io: the API, the OIDC settings a community should hold, and connecting an environment to it.
 
-    routes.py     the route table: every path, method and permission (shared with sandbox/sekoia.py)
+    routes.py     the route table: every path, method and permission (served as it is by sandbox/sekoia/)
     client.py     the httpx client: pacing, retries, errors, secrets masked out of messages
     settings.py   the OIDC settings: their fields, the body sent, the wanted values (SekoiaTarget), the diff
     plan.py       what connect would change, from reads only: preconditions, domains, OIDC, which secret
