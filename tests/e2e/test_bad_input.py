@@ -68,6 +68,7 @@ import pytest
 import yaml
 
 from sandbox.sekoia.state import DEMO_COMMUNITY_UUID
+from tests.harness.e2e import session_plugin
 from tests.harness.fixtures_sekoia import MemoryHandover
 from tests.harness.project import REPO, copy_project
 from tests.unit.test_config import BAD_CONFIGS
@@ -1437,12 +1438,7 @@ class BadInputFigures:
 
 @pytest.fixture(scope="session")
 def bad_input_figures(pytestconfig) -> BadInputFigures:
-    plugins = pytestconfig.pluginmanager
-    found = plugins.get_plugin(BadInputFigures.name)
-    if found is None:
-        found = BadInputFigures()
-        plugins.register(found, BadInputFigures.name)
-    return found
+    return session_plugin(pytestconfig, BadInputFigures)
 
 
 # ------------------------------------------------------------------------------------------------

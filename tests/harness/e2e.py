@@ -550,11 +550,17 @@ class Evidence:
                 f"hits {self.leak_hits}")
 
 
+def session_plugin(pytestconfig, kind: type):
+    """The one instance of a figures plugin (`kind`, with a `name`) for the session, registered on first use so
+    that its pytest_terminal_summary prints at the end."""
+    plugins = pytestconfig.pluginmanager
+    found = plugins.get_plugin(kind.name)
+    if found is None:
+        found = kind()
+        plugins.register(found, kind.name)
+    return found
+
+
 @pytest.fixture(scope="session", name="evidence")
 def evidence_fixture(pytestconfig) -> Evidence:
-    plugins = pytestconfig.pluginmanager
-    found = plugins.get_plugin(Evidence.name)
-    if found is None:
-        found = Evidence()
-        plugins.register(found, Evidence.name)
-    return found
+    return session_plugin(pytestconfig, Evidence)

@@ -226,6 +226,19 @@ def test_missing_permission_names_the_permissions_to_grant(graph_emulator, http)
     assert "User.Read.All" in str(caught.value) and "GroupMember.Read.All" in str(caught.value)
 
 
+class FixedToken:
+    description = "fixed"
+
+    def token(self, *, force_refresh: bool = False) -> str:
+        return "token-value"
+
+
+def mock_graph(answer) -> GraphClient:
+    """A client whose every request `answer` serves: for answers no honest server (or the emulator) gives."""
+    return GraphClient(graph_url="https://graph.microsoft.com", credential=FixedToken(),
+                       http=httpx.Client(transport=httpx.MockTransport(answer)))
+
+
 def test_next_link_to_another_host_is_refused_before_sending_the_token():
     # An edge no honest server produces: a transport that answers like Graph with a foreign nextLink.
     asked: list[str] = []
@@ -234,14 +247,7 @@ def test_next_link_to_another_host_is_refused_before_sending_the_token():
         asked.append(str(request.url))
         return httpx.Response(200, json={"value": [{"id": "1"}], "@odata.nextLink": "https://evil.example/v1.0/users"})
 
-    class Fixed:
-        description = "fixed"
-
-        def token(self, *, force_refresh: bool = False) -> str:
-            return "token-value"
-
-    client = GraphClient(graph_url="https://graph.microsoft.com", credential=Fixed(),
-                         http=httpx.Client(transport=httpx.MockTransport(answer)))
+    client = mock_graph(answer)
     pages = client.iter_pages("/users")
     with pytest.raises(GraphError, match="another host"):
         list(pages)
@@ -260,14 +266,7 @@ def test_a_next_link_written_after_the_value_is_still_followed():
         body = '{"value": [{"id": "' + str(page) + '"}]' + link + "}"
         return httpx.Response(200, content=body.encode(), headers={"Content-Type": "application/json"})
 
-    class Fixed:
-        description = "fixed"
-
-        def token(self, *, force_refresh: bool = False) -> str:
-            return "token-value"
-
-    client = GraphClient(graph_url="https://graph.microsoft.com", credential=Fixed(),
-                         http=httpx.Client(transport=httpx.MockTransport(answer)))
+    client = mock_graph(answer)
     assert [page[0]["id"] for page in client.iter_pages("/users")] == ["1", "2", "3"]
     assert asked == ["1", "2", "3"]
     client.close()
