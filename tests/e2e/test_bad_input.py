@@ -55,7 +55,6 @@ import sys
 import threading
 import time
 import traceback
-from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -68,7 +67,7 @@ import pytest
 import yaml
 
 from sandbox.sekoia.state import DEMO_COMMUNITY_UUID
-from tests.harness.e2e import session_plugin
+from tests.harness.e2e import BadInputFigures, session_plugin
 from tests.harness.fixtures_sekoia import MemoryHandover
 from tests.harness.project import REPO, copy_project
 from tests.unit.test_config import BAD_CONFIGS
@@ -1412,30 +1411,6 @@ CASES = [*CONFIG_CASES, *ENV_CASES, *CLI_CASES, *GRAPH_CASES, *LOGIN_CASES, *DIS
 # The figures
 
 
-class BadInputFigures:
-    """A pytest plugin (registered by the session fixture below): cases tried / handled, in the summary."""
-
-    name = "sekoia-sso-bad-input"
-
-    def __init__(self) -> None:
-        self.tried: Counter = Counter()
-        self.handled: Counter = Counter()
-
-    def record(self, case: Case, handled: bool) -> None:
-        self.tried[case.group] += 1
-        self.handled[case.group] += handled
-
-    def pytest_terminal_summary(self, terminalreporter) -> None:
-        if not self.tried:
-            return
-        tried, handled = sum(self.tried.values()), sum(self.handled.values())
-        groups = ", ".join(f"{group} {self.handled[group]}/{self.tried[group]}" for group in self.tried)
-        terminalreporter.write_sep("-", "bad input figures")
-        terminalreporter.write_line(f"bad input: {tried} cases tried, {handled} handled ({groups})")
-        terminalreporter.write_line(f"  plus {len(BAD_CONFIGS)} bad config files in tests/unit/test_config.py "
-                                    f"(run there): {tried + len(BAD_CONFIGS)} bad-input cases in all")
-
-
 @pytest.fixture(scope="session")
 def bad_input_figures(pytestconfig) -> BadInputFigures:
     return session_plugin(pytestconfig, BadInputFigures)
@@ -1494,7 +1469,7 @@ def test_bad_input_is_handled(case: Case, request, bad_input_figures: BadInputFi
     else:
         outcome, secrets = request.getfixturevalue("pooled_outcomes")[case.key]
     problems = problems_with(case, outcome, secrets)
-    bad_input_figures.record(case, not problems)
+    bad_input_figures.record(case.group, not problems)
     assert not problems, (f"{case.id}: " + "; ".join(problems) + f"\n--- exit {outcome.exit_code}\n--- stdout\n"
                           f"{outcome.out[-3000:]}\n--- stderr\n{outcome.err[-3000:]}")
 

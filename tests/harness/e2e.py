@@ -536,6 +536,24 @@ class Evidence:
     def tally(self, title: str) -> Tally:
         return self.tallies.setdefault(title, Tally(title))
 
+    def state(self) -> dict:
+        # not dataclasses.asdict: it rebuilds a Counter from (key, value) pairs, counting the pairs
+        return {"tallies": [{"title": t.title, "runs": t.runs, "converged": t.converged, "duplicates": t.duplicates,
+                             "faults": dict(t.faults), "notes": dict(t.notes)} for t in self.tallies.values()],
+                "leaks": [self.leak_bytes, self.leak_hits, self.leak_runs, self.leak_tests]}
+
+    def absorb(self, state: dict) -> None:
+        for figures in state["tallies"]:
+            tally = self.tally(figures["title"])
+            tally.runs += figures["runs"]
+            tally.converged += figures["converged"]
+            tally.duplicates += figures["duplicates"]
+            tally.faults.update(figures["faults"])
+            tally.notes.update(figures["notes"])
+        scanned, hits, runs, tests = state["leaks"]
+        self.leak_bytes, self.leak_hits = self.leak_bytes + scanned, self.leak_hits + hits
+        self.leak_runs, self.leak_tests = self.leak_runs + runs, self.leak_tests + tests
+
     def pytest_terminal_summary(self, terminalreporter) -> None:
         if not self.tallies and not self.leak_tests:
             return
@@ -559,6 +577,61 @@ def session_plugin(pytestconfig, kind: type):
         found = kind()
         plugins.register(found, kind.name)
     return found
+
+
+class BadInputFigures:
+    """A pytest plugin (tests/e2e/test_bad_input.py records into it): cases tried / handled, in the summary."""
+
+    name = "sekoia-sso-bad-input"
+
+    def __init__(self) -> None:
+        self.tried: Counter = Counter()
+        self.handled: Counter = Counter()
+
+    def record(self, group: str, handled: bool) -> None:
+        self.tried[group] += 1
+        self.handled[group] += handled
+
+    def state(self) -> dict:
+        return {"tried": dict(self.tried), "handled": dict(self.handled)}
+
+    def absorb(self, state: dict) -> None:
+        self.tried.update(state["tried"])
+        self.handled.update(state["handled"])
+
+    def pytest_terminal_summary(self, terminalreporter) -> None:
+        if not self.tried:
+            return
+        from tests.unit.test_config import BAD_CONFIGS
+
+        tried, handled = sum(self.tried.values()), sum(self.handled.values())
+        groups = ", ".join(f"{group} {self.handled[group]}/{self.tried[group]}" for group in self.tried)
+        terminalreporter.write_sep("-", "bad input figures")
+        terminalreporter.write_line(f"bad input: {tried} cases tried, {handled} handled ({groups})")
+        terminalreporter.write_line(f"  plus {len(BAD_CONFIGS)} bad config files in tests/unit/test_config.py "
+                                    f"(run there): {tried + len(BAD_CONFIGS)} bad-input cases in all")
+
+
+FIGURES = (Evidence, BadInputFigures)
+
+
+def pytest_sessionfinish(session) -> None:
+    """Under pytest-xdist, a worker hands its figures to the controller, which prints the one summary."""
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is None:
+        return
+    for kind in FIGURES:
+        found = session.config.pluginmanager.get_plugin(kind.name)
+        if found is not None:
+            workeroutput[kind.name] = json.dumps(found.state())
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error) -> None:
+    for kind in FIGURES:
+        state = getattr(node, "workeroutput", {}).get(kind.name)
+        if state:
+            session_plugin(node.config, kind).absorb(json.loads(state))
 
 
 @pytest.fixture(scope="session", name="evidence")
