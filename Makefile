@@ -37,11 +37,10 @@ lint: setup
 	terraform fmt -check -recursive terraform/
 	$(BIN)/python scripts/module_docs.py --check
 
-render: setup
-	$(SSO) render $(ENV) $(ARGS)
-
-check: setup
-	$(SSO) check $(ENV) $(ARGS)
+# The commands that act on one environment, e.g. `make plan ENV=prod ARGS=--json` runs `sekoia-sso plan prod --json`.
+ENV_COMMANDS := render check plan status preflight connect rotate destroy
+$(ENV_COMMANDS): setup
+	$(SSO) $@ $(ENV) $(ARGS)
 
 # The whole flow on envs/sandbox.yaml against the local emulators: sandbox up, apply, status, sandbox down.
 demo: setup
@@ -51,30 +50,12 @@ demo: setup
 sandbox: setup
 	$(BIN)/python -m sandbox up
 
-plan: setup
-	$(SSO) plan $(ENV) $(ARGS)
-
 apply: setup
 	$(SSO) apply $(ENV) $(APPLY_ARGS) $(ARGS)
-
-status: setup
-	$(SSO) status $(ENV) $(ARGS)
-
-preflight: setup
-	$(SSO) preflight $(ENV) $(ARGS)
-
-connect: setup
-	$(SSO) connect $(ENV) $(ARGS)
 
 # One Terraform output, e.g. `make output ENV=prod NAME=client_id` (a sensitive one only to a terminal).
 output: setup
 	$(SSO) output $(ENV) $(NAME) $(ARGS)
-
-rotate: setup
-	$(SSO) rotate $(ENV) $(ARGS)
-
-destroy: setup
-	$(SSO) destroy $(ENV) $(ARGS)
 
 # Benchmarks (preflight of 100,000 users, no-op re-apply, --help start-up): one table of ratios.
 bench: setup
