@@ -12,7 +12,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SSO := $(BIN)/sekoia-sso
 
-.PHONY: setup test test-fast test-slow bench lint render check docs demo plan apply status preflight rotate destroy connect output sandbox
+.PHONY: setup test test-fast test-slow bench lint render check docs demo plan apply status preflight rotate destroy connect output list sandbox
 
 setup: $(VENV)/.installed
 
@@ -52,6 +52,10 @@ sandbox: setup
 
 apply: setup
 	$(SSO) apply $(ENV) $(APPLY_ARGS) $(ARGS)
+
+# Every environment of envs/ side by side, e.g. `make list ARGS=--json`.
+list: setup
+	$(SSO) list $(ARGS)
 
 # One Terraform output, e.g. `make output ENV=prod NAME=client_id` (a sensitive one only to a terminal).
 output: setup

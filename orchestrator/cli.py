@@ -542,6 +542,37 @@ def destroy(env: str, yes: bool, confirm_name: str | None, remove_domains: bool,
         emit_json(result)
 
 
+@cli.command("list")
+@json_option("Print the environments as one JSON document on stdout (for a CI matrix).")
+def list_(as_json: bool) -> None:
+    """List every environment of envs/: region, community, tenant, backend, render current.
+
+    Reads the files only (no Terraform, no network, no credentials), so a CI job can build its
+    matrix of environments from it. An environment whose file does not load is listed with the
+    reason, as are two environments naming one Sekoia.io community. Exit 0, or 2 when any
+    environment has such a problem (every environment is listed still).
+
+    Example:
+
+    \b
+        sekoia-sso list
+        sekoia-sso list --json | jq -r '.environments[].name'
+    """
+    from orchestrator.errors import EXIT_USAGE
+    from orchestrator.workflows.fleet import list_environments
+
+    rows = list_environments(_project())
+    problems = [row.name for row in rows if row.problem]
+    if as_json:
+        emit_json({"environments": [row.to_dict() for row in rows], "exit_code": EXIT_USAGE if problems else 0})
+    else:
+        for row in rows:
+            click.echo(row.line())
+    if problems:
+        click.secho(f"Error: {len(problems)} environment(s) with a problem: {', '.join(problems)}", fg="red", err=True)
+        raise click.exceptions.Exit(EXIT_USAGE)
+
+
 def main() -> None:
     signal.signal(signal.SIGTERM, raise_terminated)
     try:
