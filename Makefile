@@ -29,7 +29,8 @@ test: setup
 	$(BIN)/pytest -q
 
 lint: setup
-	$(BIN)/ruff check orchestrator sandbox tests scripts
+	$(BIN)/ruff check orchestrator sandbox tests scripts bench
+	$(BIN)/mypy orchestrator
 	terraform fmt -check -recursive terraform/
 	$(BIN)/python scripts/module_docs.py --check
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -41,7 +42,7 @@ class Endpoints:
                 return actual + url[len(public):]
         return url
 
-    def environ(self, base: dict[str, str] | None = None) -> dict[str, str]:
+    def environ(self, base: Mapping[str, str] | None = None) -> dict[str, str]:
         """Process environment for Terraform and credential lookups.
 
         In the sandbox, its own values (provider mirror, throwaway ARM_* credentials, API key)

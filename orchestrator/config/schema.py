@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from orchestrator.config.regions import CLOUDS, SEKOIA_REGIONS, SekoiaRegion
+from orchestrator.config.regions import CLOUDS, SEKOIA_REGIONS, Cloud, SekoiaRegion
 from orchestrator.config.values import (
     CREDENTIAL_VARIABLE_PREFIXES,
     CREDENTIAL_VARIABLES,
@@ -266,7 +266,7 @@ class Environment:
     warnings: tuple[str, ...] = ()
 
     @property
-    def cloud(self):
+    def cloud(self) -> Cloud:
         return CLOUDS[self.config.cloud]
 
     @property

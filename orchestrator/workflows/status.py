@@ -12,7 +12,7 @@ The checks, in the order the report shows them, are STATUS_CHECKS at the end of 
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -335,7 +335,8 @@ def status_environment(project_dir: Path, env: Environment, console: Console,
             futures = [pool.submit(_guarded, part, check, reads) for part, check in STATUS_CHECKS]
             checks = [check for future in futures for check in future.result()]
         finally:
-            wait([reads.runner, reads.plan, reads.outputs, reads.graph, reads.sekoia])
+            started: list[Future[Any]] = [reads.runner, reads.plan, reads.outputs, reads.graph, reads.sekoia]
+            wait(started)
             reads.close()
     for check in checks:
         console.result(check.line())

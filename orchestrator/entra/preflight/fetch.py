@@ -19,7 +19,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
@@ -28,6 +28,9 @@ from orchestrator.entra.graph import BatchRequest, GraphClient, encode_query, od
 from orchestrator.entra.preflight.pagecheck import LocalChecker, PageChecker
 from orchestrator.entra.preflight.rules import GraphUser
 from orchestrator.errors import GraphError, UnknownAccessError
+
+if TYPE_CHECKING:  # config loads pydantic: only for the annotations
+    from orchestrator.config.schema import Environment
 
 USER_FIELDS: tuple[str, ...] = GraphUser.__struct_fields__  # what the rules read, and nothing more
 REFUSED_FIELDS = ("id", "userPrincipalName", "displayName")
@@ -80,15 +83,16 @@ class _Jobs:
             with self.lock:
                 self.futures -= done
             for future in done:
-                if future.exception() is not None:
+                error = future.exception()
+                if error is not None:
                     self.stopped.set()
-                    raise future.exception()
+                    raise error
 
 
 class AccessFetch:
     """The groups and users of an environment's `access`, fetched from Graph: resolved, then their members."""
 
-    def __init__(self, graph: GraphClient, env, *, page_size: int, concurrency: int):
+    def __init__(self, graph: GraphClient, env: Environment, *, page_size: int, concurrency: int):
         self.graph = graph
         self.env = env
         self.access = env.config.access
@@ -199,8 +203,8 @@ class AccessFetch:
     # -- members ---------------------------------------------------------------------------------
 
     def direct_members(self, group: _ResolvedGroup, checker: LocalChecker | PageChecker, jobs: _Jobs) -> None:
-        path, params = f"/groups/{group.id}/members/microsoft.graph.user", {"$select": ",".join(USER_FIELDS),
-                                                                            "$top": self.page_size}
+        path = f"/groups/{group.id}/members/microsoft.graph.user"
+        params: dict[str, str | int] = {"$select": ",".join(USER_FIELDS), "$top": self.page_size}
         what = self.graph.page_request(path, params)
 
         def counted(users: int) -> None:
@@ -234,7 +238,7 @@ class AccessFetch:
 
     def nested_users(self, group_id: str, paths: list[str], checker: LocalChecker | PageChecker, jobs: _Jobs) -> None:
         path = f"/groups/{group_id}/transitiveMembers/microsoft.graph.user"
-        params = {"$select": ",".join(REFUSED_FIELDS), "$top": self.page_size, "$count": "true"}
+        params: dict[str, str | int] = {"$select": ",".join(REFUSED_FIELDS), "$top": self.page_size, "$count": "true"}
         what = self.graph.page_request(path, params)
         for raw, link in self.graph.iter_raw_pages(path, params, headers={"ConsistencyLevel": "eventual"}):
             checker.add_candidates(raw, link, paths, what)
