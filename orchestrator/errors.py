@@ -263,8 +263,9 @@ class ProblemUsersError(SekoiaSSOError):
         self.report = report
         allowed = f" (more than --max-problems {max_problems})" if max_problems else ""
         super().__init__(
-            f"{report.problem_users} user(s) of {report.environment} will not be able to sign in through SSO{allowed}. "
-            "Complete their profiles or fix their access in Entra ID, or accept them with --max-problems N or --warn-only."
+            f"{report.problem_users} user(s) of {report.environment} will not be able to sign in through "
+            f"SSO{allowed}. Complete their profiles or fix their access in Entra ID, or accept them with "
+            "--max-problems N or --warn-only."
         )
 
 

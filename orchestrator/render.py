@@ -161,7 +161,8 @@ def render_environment(env: Environment, project_dir: Path) -> RenderedRoot:
     ])
 
     outputs = [
-        (name, aligned([("value", Expression(f"module.sekoia_sso.{name}")), *([("sensitive", True)] if sensitive else [])]))
+        (name, aligned([("value", Expression(f"module.sekoia_sso.{name}")),
+                        *([("sensitive", True)] if sensitive else [])]))
         for name, sensitive in MODULE_OUTPUTS
     ]
     outputs += [(name, aligned([("value", Expression(value))])) for name, value in RECORD_OUTPUTS]

@@ -121,7 +121,8 @@ class Access(Strict):
     def _user_refs(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         for item in value:
             if not (GUID_RE.fullmatch(item) or UPN_RE.fullmatch(item)):
-                raise ValueError(f"{shorten(item)} is neither a user principal name (name@domain) nor an object ID (GUID)")
+                raise ValueError(f"{shorten(item)} is neither a user principal name (name@domain) "
+                                 "nor an object ID (GUID)")
         return value
 
     @model_validator(mode="after")
@@ -200,8 +201,8 @@ class Sekoia(Strict):
     @model_validator(mode="after")
     def _jit_needs_role(self) -> Sekoia:
         if self.jit_provisioning and not (self.default_role or "").strip():
-            raise ValueError("default_role is required when jit_provisioning is true (Sekoia.io needs a role by default); "
-                             "a blank one does not count")
+            raise ValueError("default_role is required when jit_provisioning is true "
+                             "(Sekoia.io needs a role by default); a blank one does not count")
         if self.legacy_callback and SEKOIA_REGIONS[self.region].legacy_callback_url is None:
             raise ValueError(f"legacy_callback: region {self.region} never had a legacy app host (only FRA2 and MCO1)")
         return self

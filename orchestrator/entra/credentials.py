@@ -370,7 +370,8 @@ def graph_token_source(environ: Mapping[str, str] | None, *, tenant_id: str, hos
                                   description=f"Azure CLI login (tenant {tenant_id})", help_text=CREDENTIAL_HELP)
 
     if client_id:
-        raise ConfigError(f"ARM_CLIENT_ID is set but no secret, certificate or OIDC token goes with it. {CREDENTIAL_HELP}")
+        raise ConfigError("ARM_CLIENT_ID is set but no secret, certificate or OIDC token goes with it. "
+                          + CREDENTIAL_HELP)
     raise ConfigError(f"no Microsoft Graph credentials found. {CREDENTIAL_HELP}")
 
 

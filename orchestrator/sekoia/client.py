@@ -362,8 +362,8 @@ class SekoiaClient:
         return items
 
     def add_domain(self, community_uuid: str, name: str) -> dict[str, Any] | None:
-        return self._object("add_domain", self.request("add_domain", json={"name": name}, community_uuid=community_uuid),
-                            optional=True, community_uuid=community_uuid)
+        answer = self.request("add_domain", json={"name": name}, community_uuid=community_uuid)
+        return self._object("add_domain", answer, optional=True, community_uuid=community_uuid)
 
     def remove_domain(self, community_uuid: str, domain_uuid: str) -> None:
         self.request("remove_domain", community_uuid=community_uuid, domain_uuid=domain_uuid)

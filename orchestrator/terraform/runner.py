@@ -160,7 +160,8 @@ class TerraformRunner:
             raise ConfigError(f"Terraform root {self.root_dir} is not a directory")
         if not re.fullmatch(r"\d+(ms|s|m|h)", lock_timeout):
             raise ConfigError(f"lock_timeout {lock_timeout!r} is not a Terraform duration such as 30s or 5m")
-        self.terraform = find_terraform(binary, env=self._base_env(), cache_file=self.data_dir / "terraform-binary.json")
+        self.terraform = find_terraform(binary, env=self._base_env(),
+                                        cache_file=self.data_dir / "terraform-binary.json")
 
     @property
     def binary(self) -> str:

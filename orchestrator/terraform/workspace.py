@@ -329,7 +329,8 @@ class EarlyPlan:
         if site is None or not site.root_dir.is_dir():
             return None
         try:
-            sandbox_env = sandbox_environ(read_running_sandbox(project_dir, f"envs/{name}.yaml")) if site.sandbox else {}
+            sandbox_env = (sandbox_environ(read_running_sandbox(project_dir, f"envs/{name}.yaml"))
+                           if site.sandbox else {})
             lock = site.lock().acquire()
         except SekoiaSSOError:
             return None

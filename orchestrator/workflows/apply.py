@@ -316,9 +316,9 @@ class _ApplyRun:
             preflight_report = self.preflight_future.result()
             self.target, self.sekoia_plan = self.sekoia_future.result()
             self.outputs = self.outputs_future.result()
-            self.secret_plan = SecretPlan.of(Ledger.read(self.outputs, self.credentials_future.result()),
-                                             self.tf_summary, rotate_before_days=self.env.config.secret.rotate_before_days,
-                                             applied=self.target.applied)
+            ledger = Ledger.read(self.outputs, self.credentials_future.result())
+            self.secret_plan = SecretPlan.of(ledger, self.tf_summary, applied=self.target.applied,
+                                             rotate_before_days=self.env.config.secret.rotate_before_days)
             self.preflight = _show_preflight(preflight_report, self.options, self.console)
         except BaseException:
             self.workspace.plan_path.unlink(missing_ok=True)
@@ -408,7 +408,8 @@ class _ApplyRun:
             environment=self.env.name,
             terraform_applied=self.plan.has_changes,
             terraform_changes=self.tf_summary.counts(),
-            sekoia=self.result.to_dict() if self.result else {"status": "unchanged", "plan": self.sekoia_plan.to_dict()},
+            sekoia=(self.result.to_dict() if self.result
+                    else {"status": "unchanged", "plan": self.sekoia_plan.to_dict()}),
             login_url=self.login_url,
             client_id=reveal(outputs.get("client_id")),
             client_secret_key_id=reveal(outputs.get("client_secret_key_id")),

@@ -129,7 +129,8 @@ class AccessFetch:
             if answer.status == 404:
                 what = "group with object ID" if kind == "group-id" else ("user" if kind == "user" else "group named")
                 setting = "access.users" if kind == "user" else "access.groups"
-                unknown.append(UnknownReference(setting, name, f"no {what} {name!r} in tenant {self.env.config.tenant_id}"))
+                reason = f"no {what} {name!r} in tenant {self.env.config.tenant_id}"
+                unknown.append(UnknownReference(setting, name, reason))
                 continue
             what = f"GET {request.url.split('?')[0]}"
             if not answer.ok:
@@ -174,7 +175,8 @@ class AccessFetch:
         requests: list[BatchRequest] = []
         plan: list[tuple[str, str | None]] = []  # (setting, name or None for the whole first page)
         for kind in sorted({u.setting for u in searchable}):
-            collection, prop = ("/groups", "displayName") if kind == "access.groups" else ("/users", "userPrincipalName")
+            collection, prop = (("/groups", "displayName") if kind == "access.groups"
+                                else ("/users", "userPrincipalName"))
             for item in (u for u in searchable if u.setting == kind):
                 prefix = item.name[:3]
                 requests.append(BatchRequest(collection + encode_query(

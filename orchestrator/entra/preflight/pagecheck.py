@@ -199,7 +199,8 @@ class PageChecker:
         """A checker in a child process; a LocalChecker when no child can start."""
         import tracemalloc
 
-        argv = [sys.executable, "-m", "orchestrator.entra.preflight.pagecheck", *(["--trace"] if tracemalloc.is_tracing() else [])]
+        argv = [sys.executable, "-m", "orchestrator.entra.preflight.pagecheck",
+                *(["--trace"] if tracemalloc.is_tracing() else [])]
         try:
             process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         except OSError:
@@ -231,8 +232,8 @@ class PageChecker:
             self.requests.close()
         except OSError:
             pass
-        threading.Thread(target=_reap, args=(self.process, self._reader, (self.answers, self.said)), name="page-checker-reaper",
-                         daemon=True).start()
+        threading.Thread(target=_reap, args=(self.process, self._reader, (self.answers, self.said)),
+                         name="page-checker-reaper", daemon=True).start()
 
     # -- the pipes -------------------------------------------------------------------------------
 
