@@ -11,7 +11,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -96,6 +96,19 @@ class Secret(Strict):
         return self
 
 
+class References(NamedTuple):
+    """The entries of a list of `access`: names as written (group display names, user principal names),
+    and object IDs (GUIDs) in lower case, as Graph writes them."""
+
+    names: tuple[str, ...]
+    ids: tuple[str, ...]
+
+    @classmethod
+    def of(cls, entries: tuple[str, ...]) -> References:
+        return cls(tuple(e for e in entries if not GUID_RE.fullmatch(e)),
+                   tuple(e.lower() for e in entries if GUID_RE.fullmatch(e)))
+
+
 class Access(Strict):
     assignment_required: bool = True
     groups: tuple[str, ...] = ()
@@ -132,20 +145,14 @@ class Access(Strict):
         return self
 
     @property
-    def group_names(self) -> tuple[str, ...]:
-        return tuple(g for g in self.groups if not GUID_RE.fullmatch(g))
+    def group_references(self) -> References:
+        """The groups: display names, and object IDs."""
+        return References.of(self.groups)
 
     @property
-    def group_ids(self) -> tuple[str, ...]:
-        return tuple(g.lower() for g in self.groups if GUID_RE.fullmatch(g))
-
-    @property
-    def user_principal_names(self) -> tuple[str, ...]:
-        return tuple(u for u in self.users if not GUID_RE.fullmatch(u))
-
-    @property
-    def user_ids(self) -> tuple[str, ...]:
-        return tuple(u.lower() for u in self.users if GUID_RE.fullmatch(u))
+    def user_references(self) -> References:
+        """The users: user principal names, and object IDs."""
+        return References.of(self.users)
 
 
 class Sekoia(Strict):

@@ -349,10 +349,10 @@ def _missing_assignments(graph, env: Environment, assigned: list[dict[str, Any]]
 
     ids = {str(a.get("principalId", "")).lower() for a in assigned}
     group_names = {str(a.get("principalDisplayName")) for a in assigned if a.get("principalType") == "Group"}
-    access = env.config.access
-    missing = [name for name in access.group_names if name not in group_names]
-    missing += [object_id for object_id in (*access.group_ids, *access.user_ids) if object_id not in ids]
-    for upn in access.user_principal_names:
+    groups, users = env.config.access.group_references, env.config.access.user_references
+    missing = [name for name in groups.names if name not in group_names]
+    missing += [object_id for object_id in (*groups.ids, *users.ids) if object_id not in ids]
+    for upn in users.names:
         user = graph.get(f"/users/{path_segment(upn)}", {"$select": "id"})
         if str(user.get("id", "")).lower() not in ids:
             missing.append(upn)

@@ -53,8 +53,7 @@ def check_access(graph: GraphClient, env: Environment, *, progress: Progress | N
 def _checked(fetch: AccessFetch, progress: Progress | None) -> Outcome:
     domains = fetch.env.config.sekoia.domains
     # Groups' members come in pages: they are checked on another core while this process fetches.
-    checker = (PageChecker.start(domains, progress) if fetch.access.group_names or fetch.access.group_ids
-               else LocalChecker(domains, progress))
+    checker = (PageChecker.start(domains, progress) if fetch.access.groups else LocalChecker(domains, progress))
     try:
         for via, users in fetch.resolve():
             checker.add_listed(users, via)

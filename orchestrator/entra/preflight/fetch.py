@@ -107,17 +107,18 @@ class AccessFetch:
         """Look up every group and user of `access` in one $batch; ConfigError listing the unknown ones."""
         select_user = encode_query({"$select": ",".join(USER_FIELDS)})
         lookups: list[tuple[str, str, BatchRequest]] = []
-        for name in self.access.group_names:
+        group_refs, user_refs = self.access.group_references, self.access.user_references
+        for name in group_refs.names:
             query = encode_query({"$filter": f"displayName eq {odata_string(name)}", "$select": "id,displayName",
                                   "$top": 10})
             lookups.append(("group-name", name, BatchRequest(f"/groups{query}")))
-        for group_id in self.access.group_ids:
+        for group_id in group_refs.ids:
             lookups.append(("group-id", group_id, BatchRequest(f"/groups/{group_id}?$select=id,displayName")))
-        for upn in self.access.user_principal_names:
+        for upn in user_refs.names:
             # A UPN starting with '$' must be addressed as users('...'), as Graph documents.
             ref = f"('{upn.replace(chr(39), chr(39) * 2)}')" if upn.startswith("$") else f"/{path_segment(upn)}"
             lookups.append(("user", upn, BatchRequest(f"/users{ref}{select_user}")))
-        for user_id in self.access.user_ids:
+        for user_id in user_refs.ids:
             lookups.append(("user", user_id, BatchRequest(f"/users/{user_id}{select_user}")))
         if not lookups:
             return []

@@ -64,10 +64,12 @@ class PreflightReport:
 
     environment: str
     tenant_id: str
+    domains: tuple[str, ...]        # Sekoia.io's, lower case: a user's mail must be at one of them
+    # Who may sign in: with assignment required, the groups' direct members and the users; else everyone
     assignment_required: bool
-    domains: tuple[str, ...]
     groups: tuple[GroupSummary, ...]
     users: tuple[str, ...]          # the UPNs of the users listed one by one
+    # What the check found
     users_checked: int
     problems: tuple[UserFinding, ...]
     refused: tuple[RefusedUser, ...]
