@@ -15,12 +15,17 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from orchestrator.config.schema import Environment
 from orchestrator.console import Console
 from orchestrator.errors import EXIT_FAILED, EXIT_OK, EXIT_WAITING, SekoiaSSOError
 from orchestrator.secret import reveal
+
+if TYPE_CHECKING:  # each is imported by the read that needs it
+    from orchestrator.entra.graph import GraphClient
+    from orchestrator.sekoia.plan import SekoiaPlan
+    from orchestrator.sekoia.settings import SekoiaTarget
 from orchestrator.terraform.planview import PlanSummary
 from orchestrator.terraform.workspace import Workspace
 
@@ -93,17 +98,17 @@ class _StatusReads:
                                  f"{self.env.name}`")
         return str(value)
 
-    def _open_graph(self):
+    def _open_graph(self) -> GraphClient:
         from orchestrator.entra.graph import open_graph
 
         return open_graph(self.env, self.project_dir)
 
-    def target(self):
+    def target(self) -> SekoiaTarget:
         from orchestrator.sekoia.settings import SekoiaTarget
 
         return SekoiaTarget.from_outputs(self.env, self.outputs_or_none() or {}, allow_unapplied=True)
 
-    def _sekoia_plan(self):
+    def _sekoia_plan(self) -> SekoiaPlan:
         from orchestrator.sekoia.client import SekoiaClient
         from orchestrator.sekoia.plan import plan_sekoia
 
@@ -267,11 +272,11 @@ def _check_sekoia_domains(reads: _StatusReads) -> list[Check]:
 
 def _check_sekoia_oidc(reads: _StatusReads) -> Check:
     plan, outputs, name = reads.sekoia.result(), reads.outputs_or_none(), reads.env.name
-    facts = {"configured": plan.sso_configured, "login_url": plan.login_url,
-             "changes": [c.to_dict() for c in plan.sso_changes],
-             "secret": {"current_key_id": plan.client_secret_key_id,
-                        "held_key_id": reveal((outputs or {}).get("sekoia_pushed_secret_key_id")),
-                        "held_is_current": plan.secret_current}}
+    facts: dict[str, Any] = {"configured": plan.sso_configured, "login_url": plan.login_url,
+                             "changes": [c.to_dict() for c in plan.sso_changes],
+                             "secret": {"current_key_id": plan.client_secret_key_id,
+                                        "held_key_id": reveal((outputs or {}).get("sekoia_pushed_secret_key_id")),
+                                        "held_is_current": plan.secret_current}}
     if "sso" in plan.missing_routes:
         return Check("sekoia oidc", "problem", "the API does not offer the assumed route: check it in the UI", facts)
     if not plan.sso_configured:
@@ -343,7 +348,7 @@ def status_environment(project_dir: Path, env: Environment, console: Console,
     return _status_code(checks, strict=options.strict), checks
 
 
-def _missing_assignments(graph, env: Environment, assigned: list[dict[str, Any]]) -> list[str]:
+def _missing_assignments(graph: GraphClient, env: Environment, assigned: list[dict[str, Any]]) -> list[str]:
     """The configured groups and users that hold no assignment on the service principal."""
     from orchestrator.entra.graph import path_segment
 
