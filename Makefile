@@ -33,7 +33,8 @@ test-fast: setup
 	$(BIN)/pytest -q tests/unit
 
 lint: setup
-	$(BIN)/ruff check orchestrator sandbox tests scripts
+	$(BIN)/ruff check orchestrator sandbox tests scripts bench
+	$(BIN)/mypy orchestrator
 	terraform fmt -check -recursive terraform/
 	$(BIN)/python scripts/module_docs.py --check
 

@@ -5,8 +5,8 @@
     from bench.bench_preflight import run_benchmark     # for a combined `make bench` table
     measures = run_benchmark()                           # a dict, see `run_benchmark`
 
-The Graph emulator (sandbox/graph/bigtenant.py's tenant and `TenantProcess`) runs in a child process, so neither its CPU nor
-its memory counts as the client's. What is measured is the client: a real Graph renders pages on
+The Graph emulator (sandbox/graph/bigtenant.py's tenant and `TenantProcess`) runs in a child process, so
+neither its CPU nor its memory counts as the client's. What is measured is the client: a real Graph renders pages on
 many servers at once, but the emulator is one Python process that renders 999 users in about as
 much CPU time as the client takes to check them. So the emulator runs with `cache_reads`: the
 first run gets every page rendered (and is reported, not measured), the timed runs get the same
@@ -61,10 +61,11 @@ def run_benchmark(*, users: int = 100_000, groups: int = 10, latency_ms: float =
                   page_size: int = 999, concurrency: int = 16) -> dict:
     """Run the preflight against an emulated tenant and return the measures (see the module docstring).
 
-    Keys: name, users, groups, latency_ms, runs, seconds (best), seconds_median, seconds_all, cold_seconds, client_cpu_seconds, checker_cpu_seconds,
-    emulator_cpu_seconds, load_average, cpus, lower_bound_seconds, own_peak_memory_mb, checker_peak_memory_mb,
-    chain_requests, ratio (of the best), ratio_median, ratio_target, peak_memory_mb, memory_target_mb, peak_rss_mb, requests,
-    per_user_requests, users_checked, problems_found, problems_expected, correct, ok.
+    Keys: name, users, groups, latency_ms, runs, seconds (best), seconds_median, seconds_all, cold_seconds,
+    client_cpu_seconds, checker_cpu_seconds, emulator_cpu_seconds, load_average, cpus, lower_bound_seconds,
+    own_peak_memory_mb, checker_peak_memory_mb, chain_requests, ratio (of the best), ratio_median, ratio_target,
+    peak_memory_mb, memory_target_mb, peak_rss_mb, requests, per_user_requests, users_checked, problems_found,
+    problems_expected, correct, ok.
     """
     from orchestrator.entra.preflight.check import run_preflight
     from sandbox.graph.bigtenant import TenantProcess
@@ -167,7 +168,8 @@ def run_benchmark(*, users: int = 100_000, groups: int = 10, latency_ms: float =
 
 def format_measures(m: dict) -> str:
     return "\n".join([
-        f"preflight benchmark: {m['users']:,} users in {m['groups']} groups, {m['latency_ms']:g} ms latency per request",
+        f"preflight benchmark: {m['users']:,} users in {m['groups']} groups, "
+        f"{m['latency_ms']:g} ms latency per request",
         f"  measured time      {m['seconds']:.3f} s  (best of {m['runs']}, median {m['seconds_median']:.3f}: "
         f"{', '.join(f'{t:.3f}' for t in m['seconds_all'])})",
         f"  first run          {m['cold_seconds']:.3f} s  (imports, TLS set-up and the emulator rendering every "

@@ -23,7 +23,8 @@ def main() -> int:
         ("preflight peak memory", f"{preflight['peak_memory_mb']:.0f} MB", f"{preflight['memory_target_mb']:g} MB",
          f"{preflight['peak_memory_mb'] / preflight['memory_target_mb']:.2f}",
          preflight["peak_memory_mb"] < preflight["memory_target_mb"]),
-        ("preflight per-user requests", str(preflight["per_user_requests"]), "0", "-", preflight["per_user_requests"] == 0),
+        ("preflight per-user requests", str(preflight["per_user_requests"]), "0", "-",
+         preflight["per_user_requests"] == 0),
     ]
     for measures in (run_noop_apply_benchmark(latency_ms=20.0), run_status_benchmark(latency_ms=20.0),
                      run_help_benchmark()):

@@ -9,12 +9,20 @@ from __future__ import annotations
 import gc
 import signal
 import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 import click
 
 from orchestrator import __version__
 from orchestrator.errors import EXIT_USAGE
 from orchestrator.exits import SSOGroup, emit_json, raise_terminated
+
+if TYPE_CHECKING:  # the console is imported by the commands that print through it
+    from orchestrator.console import Console
+
+F = TypeVar("F", bound=Callable[..., object])
 
 
 @click.group(cls=SSOGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -29,7 +37,7 @@ def cli() -> None:
     """
 
 
-def _project():
+def _project() -> Path:
     from orchestrator.terraform.workspace import find_project_dir
 
     return find_project_dir()
@@ -68,23 +76,23 @@ all_option = click.option("--all", "all_", is_flag=True, help="Act on every envs
 # Options several commands share, each a decorator (sqlite-utils' style); the help says what it does there.
 
 
-def json_option(help: str):
+def json_option(help: str) -> Callable[[F], F]:
     return click.option("--json", "as_json", is_flag=True, help=help)
 
 
-def quiet_option(help: str = "Do not stream Terraform's own lines."):
+def quiet_option(help: str = "Do not stream Terraform's own lines.") -> Callable[[F], F]:
     return click.option("--quiet", "-q", is_flag=True, help=help)
 
 
-def yes_option(help: str):
+def yes_option(help: str) -> Callable[[F], F]:
     return click.option("--yes", "-y", is_flag=True, help=help)
 
 
-def take_over_option(help: str):
+def take_over_option(help: str) -> Callable[[F], F]:
     return click.option("--take-over", is_flag=True, help=help)
 
 
-def wait_options(function):
+def wait_options(function: F) -> F:
     """--wait/--no-wait and --timeout: how long to wait for Sekoia.io's domain verification."""
     function = click.option("--timeout", default="15m", show_default=True, metavar="DURATION",
                             help="How long to wait for domain verification (90s, 15m, 2h, 1d); then exit 3, a re-run "
@@ -151,7 +159,7 @@ def check(env: str | None, all_: bool) -> None:
         raise StaleRenderError(stale)
 
 
-def _terraform_echo(quiet: bool):
+def _terraform_echo(quiet: bool) -> Callable[[str], None] | None:
     """Terraform's progress lines go to stderr (dimmed), so stdout stays the command's result."""
     if quiet:
         return None
@@ -357,13 +365,13 @@ def connect(env: str, wait: bool, timeout: str, show_secret: bool, as_json: bool
                         take_over=take_over)
 
 
-def _console(as_json: bool, quiet: bool = False):
+def _console(as_json: bool, quiet: bool = False) -> Console:
     from orchestrator.console import Console, Reporter
 
     return Console(Reporter(sys.stdout, sys.stderr, results_to_err=as_json), terraform_lines=not quiet)
 
 
-def _confirm_on_terminal():
+def _confirm_on_terminal() -> Callable[[str], bool] | None:
     """A yes/no prompt when a person is there to answer; None makes the workflow refuse without --yes."""
     if not (sys.stdin.isatty() and sys.stderr.isatty()):
         return None

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -41,7 +42,7 @@ class Endpoints:
                 return actual + url[len(public):]
         return url
 
-    def environ(self, base: dict[str, str] | None = None) -> dict[str, str]:
+    def environ(self, base: Mapping[str, str] | None = None) -> dict[str, str]:
         """Process environment for Terraform and credential lookups.
 
         In the sandbox, its own values (provider mirror, throwaway ARM_* credentials, API key)
@@ -87,12 +88,15 @@ def endpoints_for(env: Environment, project_dir: Path) -> Endpoints:
             sekoia_api: running["sekoia_url"].rstrip("/"),
         }
     except (KeyError, AttributeError, TypeError) as exc:
-        path = sandbox_dir(project_dir) / ENDPOINTS_FILE
-        raise SandboxNotRunningError(f"{path} is not a valid sandbox endpoints file ({exc}); restart the sandbox") from None
+        raise _invalid_endpoints_file(sandbox_dir(project_dir) / ENDPOINTS_FILE, exc) from None
     return Endpoints(
         login_url=cloud.login_url, graph_url=cloud.graph_url, sekoia_api_base=sekoia_api,
         routes=routes, sandbox_env=sandbox_environ(running),
     )
+
+
+def _invalid_endpoints_file(path: Path, why: object) -> SandboxNotRunningError:
+    return SandboxNotRunningError(f"{path} is not a valid sandbox endpoints file ({why}); restart the sandbox")
 
 
 def read_running_sandbox(project_dir: Path, env_path: Path | str) -> dict[str, Any]:
@@ -109,10 +113,9 @@ def read_running_sandbox(project_dir: Path, env_path: Path | str) -> dict[str, A
         raise SandboxNotRunningError(f"{path} cannot be read ({exc.strerror}): check SEKOIA_SSO_SANDBOX_DIR, or "
                                      "restart the sandbox") from None
     except ValueError as exc:
-        raise SandboxNotRunningError(f"{path} is not a valid sandbox endpoints file ({exc}); restart the sandbox") from None
+        raise _invalid_endpoints_file(path, exc) from None
     if not isinstance(running, dict) or not isinstance(running.get("env", {}), dict):
-        raise SandboxNotRunningError(f"{path} is not a valid sandbox endpoints file (not an object with an `env` "
-                                     "object); restart the sandbox")
+        raise _invalid_endpoints_file(path, "not an object with an `env` object")
     urls = [running.get(key) for key in ("graph_url", "sekoia_url")]
     loopback_urls = [url for url in urls if isinstance(url, str) and is_loopback(url)]
     if len(loopback_urls) == len(urls) and not any(_answers(url) for url in loopback_urls):

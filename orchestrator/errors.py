@@ -48,7 +48,10 @@ The library never imports Click: the CLI (`SSOGroup.invoke`) turns any of these 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from orchestrator.terraform.diagnostics import LockInfo
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -127,7 +130,11 @@ class TerraformError(SekoiaSSOError):
 
 
 class StateLockedError(TerraformError):
-    """Another run holds the state lock."""
+    """Another run holds the state lock; `lock` says whose."""
+
+    def __init__(self, message: str, *, lock: LockInfo, command: str = "", returncode: int | None = None):
+        super().__init__(message, command=command, returncode=returncode)
+        self.lock = lock
 
 
 class StalePlanError(TerraformError):
@@ -263,8 +270,9 @@ class ProblemUsersError(SekoiaSSOError):
         self.report = report
         allowed = f" (more than --max-problems {max_problems})" if max_problems else ""
         super().__init__(
-            f"{report.problem_users} user(s) of {report.environment} will not be able to sign in through SSO{allowed}. "
-            "Complete their profiles or fix their access in Entra ID, or accept them with --max-problems N or --warn-only."
+            f"{report.problem_users} user(s) of {report.environment} will not be able to sign in through "
+            f"SSO{allowed}. Complete their profiles or fix their access in Entra ID, or accept them with "
+            "--max-problems N or --warn-only."
         )
 
 

@@ -6,6 +6,7 @@ gets its one JSON document whatever the ending (an error, bad usage, waiting, a 
 from __future__ import annotations
 
 import signal
+from typing import Any
 
 import click
 
@@ -29,7 +30,7 @@ class SSOGroup(click.Group):
     exactly one JSON document (see `_error_document`), and the message goes to stderr as without --json.
     """
 
-    def invoke(self, ctx: click.Context):
+    def invoke(self, ctx: click.Context) -> Any:
         from orchestrator.console import begin_step
 
         protected = getattr(ctx, "_protected_args", None) or getattr(ctx, "protected_args", None) or []

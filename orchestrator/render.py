@@ -140,6 +140,7 @@ def render_environment(env: Environment, project_dir: Path) -> RenderedRoot:
         backend_settings = aligned([("path", backend.path)] if backend.path else [])
 
     access = config.access
+    groups, users = access.group_references, access.user_references
     module_arguments = aligned([
         ("display_name", config.application.display_name),
         ("sign_in_audience", config.application.sign_in_audience),
@@ -154,14 +155,15 @@ def render_environment(env: Environment, project_dir: Path) -> RenderedRoot:
         ("active_secret_key_id", Expression("terraform_data.sekoia_pushed_secret.output")),
         None,
         ("assignment_required", access.assignment_required),
-        ("group_names", list(access.group_names)),
-        ("group_object_ids", list(access.group_ids)),
-        ("user_principal_names", list(access.user_principal_names)),
-        ("user_object_ids", list(access.user_ids)),
+        ("group_names", list(groups.names)),
+        ("group_object_ids", list(groups.ids)),
+        ("user_principal_names", list(users.names)),
+        ("user_object_ids", list(users.ids)),
     ])
 
     outputs = [
-        (name, aligned([("value", Expression(f"module.sekoia_sso.{name}")), *([("sensitive", True)] if sensitive else [])]))
+        (name, aligned([("value", Expression(f"module.sekoia_sso.{name}")),
+                        *([("sensitive", True)] if sensitive else [])]))
         for name, sensitive in MODULE_OUTPUTS
     ]
     outputs += [(name, aligned([("value", Expression(value))])) for name, value in RECORD_OUTPUTS]

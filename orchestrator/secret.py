@@ -6,6 +6,7 @@ Its own module so that anything can wrap or reveal a secret without importing py
 from __future__ import annotations
 
 import hmac
+from collections.abc import Iterator
 from typing import Any
 
 
@@ -61,3 +62,16 @@ class Secret:
 def reveal(value: Any) -> Any:
     """The value itself, whether or not it is wrapped in a Secret."""
     return value.reveal() if isinstance(value, Secret) else value
+
+
+def strings_in(value: Any) -> Iterator[str]:
+    """Every string in a JSON-like value (nested dicts' values, lists, tuples): all that a secret value
+    could show of itself in a line of output."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from strings_in(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from strings_in(item)

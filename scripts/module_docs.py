@@ -49,7 +49,8 @@ def tables() -> str:
     lines += ["", "## Outputs", "", "| name | description | sensitive |", "| --- | --- | --- |"]
     for block in outputs:
         ((name, body),) = block.items()
-        lines.append(f"| `{_text(name)}` | {_cell(_text(body['description']))} | {'yes' if body.get('sensitive') else 'no'} |")
+        sensitive = "yes" if body.get("sensitive") else "no"
+        lines.append(f"| `{_text(name)}` | {_cell(_text(body['description']))} | {sensitive} |")
     return "\n".join(lines)
 
 

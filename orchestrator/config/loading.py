@@ -92,8 +92,8 @@ def _scan_text(node: Any) -> _TextProblems:
                 child_shown = f"{shown}.{key_text}" if shown else key_text
                 problem = bad_characters(key_text)
                 if problem:
-                    found.character_paths.append((child_path, f"{shown}.{shorten(key_text)}" if shown else shorten(key_text),
-                                                  f"(a key) {problem}"))
+                    key_shown = f"{shown}.{shorten(key_text)}" if shown else shorten(key_text)
+                    found.character_paths.append((child_path, key_shown, f"(a key) {problem}"))
                     continue
                 if isinstance(child, str) and key_text not in ALLOWED_SECRETISH_KEYS and SECRET_KEY_RE.search(key_text):
                     found.secrets.add(child)
@@ -118,8 +118,8 @@ def _scan_text(node: Any) -> _TextProblems:
 
 def _reported_already(error_path: str, flagged: set[str]) -> bool:
     """An error about a value the walk refused (or about the list holding it) would only repeat, or echo, it."""
-    return any(error_path == path or path.startswith(error_path + "[") or error_path.startswith((path + ".", path + "["))
-               for path in flagged)
+    return any(error_path == path or path.startswith(error_path + "[")
+               or error_path.startswith((path + ".", path + "[")) for path in flagged)
 
 
 def _scrubbed(message: str, secrets: set[str]) -> str:
@@ -193,7 +193,8 @@ def parse_environment(name: str, path: Path, text: str) -> Environment:
         raise ConfigError(f"{path}: environment name {shorten(name)} must be lowercase letters, digits, '-' or '_'")
     data = _load_yaml(path, text)
     if not isinstance(data, dict):
-        raise ConfigError(f"{path}: must be a YAML mapping of settings (tenant_id, application, ...), got {type(data).__name__}")
+        raise ConfigError(f"{path}: must be a YAML mapping of settings (tenant_id, application, ...), "
+                          f"got {type(data).__name__}")
 
     problems: list[str] = []
     scan = _scan_text(data)

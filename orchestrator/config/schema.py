@@ -11,11 +11,11 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from orchestrator.config.regions import CLOUDS, SEKOIA_REGIONS, SekoiaRegion
+from orchestrator.config.regions import CLOUDS, SEKOIA_REGIONS, Cloud, SekoiaRegion
 from orchestrator.config.values import (
     CREDENTIAL_VARIABLE_PREFIXES,
     CREDENTIAL_VARIABLES,
@@ -96,6 +96,19 @@ class Secret(Strict):
         return self
 
 
+class References(NamedTuple):
+    """The entries of a list of `access`: names as written (group display names, user principal names),
+    and object IDs (GUIDs) in lower case, as Graph writes them."""
+
+    names: tuple[str, ...]
+    ids: tuple[str, ...]
+
+    @classmethod
+    def of(cls, entries: tuple[str, ...]) -> References:
+        return cls(tuple(e for e in entries if not GUID_RE.fullmatch(e)),
+                   tuple(e.lower() for e in entries if GUID_RE.fullmatch(e)))
+
+
 class Access(Strict):
     assignment_required: bool = True
     groups: tuple[str, ...] = ()
@@ -121,7 +134,8 @@ class Access(Strict):
     def _user_refs(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         for item in value:
             if not (GUID_RE.fullmatch(item) or UPN_RE.fullmatch(item)):
-                raise ValueError(f"{shorten(item)} is neither a user principal name (name@domain) nor an object ID (GUID)")
+                raise ValueError(f"{shorten(item)} is neither a user principal name (name@domain) "
+                                 "nor an object ID (GUID)")
         return value
 
     @model_validator(mode="after")
@@ -131,20 +145,14 @@ class Access(Strict):
         return self
 
     @property
-    def group_names(self) -> tuple[str, ...]:
-        return tuple(g for g in self.groups if not GUID_RE.fullmatch(g))
+    def group_references(self) -> References:
+        """The groups: display names, and object IDs."""
+        return References.of(self.groups)
 
     @property
-    def group_ids(self) -> tuple[str, ...]:
-        return tuple(g.lower() for g in self.groups if GUID_RE.fullmatch(g))
-
-    @property
-    def user_principal_names(self) -> tuple[str, ...]:
-        return tuple(u for u in self.users if not GUID_RE.fullmatch(u))
-
-    @property
-    def user_ids(self) -> tuple[str, ...]:
-        return tuple(u.lower() for u in self.users if GUID_RE.fullmatch(u))
+    def user_references(self) -> References:
+        """The users: user principal names, and object IDs."""
+        return References.of(self.users)
 
 
 class Sekoia(Strict):
@@ -200,8 +208,8 @@ class Sekoia(Strict):
     @model_validator(mode="after")
     def _jit_needs_role(self) -> Sekoia:
         if self.jit_provisioning and not (self.default_role or "").strip():
-            raise ValueError("default_role is required when jit_provisioning is true (Sekoia.io needs a role by default); "
-                             "a blank one does not count")
+            raise ValueError("default_role is required when jit_provisioning is true "
+                             "(Sekoia.io needs a role by default); a blank one does not count")
         if self.legacy_callback and SEKOIA_REGIONS[self.region].legacy_callback_url is None:
             raise ValueError(f"legacy_callback: region {self.region} never had a legacy app host (only FRA2 and MCO1)")
         return self
@@ -266,7 +274,7 @@ class Environment:
     warnings: tuple[str, ...] = ()
 
     @property
-    def cloud(self):
+    def cloud(self) -> Cloud:
         return CLOUDS[self.config.cloud]
 
     @property

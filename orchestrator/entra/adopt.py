@@ -19,11 +19,14 @@ not list are removed, so the application keeps only the secrets Terraform manage
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from orchestrator.config.schema import Environment
 from orchestrator.errors import GraphError, UnrecordedObjectsError
 from orchestrator.terraform.planview import PlanSummary
+
+if TYPE_CHECKING:
+    from orchestrator.entra.graph import GraphClient
 
 MODULE = "module.sekoia_sso."
 APPLICATION = MODULE + "azuread_application.this"
@@ -52,7 +55,7 @@ def _odata_string(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def adopt_unrecorded(graph, import_resource: Callable[[str, str], Any], env: Environment,
+def adopt_unrecorded(graph: GraphClient, import_resource: Callable[[str, str], Any], env: Environment,
                      summary: PlanSummary, note: Callable[[str], None]) -> list[str]:
     """Import the objects `summary` would create that Entra ID already has; the addresses imported."""
     imported: list[str] = []
@@ -118,7 +121,7 @@ def adopt_unrecorded(graph, import_resource: Callable[[str, str], Any], env: Env
     return imported
 
 
-def remove_unrecorded_passwords(graph, application_object_id: str, recorded_key_ids: Iterable[str],
+def remove_unrecorded_passwords(graph: GraphClient, application_object_id: str, recorded_key_ids: Iterable[str],
                                 note: Callable[[str], None]) -> list[str]:
     """Remove the application's sekoia-sso-* passwords the state does not list; their key IDs.
 

@@ -33,7 +33,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit
 
 import httpx
@@ -41,6 +41,9 @@ import httpx
 from orchestrator.endpoints import require_https
 from orchestrator.errors import ConfigError, GraphError
 from orchestrator.retry_after import retry_after_seconds
+
+if TYPE_CHECKING:  # azure-identity is imported only by the methods that use it
+    from azure.core.credentials import TokenCredential
 
 # A token is refreshed this long before it expires, so a long check never sends a stale one.
 REFRESH_MARGIN_SECONDS = 300
@@ -168,7 +171,7 @@ class ClientCredentialsToken:
         form = dict(self._form)
         if self._client_secret is not None:
             form["client_secret"] = self._client_secret
-        else:
+        elif self._assertion is not None:  # one of the two, as __init__ checks
             form["client_assertion_type"] = CLIENT_ASSERTION_TYPE
             form["client_assertion"] = self._assertion()
         self._sent = (form.get("client_secret", ""), form.get("client_assertion", ""))
@@ -223,6 +226,9 @@ class ClientCredentialsToken:
         raise GraphError(message, status=response.status_code, code=code)
 
 
+_JSON_KINDS: dict[type, str] = {list: "a JSON list", str: "a JSON string"}
+
+
 def _describe_token_answer(response: httpx.Response, answer: object) -> str:
     """What came instead of a token, never the body itself (it may be huge, or hold what we sent)."""
     if not response.content:
@@ -232,14 +238,14 @@ def _describe_token_answer(response: httpx.Response, answer: object) -> str:
             return "an HTML page, not JSON"
         return f"a body that is not JSON ({len(response.content):,} bytes, truncated?)"
     if not isinstance(answer, dict):
-        return {list: "a JSON list", str: "a JSON string"}.get(type(answer), f"a JSON {type(answer).__name__}")
+        return _JSON_KINDS.get(type(answer), f"a JSON {type(answer).__name__}")
     return "access_token is missing or not a string"
 
 
 class AzureIdentityToken:
     """A credential of azure-identity (certificate, managed identity, Azure CLI) behind the same interface."""
 
-    def __init__(self, credential: object, *, scope: str, description: str, help_text: str):
+    def __init__(self, credential: TokenCredential, *, scope: str, description: str, help_text: str):
         self._credential = credential
         self._scope = scope
         self._help = help_text
@@ -364,7 +370,8 @@ def graph_token_source(environ: Mapping[str, str] | None, *, tenant_id: str, hos
                                   description=f"Azure CLI login (tenant {tenant_id})", help_text=CREDENTIAL_HELP)
 
     if client_id:
-        raise ConfigError(f"ARM_CLIENT_ID is set but no secret, certificate or OIDC token goes with it. {CREDENTIAL_HELP}")
+        raise ConfigError("ARM_CLIENT_ID is set but no secret, certificate or OIDC token goes with it. "
+                          + CREDENTIAL_HELP)
     raise ConfigError(f"no Microsoft Graph credentials found. {CREDENTIAL_HELP}")
 
 
@@ -376,15 +383,14 @@ def _certificate_token(environ: Mapping[str, str], *, tenant_id: str, client_id:
 
     password = environ.get("ARM_CLIENT_CERTIFICATE_PASSWORD") or None
     authority = urlsplit(hosts.login_url).hostname or "login.microsoftonline.com"
-    options: dict[str, object] = {"password": password, "authority": authority}
-    if path:
-        options["certificate_path"] = path
-    else:
+    certificate_data = None
+    if not path:
         try:
-            options["certificate_data"] = base64.b64decode(data, validate=True)
+            certificate_data = base64.b64decode(data, validate=True)
         except ValueError:
             raise ConfigError("ARM_CLIENT_CERTIFICATE must be a base64-encoded PKCS#12 bundle") from None
-    credential = CertificateCredential(tenant_id, client_id, **options)
+    credential = CertificateCredential(tenant_id, client_id, certificate_path=path or None,
+                                       certificate_data=certificate_data, password=password, authority=authority)
     return AzureIdentityToken(credential, scope=hosts.scope, help_text=CREDENTIAL_HELP,
                               description=f"client certificate of application {client_id} in tenant {tenant_id}")
 

@@ -27,13 +27,14 @@ import json
 import queue
 import random
 import re
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode, urlsplit
 
 import httpx
@@ -43,6 +44,9 @@ from orchestrator.entra.credentials import CloudHosts, TokenSource, graph_token_
 from orchestrator.entra.pages import decode_page, describe_body, json_or_none
 from orchestrator.errors import GraphError, GraphNotFoundError
 from orchestrator.retry_after import retry_after_seconds
+
+if TYPE_CHECKING:  # config loads pydantic: only for the annotations
+    from orchestrator.config.schema import Environment
 
 API_VERSION = "v1.0"
 BATCH_LIMIT = 20  # Graph's hard limit of requests in one JSON $batch
@@ -488,12 +492,12 @@ def _peek_next_link(raw: bytes) -> str | None:
 
 
 @functools.cache
-def _tls_context():
+def _tls_context() -> ssl.SSLContext:
     # Loading the CA bundle costs tens of milliseconds of CPU: once per process, not once per client.
     return httpx.create_ssl_context()
 
 
-def open_graph(env, project_dir: Path, *, environ: Mapping[str, str] | None = None, concurrency: int = 16,
+def open_graph(env: Environment, project_dir: Path, *, environ: Mapping[str, str] | None = None, concurrency: int = 16,
                timeout: httpx.Timeout = DEFAULT_TIMEOUT, transport: httpx.BaseTransport | None = None,
                **client_options: Any) -> GraphClient:
     """A GraphClient for an environment: its cloud's hosts (or the sandbox's), credentials from ARM_*.

@@ -50,8 +50,9 @@ def decode_page(raw: bytes, item_type: type | None, what: str) -> tuple[list[Any
     Items are dicts, each checked to have a string id; with `item_type` (a msgspec Struct naming the
     selected properties) they are decoded straight into it, types checked on the way."""
     if item_type is not None:
+        # _Page is parametrised at run time with the caller's struct, a type no static checker can follow
         decoder = _PAGE_DECODERS.get(item_type) or _PAGE_DECODERS.setdefault(
-            item_type, msgspec.json.Decoder(_Page[item_type]))
+            item_type, msgspec.json.Decoder(_Page[item_type]))  # type: ignore[valid-type]
         try:
             page = decoder.decode(raw)
         except msgspec.DecodeError as exc:

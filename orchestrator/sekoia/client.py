@@ -362,8 +362,8 @@ class SekoiaClient:
         return items
 
     def add_domain(self, community_uuid: str, name: str) -> dict[str, Any] | None:
-        return self._object("add_domain", self.request("add_domain", json={"name": name}, community_uuid=community_uuid),
-                            optional=True, community_uuid=community_uuid)
+        answer = self.request("add_domain", json={"name": name}, community_uuid=community_uuid)
+        return self._object("add_domain", answer, optional=True, community_uuid=community_uuid)
 
     def remove_domain(self, community_uuid: str, domain_uuid: str) -> None:
         self.request("remove_domain", community_uuid=community_uuid, domain_uuid=domain_uuid)
@@ -543,7 +543,7 @@ class SekoiaClient:
     def _transport_error(self, route: SekoiaRoute, path: str, exc: httpx.HTTPError, attempts: int,
                          hidden: set[str]) -> SekoiaError:
         host = urlsplit(self.actual_base).netloc
-        kind = {
+        kinds: dict[type[httpx.HTTPError], str] = {
             httpx.ConnectError: "could not connect",
             httpx.ConnectTimeout: "timed out connecting",
             httpx.ReadTimeout: "timed out waiting for the answer",
@@ -551,7 +551,8 @@ class SekoiaClient:
             httpx.PoolTimeout: "timed out waiting for a connection",
             httpx.RemoteProtocolError: "the connection broke",
             httpx.ReadError: "the connection broke",
-        }.get(type(exc), type(exc).__name__)
+        }
+        kind = kinds.get(type(exc), type(exc).__name__)
         tries = f" after {attempts} tries" if attempts > 1 else ""
         after = "" if route.safe else (" A write is not retried once sent, since it may have been applied: "
                                        "re-run, the tool reads the state first.")

@@ -130,7 +130,8 @@ def _pending_error(target: SekoiaTarget, states: tuple[DomainState, ...], *, wai
                    report: dict[str, Any]) -> DomainsPendingError:
     pending = tuple(d.name for d in states if d.status == "pending")
     since = "; ".join(f"{d.name} sent {d.created_at}" for d in states if d.status == "pending" and d.created_at)
-    waited_text = f"Gave up waiting after {format_duration(waited)}" if waited is not None else "Not waiting (--no-wait)"
+    waited_text = (f"Gave up waiting after {format_duration(waited)}" if waited is not None
+                   else "Not waiting (--no-wait)")
     return DomainsPendingError(
         f"Waiting for Sekoia.io to verify {', '.join(pending)}" + (f" ({since})" if since else "") + ". "
         f"{waited_text}: verification is done by Sekoia.io's team and can take hours to days. "
@@ -270,8 +271,9 @@ class _Connection:
                 f"ID or secret to give Sekoia.io yet. Apply it first (`sekoia-sso apply {target.environment}`).")
         begin_step("checking the Sekoia.io API key, community and default role")
         pre = check_preconditions(self.client, target)
+        role = f"; default role {target.default_role}" if target.default_role else ""
         reporter.note(f"Sekoia.io: API key of {pre.user_email or 'an API user'} reaches community "
-                      f"{pre.community_name}" + (f"; default role {target.default_role}" if target.default_role else ""))
+                      f"{pre.community_name}{role}")
         # Before anything is written: Sekoia.io must not be pointed at a tenant that cannot log anyone in.
         begin_step("checking the tenant's discovery document")
         discovery = check_discovery()

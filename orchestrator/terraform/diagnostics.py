@@ -1,8 +1,18 @@
-"""What Terraform says on failure, read: its `Error:` blocks as paragraphs, the state lock's holder."""
+"""What Terraform says on failure, read: its `Error:` blocks as paragraphs, the state lock's holder, and
+the exception a failed or timed-out command is raised as."""
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
+
+from orchestrator.errors import (
+    BackendChangedError,
+    StalePlanError,
+    StateLockedError,
+    TerraformError,
+    TerraformTimeoutError,
+)
 
 
 @dataclass(frozen=True)
@@ -111,3 +121,82 @@ def printable(line: str) -> str:
     """A line of Terraform's output as it may reach a terminal: control characters (NUL, SOH, ESC, C1,
     line separators, bidirectional overrides) removed, tabs kept."""
     return _CONTROL_RE.sub("", line)
+
+
+# --------------------------------------------------------------------------------------------
+# A failed command → its exception
+
+
+def timeout_error(command: str, *, root_dir: Path, timeout: float, grace_period: float,
+                  killed: bool) -> TerraformTimeoutError:
+    """A command that ran past `timeout`: stopped by SIGINT, or `killed` when it outlived `grace_period`."""
+    if killed:
+        after = (
+            f"it did not stop within {grace_period:g}s of SIGINT and was killed, so it may "
+            "have left the state locked (release it with `terraform force-unlock <ID>` if a "
+            "later run reports the lock)"
+        )
+    else:
+        after = "it was interrupted and stopped cleanly, releasing the state lock"
+    return TerraformTimeoutError(
+        f"terraform {command} in {root_dir} timed out after {timeout:g}s: {after}. "
+        "Re-run it; raise the timeout if the operation is legitimately slow.",
+        command=command,
+    )
+
+
+def command_error(command: str, returncode: int, stderr: str, stdout: str, *, root_dir: Path, data_dir: Path,
+                  plan_path: Path | None) -> TerraformError:
+    """What a command that failed with `returncode` in `root_dir` (TF_DATA_DIR `data_dir`) is raised as: the
+    lock, a stale plan and a changed backend each have their exception; otherwise its first error block."""
+    # Terraform writes diagnostics to stderr; stdout is only a fallback (its lines would run
+    # into the block: "Planning failed. Terraform encountered an error…").
+    block, count = first_error(stderr)
+    text = stderr
+    if block is None:
+        block, count = first_error(stdout)
+        text = stdout
+    if block is not None and block.summary.startswith("Error acquiring the state lock"):
+        lock = parse_lock_info(text)
+        operation = lock.operation.removeprefix("OperationType").lower() or "an operation"
+        return StateLockedError(
+            f"The Terraform state of {root_dir} is locked by another run (lock ID {lock.id or '?'}: "
+            f"{operation} by {lock.who or 'unknown'} since {lock.created or 'unknown'}). Wait for that "
+            f"run to finish and retry; if it died without releasing the lock, release it with "
+            f"`terraform force-unlock {lock.id or '<ID>'}` run in {root_dir} with "
+            f"TF_DATA_DIR={data_dir}.",
+            lock=lock,
+            command=command,
+            returncode=returncode,
+        )
+    if block is not None and block.summary.startswith("Saved plan is stale"):
+        return StalePlanError(
+            f"The saved plan {plan_path} is stale: the state changed after it was made (another "
+            "apply ran since). Nothing was applied. Run plan again, review it, and apply the new plan.",
+            command=command,
+            returncode=returncode,
+        )
+    if (
+        block is not None
+        and command == "init"
+        and block.summary.startswith(("Backend configuration changed", "Backend initialization required"))
+    ):
+        return BackendChangedError(
+            f"The backend settings of {root_dir} differ from those its data dir {data_dir} "
+            "was initialised with; nothing was changed. If the existing state must move to the new "
+            "backend, run init again with state migration (terraform init -migrate-state); if the new "
+            "backend already holds the right state, run init again with reconfigure "
+            "(terraform init -reconfigure).",
+            command=command,
+            returncode=returncode,
+        )
+    if block is not None:
+        message = f"terraform {command} in {root_dir} failed: {block.paragraph()}"
+        if count > 1:
+            message += f" ({count - 1} more error{'s' if count > 2 else ''} in Terraform's output)"
+    else:
+        message = (
+            f"terraform {command} in {root_dir} failed with exit code {returncode}: "
+            f"{last_words(stderr) or 'no error message'}"
+        )
+    return TerraformError(message, command=command, returncode=returncode)

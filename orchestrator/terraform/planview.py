@@ -26,6 +26,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from orchestrator.secret import strings_in
+
 # The actions a summary speaks of, in the order `render_text` counts them.
 ACTIONS = ("create", "update", "replace", "delete", "read", "forget", "no-op")
 
@@ -492,24 +494,13 @@ def _collect_module(module: Mapping[str, Any], found: set[str]) -> None:
 
 def _collect(value: Any, mask: Any, found: set[str]) -> None:
     if mask is True:
-        found.update(_strings(value))
+        found.update(strings_in(value))
     elif isinstance(mask, dict) and isinstance(value, dict):
         for key, sub_mask in mask.items():
             _collect(value.get(key), sub_mask, found)
     elif isinstance(mask, list) and isinstance(value, list):
         for sub_value, sub_mask in zip(value, mask, strict=False):
             _collect(sub_value, sub_mask, found)
-
-
-def _strings(value: Any) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _strings(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _strings(item)
 
 
 def _reveals(value: Any, secrets: frozenset[str]) -> bool:

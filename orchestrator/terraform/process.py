@@ -8,11 +8,30 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from orchestrator.terraform.diagnostics import printable
 
 _PIPE_LINGER = 2.0  # after exit, how long to wait for a grandchild still holding our pipes
+
+
+@dataclass
+class Stopping:
+    """Whether and why a supervised process is being stopped: SIGINT at its deadline (`timed_out`) or on
+    request (`cancelled`), then SIGKILL (`killed`) at `kill_at` if it is still there."""
+
+    deadline: float
+    grace_period: float  # from SIGINT to SIGKILL
+    kill_at: float | None = None
+    timed_out: bool = False
+    cancelled: bool = False
+    killed: bool = False
+
+    def kill_within(self, seconds: float) -> None:
+        kill_at = time.monotonic() + seconds
+        self.kill_at = kill_at if self.kill_at is None else min(self.kill_at, kill_at)
+
 
 class Supervisor:
     """Drains a Terraform process's two pipes concurrently, streams lines, stops it on time."""
@@ -29,17 +48,12 @@ class Supervisor:
         cancel: threading.Event | None = None,
     ):
         self.process = process
+        self.stopping = Stopping(deadline, grace_period)
         self.cancel = cancel
-        self.cancelled = False
+        self.on_line = on_line
         self.redact = redact
         # stdout of show/output -json is parsed, never shown: it must stay intact to be JSON
         self.redact_stdout = redact_stdout
-        self.on_line = on_line
-        self.deadline = deadline
-        self.grace_period = grace_period
-        self.kill_at: float | None = None
-        self.timed_out = False
-        self.killed = False
         self.lines: dict[str, list[str]] = {"stdout": [], "stderr": []}
         self.events: queue.Queue[tuple[str, str | None]] = queue.Queue()
         self.open_streams = 2
@@ -70,11 +84,11 @@ class Supervisor:
     def interrupt(self, *, within: float) -> None:
         """SIGINT to Terraform's group (what a terminal's Ctrl-C does); SIGKILL if still there later."""
         self.signal(signal.SIGINT)
-        kill_at = time.monotonic() + within
-        self.kill_at = kill_at if self.kill_at is None else min(self.kill_at, kill_at)
+        self.stopping.kill_within(within)
 
     def pump(self) -> None:
         exited_at: float | None = None
+        stopping = self.stopping
         while True:
             now = time.monotonic()
             if self.process.poll() is not None:
@@ -83,16 +97,16 @@ class Supervisor:
                 exited_at = exited_at or now
                 if now - exited_at > _PIPE_LINGER:
                     return  # a grandchild keeps the pipes open; Terraform itself is done
-            elif self.kill_at is not None and now >= self.kill_at:
+            elif stopping.kill_at is not None and now >= stopping.kill_at:
                 self.signal(signal.SIGKILL)
-                self.killed = True
-                self.kill_at = now + 3600  # once
-            elif not self.timed_out and now >= self.deadline:
-                self.timed_out = True
-                self.interrupt(within=self.grace_period)
-            elif self.cancel is not None and self.cancel.is_set() and not self.cancelled:
-                self.cancelled = True
-                self.interrupt(within=self.grace_period)
+                stopping.killed = True
+                stopping.kill_at = now + 3600  # once
+            elif not stopping.timed_out and now >= stopping.deadline:
+                stopping.timed_out = True
+                self.interrupt(within=stopping.grace_period)
+            elif self.cancel is not None and self.cancel.is_set() and not stopping.cancelled:
+                stopping.cancelled = True
+                self.interrupt(within=stopping.grace_period)
             if self.open_streams == 0:
                 # Both pipes are closed, so Terraform is exiting: wait for that, not for events that will not come.
                 try:
@@ -119,7 +133,7 @@ class Supervisor:
         """Forward the interruption to Terraform and wait until it has exited (lock released)."""
         if not isinstance(reason, KeyboardInterrupt):
             self.on_line = None  # the callback failed: do not call it again
-        self.interrupt(within=self.grace_period)
+        self.interrupt(within=self.stopping.grace_period)
         while True:
             try:
                 self.pump()

@@ -52,16 +52,12 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.errors import (
-    BackendChangedError,
     ConfigError,
-    StalePlanError,
-    StateLockedError,
     TerraformCancelled,
     TerraformError,
-    TerraformTimeoutError,
     UsageError,
 )
-from orchestrator.secret import Secret, reveal
+from orchestrator.secret import Secret, reveal, strings_in
 from orchestrator.terraform.argv import (
     apply_argv,
     destroy_argv,
@@ -74,7 +70,7 @@ from orchestrator.terraform.argv import (
     variables_env,
 )
 from orchestrator.terraform.binary import find_terraform
-from orchestrator.terraform.diagnostics import first_error, last_words, parse_lock_info
+from orchestrator.terraform.diagnostics import command_error, timeout_error
 from orchestrator.terraform.planview import PlanSummary
 from orchestrator.terraform.process import Supervisor
 
@@ -160,7 +156,8 @@ class TerraformRunner:
             raise ConfigError(f"Terraform root {self.root_dir} is not a directory")
         if not re.fullmatch(r"\d+(ms|s|m|h)", lock_timeout):
             raise ConfigError(f"lock_timeout {lock_timeout!r} is not a Terraform duration such as 30s or 5m")
-        self.terraform = find_terraform(binary, env=self._base_env(), cache_file=self.data_dir / "terraform-binary.json")
+        self.terraform = find_terraform(binary, env=self._base_env(),
+                                        cache_file=self.data_dir / "terraform-binary.json")
 
     @property
     def binary(self) -> str:
@@ -169,7 +166,7 @@ class TerraformRunner:
     def _remember_secrets(self, values: Iterable[Any]) -> None:
         for value in values:
             if isinstance(value, Secret):
-                self._secrets.update(text for text in _strings(value.reveal()) if len(text) >= 4)
+                self._secrets.update(text for text in strings_in(value.reveal()) if len(text) >= 4)
 
     def redact(self, text: str) -> str:
         """`text` with every secret value this runner has seen replaced by ********."""
@@ -400,98 +397,18 @@ class TerraformRunner:
         self._record(argv, process.returncode, started)
         stdout, stderr = supervisor.text("stdout"), supervisor.text("stderr")
         duration = time.monotonic() - started
-        if supervisor.timed_out:
-            raise self._timeout_error(command, supervisor.killed)
-        if supervisor.cancelled:
+        if supervisor.stopping.timed_out:
+            raise timeout_error(command, root_dir=self.root_dir, timeout=self.timeout,
+                                grace_period=self.grace_period, killed=supervisor.stopping.killed)
+        if supervisor.stopping.cancelled:
             raise TerraformCancelled(f"terraform {command} was stopped on request", command=command,
                                      returncode=process.returncode)
         if process.returncode not in ok:
-            raise self._error(command, process.returncode, stderr, "" if secret_stdout else stdout, plan_path)
+            raise command_error(command, process.returncode, stderr, "" if secret_stdout else stdout,
+                                root_dir=self.root_dir, data_dir=self.data_dir, plan_path=plan_path)
         return CommandResult(tuple(argv), process.returncode, stdout, stderr, duration)
 
     def _record(self, argv: list[str], returncode: int | None, started: float) -> None:
         duration = time.monotonic() - started
         self.commands.append(CommandRecord(tuple(argv), returncode, duration))
         log.debug("%s exited %s after %.1fs", argv[1] if len(argv) > 1 else argv[0], returncode, duration)
-
-    def _timeout_error(self, command: str, killed: bool) -> TerraformTimeoutError:
-        if killed:
-            after = (
-                f"it did not stop within {self.grace_period:g}s of SIGINT and was killed, so it may "
-                "have left the state locked (release it with `terraform force-unlock <ID>` if a "
-                "later run reports the lock)"
-            )
-        else:
-            after = "it was interrupted and stopped cleanly, releasing the state lock"
-        return TerraformTimeoutError(
-            f"terraform {command} in {self.root_dir} timed out after {self.timeout:g}s: {after}. "
-            "Re-run it; raise the timeout if the operation is legitimately slow.",
-            command=command,
-        )
-
-    def _error(
-        self, command: str, returncode: int, stderr: str, stdout: str, plan_path: Path | None
-    ) -> TerraformError:
-        # Terraform writes diagnostics to stderr; stdout is only a fallback (its lines would run
-        # into the block: "Planning failed. Terraform encountered an error…").
-        block, count = first_error(stderr)
-        text = stderr
-        if block is None:
-            block, count = first_error(stdout)
-            text = stdout
-        if block is not None and block.summary.startswith("Error acquiring the state lock"):
-            lock = parse_lock_info(text)
-            operation = lock.operation.removeprefix("OperationType").lower() or "an operation"
-            error = StateLockedError(
-                f"The Terraform state of {self.root_dir} is locked by another run (lock ID {lock.id or '?'}: "
-                f"{operation} by {lock.who or 'unknown'} since {lock.created or 'unknown'}). Wait for that "
-                f"run to finish and retry; if it died without releasing the lock, release it with "
-                f"`terraform force-unlock {lock.id or '<ID>'}` run in {self.root_dir} with "
-                f"TF_DATA_DIR={self.data_dir}.",
-                command=command,
-                returncode=returncode,
-            )
-            error.lock = lock  # type: ignore[attr-defined]
-            return error
-        if block is not None and block.summary.startswith("Saved plan is stale"):
-            return StalePlanError(
-                f"The saved plan {plan_path} is stale: the state changed after it was made (another "
-                "apply ran since). Nothing was applied. Run plan again, review it, and apply the new plan.",
-                command=command,
-                returncode=returncode,
-            )
-        if (
-            block is not None
-            and command == "init"
-            and block.summary.startswith(("Backend configuration changed", "Backend initialization required"))
-        ):
-            return BackendChangedError(
-                f"The backend settings of {self.root_dir} differ from those its data dir {self.data_dir} "
-                "was initialised with; nothing was changed. If the existing state must move to the new "
-                "backend, run init again with state migration (terraform init -migrate-state); if the new "
-                "backend already holds the right state, run init again with reconfigure "
-                "(terraform init -reconfigure).",
-                command=command,
-                returncode=returncode,
-            )
-        if block is not None:
-            message = f"terraform {command} in {self.root_dir} failed: {block.paragraph()}"
-            if count > 1:
-                message += f" ({count - 1} more error{'s' if count > 2 else ''} in Terraform's output)"
-        else:
-            message = (
-                f"terraform {command} in {self.root_dir} failed with exit code {returncode}: "
-                f"{last_words(stderr) or 'no error message'}"
-            )
-        return TerraformError(message, command=command, returncode=returncode)
-
-
-def _strings(value: Any) -> Iterable[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _strings(item)
-    elif isinstance(value, list | tuple):
-        for item in value:
-            yield from _strings(item)

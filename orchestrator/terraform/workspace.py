@@ -268,10 +268,10 @@ class Workspace:
         if diff_rendered(render_environment(self.env, self.project_dir), self.project_dir):
             raise StaleRenderError([self.env.name])
 
-    def runner(self, *, on_line: Callable[[str], None] | None = None, timeout: float | None = None):
+    def runner(self, *, on_line: Callable[[str], None] | None = None, timeout: float | None = None) -> TerraformRunner:
         return self.site.runner(self.endpoints.sandbox_env, on_line=on_line, timeout=timeout)
 
-    def initialised_runner(self, *, on_line: Callable[[str], None] | None = None):
+    def initialised_runner(self, *, on_line: Callable[[str], None] | None = None) -> TerraformRunner:
         from orchestrator.errors import TerraformError
 
         runner = self.runner(on_line=on_line)
@@ -329,7 +329,8 @@ class EarlyPlan:
         if site is None or not site.root_dir.is_dir():
             return None
         try:
-            sandbox_env = sandbox_environ(read_running_sandbox(project_dir, f"envs/{name}.yaml")) if site.sandbox else {}
+            sandbox_env = (sandbox_environ(read_running_sandbox(project_dir, f"envs/{name}.yaml"))
+                           if site.sandbox else {})
             lock = site.lock().acquire()
         except SekoiaSSOError:
             return None

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from orchestrator.config.schema import Environment
 from orchestrator.console import Console
@@ -33,6 +33,14 @@ from orchestrator.terraform.planview import PlanSummary
 from orchestrator.terraform.workspace import EarlyPlan, Workspace, apply_plan_step
 from orchestrator.workflows.client_secret import days_left
 from orchestrator.workflows.common import confirm, credentials_reader, environment_lock, poll_policy, push
+
+if TYPE_CHECKING:  # each is imported by the step that needs it
+    from orchestrator.entra.preflight.report import PreflightReport
+    from orchestrator.sekoia.client import SekoiaClient
+    from orchestrator.sekoia.plan import SekoiaPlan
+    from orchestrator.sekoia.settings import SekoiaTarget
+    from orchestrator.terraform.runner import PlanResult, TerraformRunner
+    from orchestrator.workflows.client_secret import CredentialsReader
 
 READABLE_TIMEOUT = 120.0
 
@@ -82,7 +90,8 @@ class ApplySummary:
         }
 
 
-def _read_credentials(env: Environment, project_dir: Path, outputs_future) -> list | None:
+def _read_credentials(env: Environment, project_dir: Path,
+                      outputs_future: Future[dict[str, Any]]) -> list[dict[str, Any]] | None:
     """Beside the plan: Entra ID's own view of the secrets (None before the first apply)."""
     outputs = outputs_future.result()
     if not outputs.get("application_object_id"):
@@ -93,7 +102,8 @@ def _read_credentials(env: Environment, project_dir: Path, outputs_future) -> li
         return []
 
 
-def _read_sekoia(client, env: Environment, outputs_future, take_over: bool = False):
+def _read_sekoia(client: SekoiaClient, env: Environment, outputs_future: Future[dict[str, Any]],
+                 take_over: bool = False) -> tuple[SekoiaTarget, SekoiaPlan]:
     """Sekoia.io's reads for the combined plan; the checks that need no Terraform output go first.
 
     Not the key's owner (GET /v1/me): `connect` checks every precondition again before it writes,
@@ -107,7 +117,7 @@ def _read_sekoia(client, env: Environment, outputs_future, take_over: bool = Fal
     return target, plan_sekoia(client, target, preconditions=preconditions)
 
 
-def _preflight_report(env: Environment, project_dir: Path, options: ApplyOptions):
+def _preflight_report(env: Environment, project_dir: Path, options: ApplyOptions) -> PreflightReport | None:
     if options.skip_preflight:
         return None
     from orchestrator.entra.preflight.check import run_preflight
@@ -115,7 +125,7 @@ def _preflight_report(env: Environment, project_dir: Path, options: ApplyOptions
     return run_preflight(env, project_dir)
 
 
-def _show_preflight(report, options: ApplyOptions, console: Console) -> dict[str, int] | None:
+def _show_preflight(report: PreflightReport | None, options: ApplyOptions, console: Console) -> dict[str, int] | None:
     if report is None:
         console.step("Preflight skipped (--skip-preflight)")
         return None
@@ -156,8 +166,8 @@ def _wait_until_readable(env: Environment, project_dir: Path, outputs: dict[str,
     console.note("application and service principal are readable in Microsoft Graph")
 
 
-def _adopt_unrecorded(env: Environment, project_dir: Path, workspace: Workspace, runner, summary: PlanSummary,
-                      console: Console) -> tuple[Any, PlanSummary] | None:
+def _adopt_unrecorded(env: Environment, project_dir: Path, workspace: Workspace, runner: TerraformRunner,
+                      summary: PlanSummary, console: Console) -> tuple[PlanResult, PlanSummary] | None:
     """Objects a killed run left in Entra ID outside the state: imported, and the plan made again (adopt.py)."""
     from orchestrator.entra.adopt import adopt_unrecorded, may_adopt
     from orchestrator.entra.graph import open_graph
@@ -185,8 +195,9 @@ def _remove_unrecorded_passwords(env: Environment, project_dir: Path, outputs: d
         remove_unrecorded_passwords(graph, str(outputs["application_object_id"]), recorded, console.note)
 
 
-def _move_off_threatened_secret(client, env: Environment, project_dir: Path, workspace: Workspace, runner,
-                                outputs: dict[str, Any], options: ApplyOptions, console: Console):
+def _move_off_threatened_secret(client: SekoiaClient, env: Environment, project_dir: Path, workspace: Workspace,
+                                runner: TerraformRunner, outputs: dict[str, Any], options: ApplyOptions,
+                                console: Console) -> tuple[PlanResult, PlanSummary]:
     """The plan would delete or replace the secret Sekoia.io holds: hand Sekoia.io over to a fresh one first.
 
     Only then is the plan made again (the state changed) and applied; when the hand-over fails,
@@ -215,8 +226,8 @@ def _move_off_threatened_secret(client, env: Environment, project_dir: Path, wor
     return plan, summary
 
 
-def _rotate_when_due(client, env: Environment, workspace: Workspace, runner, credentials, options: Any,
-                     console: Console) -> bool:
+def _rotate_when_due(client: SekoiaClient, env: Environment, workspace: Workspace, runner: TerraformRunner,
+                     credentials: CredentialsReader, options: Any, console: Console) -> bool:
     """Rotate when the held secret is inside its rotation window (or expired): no file changes."""
     from orchestrator.workflows.client_secret import Ledger, rotate_secret
 
@@ -316,9 +327,9 @@ class _ApplyRun:
             preflight_report = self.preflight_future.result()
             self.target, self.sekoia_plan = self.sekoia_future.result()
             self.outputs = self.outputs_future.result()
-            self.secret_plan = SecretPlan.of(Ledger.read(self.outputs, self.credentials_future.result()),
-                                             self.tf_summary, rotate_before_days=self.env.config.secret.rotate_before_days,
-                                             applied=self.target.applied)
+            ledger = Ledger.read(self.outputs, self.credentials_future.result())
+            self.secret_plan = SecretPlan.of(ledger, self.tf_summary, applied=self.target.applied,
+                                             rotate_before_days=self.env.config.secret.rotate_before_days)
             self.preflight = _show_preflight(preflight_report, self.options, self.console)
         except BaseException:
             self.workspace.plan_path.unlink(missing_ok=True)
@@ -408,7 +419,8 @@ class _ApplyRun:
             environment=self.env.name,
             terraform_applied=self.plan.has_changes,
             terraform_changes=self.tf_summary.counts(),
-            sekoia=self.result.to_dict() if self.result else {"status": "unchanged", "plan": self.sekoia_plan.to_dict()},
+            sekoia=(self.result.to_dict() if self.result
+                    else {"status": "unchanged", "plan": self.sekoia_plan.to_dict()}),
             login_url=self.login_url,
             client_id=reveal(outputs.get("client_id")),
             client_secret_key_id=reveal(outputs.get("client_secret_key_id")),

@@ -6,12 +6,18 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from orchestrator.config.schema import Environment
 from orchestrator.console import Console
 from orchestrator.errors import UsageError
 from orchestrator.terraform.workspace import EnvironmentLock, Workspace
+
+if TYPE_CHECKING:  # the Sekoia.io half and Terraform's runner load when a workflow reaches them
+    from orchestrator.sekoia.client import SekoiaClient
+    from orchestrator.sekoia.connect import PollPolicy
+    from orchestrator.terraform.runner import TerraformRunner
+    from orchestrator.workflows.client_secret import CredentialsReader
 
 
 @contextmanager
@@ -24,7 +30,7 @@ def environment_lock(workspace: Workspace, held: EnvironmentLock | None = None) 
         lock.release()
 
 
-def poll_policy(env: Environment, given: Any = None):
+def poll_policy(env: Environment, given: PollPolicy | None = None) -> PollPolicy:
     """How often to poll pending domains: a human verifies them in Sekoia.io; the sandbox's emulator in seconds."""
     from orchestrator.sekoia.connect import PollPolicy
 
@@ -54,8 +60,9 @@ def credentials_reader(env: Environment, project_dir: Path, outputs: dict[str, A
     return read
 
 
-def push(client, env: Environment, workspace: Workspace, runner, outputs: dict[str, Any], credentials,
-          options: Any, console: Console, **connect_options: Any):
+def push(client: SekoiaClient, env: Environment, workspace: Workspace, runner: TerraformRunner,
+         outputs: dict[str, Any], credentials: CredentialsReader | None, options: Any, console: Console,
+         **connect_options: Any) -> Any:
     """client_secret.push_to_sekoia with the run's options; `connect_options` go through to connect."""
     from orchestrator.workflows.client_secret import push_to_sekoia
 

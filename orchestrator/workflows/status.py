@@ -12,15 +12,20 @@ The checks, in the order the report shows them, are STATUS_CHECKS at the end of 
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from orchestrator.config.schema import Environment
 from orchestrator.console import Console
 from orchestrator.errors import EXIT_FAILED, EXIT_OK, EXIT_WAITING, SekoiaSSOError
 from orchestrator.secret import reveal
+
+if TYPE_CHECKING:  # each is imported by the read that needs it
+    from orchestrator.entra.graph import GraphClient
+    from orchestrator.sekoia.plan import SekoiaPlan
+    from orchestrator.sekoia.settings import SekoiaTarget
 from orchestrator.terraform.planview import PlanSummary
 from orchestrator.terraform.workspace import Workspace
 
@@ -93,17 +98,17 @@ class _StatusReads:
                                  f"{self.env.name}`")
         return str(value)
 
-    def _open_graph(self):
+    def _open_graph(self) -> GraphClient:
         from orchestrator.entra.graph import open_graph
 
         return open_graph(self.env, self.project_dir)
 
-    def target(self):
+    def target(self) -> SekoiaTarget:
         from orchestrator.sekoia.settings import SekoiaTarget
 
         return SekoiaTarget.from_outputs(self.env, self.outputs_or_none() or {}, allow_unapplied=True)
 
-    def _sekoia_plan(self):
+    def _sekoia_plan(self) -> SekoiaPlan:
         from orchestrator.sekoia.client import SekoiaClient
         from orchestrator.sekoia.plan import plan_sekoia
 
@@ -267,11 +272,11 @@ def _check_sekoia_domains(reads: _StatusReads) -> list[Check]:
 
 def _check_sekoia_oidc(reads: _StatusReads) -> Check:
     plan, outputs, name = reads.sekoia.result(), reads.outputs_or_none(), reads.env.name
-    facts = {"configured": plan.sso_configured, "login_url": plan.login_url,
-             "changes": [c.to_dict() for c in plan.sso_changes],
-             "secret": {"current_key_id": plan.client_secret_key_id,
-                        "held_key_id": reveal((outputs or {}).get("sekoia_pushed_secret_key_id")),
-                        "held_is_current": plan.secret_current}}
+    facts: dict[str, Any] = {"configured": plan.sso_configured, "login_url": plan.login_url,
+                             "changes": [c.to_dict() for c in plan.sso_changes],
+                             "secret": {"current_key_id": plan.client_secret_key_id,
+                                        "held_key_id": reveal((outputs or {}).get("sekoia_pushed_secret_key_id")),
+                                        "held_is_current": plan.secret_current}}
     if "sso" in plan.missing_routes:
         return Check("sekoia oidc", "problem", "the API does not offer the assumed route: check it in the UI", facts)
     if not plan.sso_configured:
@@ -335,23 +340,24 @@ def status_environment(project_dir: Path, env: Environment, console: Console,
             futures = [pool.submit(_guarded, part, check, reads) for part, check in STATUS_CHECKS]
             checks = [check for future in futures for check in future.result()]
         finally:
-            wait([reads.runner, reads.plan, reads.outputs, reads.graph, reads.sekoia])
+            started: list[Future[Any]] = [reads.runner, reads.plan, reads.outputs, reads.graph, reads.sekoia]
+            wait(started)
             reads.close()
     for check in checks:
         console.result(check.line())
     return _status_code(checks, strict=options.strict), checks
 
 
-def _missing_assignments(graph, env: Environment, assigned: list[dict[str, Any]]) -> list[str]:
+def _missing_assignments(graph: GraphClient, env: Environment, assigned: list[dict[str, Any]]) -> list[str]:
     """The configured groups and users that hold no assignment on the service principal."""
     from orchestrator.entra.graph import path_segment
 
     ids = {str(a.get("principalId", "")).lower() for a in assigned}
     group_names = {str(a.get("principalDisplayName")) for a in assigned if a.get("principalType") == "Group"}
-    access = env.config.access
-    missing = [name for name in access.group_names if name not in group_names]
-    missing += [object_id for object_id in (*access.group_ids, *access.user_ids) if object_id not in ids]
-    for upn in access.user_principal_names:
+    groups, users = env.config.access.group_references, env.config.access.user_references
+    missing = [name for name in groups.names if name not in group_names]
+    missing += [object_id for object_id in (*groups.ids, *users.ids) if object_id not in ids]
+    for upn in users.names:
         user = graph.get(f"/users/{path_segment(upn)}", {"$select": "id"})
         if str(user.get("id", "")).lower() not in ids:
             missing.append(upn)

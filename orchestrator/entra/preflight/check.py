@@ -12,15 +12,18 @@ import gc
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from orchestrator.entra.graph import GraphClient
 from orchestrator.entra.preflight.fetch import DEFAULT_CONCURRENCY, PAGE_SIZE, AccessFetch
 from orchestrator.entra.preflight.pagecheck import LocalChecker, Outcome, PageChecker, Progress
 from orchestrator.entra.preflight.report import GroupSummary, PreflightReport, RefusedUser, UserFinding
 
+if TYPE_CHECKING:  # config loads pydantic: only for the annotations
+    from orchestrator.config.schema import Environment
 
-def run_preflight(env, project_dir: Path, *, progress: Progress | None = None, page_size: int = PAGE_SIZE,
+
+def run_preflight(env: Environment, project_dir: Path, *, progress: Progress | None = None, page_size: int = PAGE_SIZE,
                   concurrency: int = DEFAULT_CONCURRENCY, environ: dict[str, str] | None = None,
                   **client_options: Any) -> PreflightReport:
     """Check who will sign in to Sekoia.io for `env`: Graph from the environment's cloud (or the sandbox).
@@ -35,7 +38,7 @@ def run_preflight(env, project_dir: Path, *, progress: Progress | None = None, p
         return check_access(graph, env, progress=progress, page_size=page_size, concurrency=concurrency)
 
 
-def check_access(graph: GraphClient, env, *, progress: Progress | None = None, page_size: int = PAGE_SIZE,
+def check_access(graph: GraphClient, env: Environment, *, progress: Progress | None = None, page_size: int = PAGE_SIZE,
                  concurrency: int = DEFAULT_CONCURRENCY) -> PreflightReport:
     """The preflight of `env` over an open GraphClient (see `run_preflight` to open one from the environment)."""
     if not 1 <= page_size <= PAGE_SIZE:
@@ -50,8 +53,7 @@ def check_access(graph: GraphClient, env, *, progress: Progress | None = None, p
 def _checked(fetch: AccessFetch, progress: Progress | None) -> Outcome:
     domains = fetch.env.config.sekoia.domains
     # Groups' members come in pages: they are checked on another core while this process fetches.
-    checker = (PageChecker.start(domains, progress) if fetch.access.group_names or fetch.access.group_ids
-               else LocalChecker(domains, progress))
+    checker = (PageChecker.start(domains, progress) if fetch.access.groups else LocalChecker(domains, progress))
     try:
         for via, users in fetch.resolve():
             checker.add_listed(users, via)

@@ -19,7 +19,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
@@ -28,6 +28,9 @@ from orchestrator.entra.graph import BatchRequest, GraphClient, encode_query, od
 from orchestrator.entra.preflight.pagecheck import LocalChecker, PageChecker
 from orchestrator.entra.preflight.rules import GraphUser
 from orchestrator.errors import GraphError, UnknownAccessError
+
+if TYPE_CHECKING:  # config loads pydantic: only for the annotations
+    from orchestrator.config.schema import Environment
 
 USER_FIELDS: tuple[str, ...] = GraphUser.__struct_fields__  # what the rules read, and nothing more
 REFUSED_FIELDS = ("id", "userPrincipalName", "displayName")
@@ -80,15 +83,16 @@ class _Jobs:
             with self.lock:
                 self.futures -= done
             for future in done:
-                if future.exception() is not None:
+                error = future.exception()
+                if error is not None:
                     self.stopped.set()
-                    raise future.exception()
+                    raise error
 
 
 class AccessFetch:
     """The groups and users of an environment's `access`, fetched from Graph: resolved, then their members."""
 
-    def __init__(self, graph: GraphClient, env, *, page_size: int, concurrency: int):
+    def __init__(self, graph: GraphClient, env: Environment, *, page_size: int, concurrency: int):
         self.graph = graph
         self.env = env
         self.access = env.config.access
@@ -103,17 +107,18 @@ class AccessFetch:
         """Look up every group and user of `access` in one $batch; ConfigError listing the unknown ones."""
         select_user = encode_query({"$select": ",".join(USER_FIELDS)})
         lookups: list[tuple[str, str, BatchRequest]] = []
-        for name in self.access.group_names:
+        group_refs, user_refs = self.access.group_references, self.access.user_references
+        for name in group_refs.names:
             query = encode_query({"$filter": f"displayName eq {odata_string(name)}", "$select": "id,displayName",
                                   "$top": 10})
             lookups.append(("group-name", name, BatchRequest(f"/groups{query}")))
-        for group_id in self.access.group_ids:
+        for group_id in group_refs.ids:
             lookups.append(("group-id", group_id, BatchRequest(f"/groups/{group_id}?$select=id,displayName")))
-        for upn in self.access.user_principal_names:
+        for upn in user_refs.names:
             # A UPN starting with '$' must be addressed as users('...'), as Graph documents.
             ref = f"('{upn.replace(chr(39), chr(39) * 2)}')" if upn.startswith("$") else f"/{path_segment(upn)}"
             lookups.append(("user", upn, BatchRequest(f"/users{ref}{select_user}")))
-        for user_id in self.access.user_ids:
+        for user_id in user_refs.ids:
             lookups.append(("user", user_id, BatchRequest(f"/users/{user_id}{select_user}")))
         if not lookups:
             return []
@@ -125,7 +130,8 @@ class AccessFetch:
             if answer.status == 404:
                 what = "group with object ID" if kind == "group-id" else ("user" if kind == "user" else "group named")
                 setting = "access.users" if kind == "user" else "access.groups"
-                unknown.append(UnknownReference(setting, name, f"no {what} {name!r} in tenant {self.env.config.tenant_id}"))
+                reason = f"no {what} {name!r} in tenant {self.env.config.tenant_id}"
+                unknown.append(UnknownReference(setting, name, reason))
                 continue
             what = f"GET {request.url.split('?')[0]}"
             if not answer.ok:
@@ -170,7 +176,8 @@ class AccessFetch:
         requests: list[BatchRequest] = []
         plan: list[tuple[str, str | None]] = []  # (setting, name or None for the whole first page)
         for kind in sorted({u.setting for u in searchable}):
-            collection, prop = ("/groups", "displayName") if kind == "access.groups" else ("/users", "userPrincipalName")
+            collection, prop = (("/groups", "displayName") if kind == "access.groups"
+                                else ("/users", "userPrincipalName"))
             for item in (u for u in searchable if u.setting == kind):
                 prefix = item.name[:3]
                 requests.append(BatchRequest(collection + encode_query(
@@ -199,8 +206,8 @@ class AccessFetch:
     # -- members ---------------------------------------------------------------------------------
 
     def direct_members(self, group: _ResolvedGroup, checker: LocalChecker | PageChecker, jobs: _Jobs) -> None:
-        path, params = f"/groups/{group.id}/members/microsoft.graph.user", {"$select": ",".join(USER_FIELDS),
-                                                                            "$top": self.page_size}
+        path = f"/groups/{group.id}/members/microsoft.graph.user"
+        params: dict[str, str | int] = {"$select": ",".join(USER_FIELDS), "$top": self.page_size}
         what = self.graph.page_request(path, params)
 
         def counted(users: int) -> None:
@@ -234,7 +241,7 @@ class AccessFetch:
 
     def nested_users(self, group_id: str, paths: list[str], checker: LocalChecker | PageChecker, jobs: _Jobs) -> None:
         path = f"/groups/{group_id}/transitiveMembers/microsoft.graph.user"
-        params = {"$select": ",".join(REFUSED_FIELDS), "$top": self.page_size, "$count": "true"}
+        params: dict[str, str | int] = {"$select": ",".join(REFUSED_FIELDS), "$top": self.page_size, "$count": "true"}
         what = self.graph.page_request(path, params)
         for raw, link in self.graph.iter_raw_pages(path, params, headers={"ConsistencyLevel": "eventual"}):
             checker.add_candidates(raw, link, paths, what)

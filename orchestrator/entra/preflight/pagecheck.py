@@ -29,7 +29,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterable
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
 import msgspec
 
@@ -175,8 +175,12 @@ class PageChecker:
     Errors the child meets on a page (a page that is not Graph's) are raised by the next call, so the
     preflight stops as it would in-process; the child's death is a PageCheckerError."""
 
-    def __init__(self, process: subprocess.Popen, domains: Iterable[str], progress: Progress | None):
+    def __init__(self, process: subprocess.Popen[bytes], domains: Iterable[str], progress: Progress | None):
+        if process.stdin is None or process.stdout is None or process.stderr is None:
+            raise ValueError("the page checker talks over the child's stdin, stdout and stderr: all three are pipes")
         self.process = process
+        self.requests, self.answers, self.said = process.stdin, process.stdout, process.stderr
+        _widen_pipe(self.requests)
         self.progress = progress
         self.write_lock = threading.Lock()
         self.state_lock = threading.Lock()
@@ -195,12 +199,12 @@ class PageChecker:
         """A checker in a child process; a LocalChecker when no child can start."""
         import tracemalloc
 
-        argv = [sys.executable, "-m", "orchestrator.entra.preflight.pagecheck", *(["--trace"] if tracemalloc.is_tracing() else [])]
+        argv = [sys.executable, "-m", "orchestrator.entra.preflight.pagecheck",
+                *(["--trace"] if tracemalloc.is_tracing() else [])]
         try:
             process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         except OSError:
             return LocalChecker(domains, progress)
-        _widen_pipe(process.stdin)
         return cls(process, domains, progress)
 
     # -- the calls -------------------------------------------------------------------------------
@@ -225,11 +229,11 @@ class PageChecker:
         """End the child: it exits at the end of its input. A thread reaps it (killed if it is still there
         after a few seconds), so the caller does not wait for a process whose work is done."""
         try:
-            self.process.stdin.close()
+            self.requests.close()
         except OSError:
             pass
-        threading.Thread(target=_reap, args=(self.process, self._reader), name="page-checker-reaper",
-                         daemon=True).start()
+        threading.Thread(target=_reap, args=(self.process, self._reader, (self.answers, self.said)),
+                         name="page-checker-reaper", daemon=True).start()
 
     # -- the pipes -------------------------------------------------------------------------------
 
@@ -243,10 +247,10 @@ class PageChecker:
                     self.pending[self.seq] = expect
             header = msgspec.json.encode([op, self.seq, via, what])
             try:
-                self.process.stdin.write(_REQUEST.pack(len(header), len(payload)) + header)
+                self.requests.write(_REQUEST.pack(len(header), len(payload)) + header)
                 if payload:
-                    self.process.stdin.write(payload)
-                self.process.stdin.flush()
+                    self.requests.write(payload)
+                self.requests.flush()
             except (BrokenPipeError, ValueError):  # ValueError: the pipe was closed already
                 self._fail(PageCheckerError(f"the preflight's page checker (process {self.process.pid}) stopped"))
                 self._raise_error()
@@ -262,13 +266,13 @@ class PageChecker:
         self.outcome_ready.set()
 
     def _read_answers(self) -> None:
-        stdout = self.process.stdout
+        stdout = self.answers
         try:
             while True:
                 head = _read_exactly(stdout, _ANSWER.size)
                 if head is None:
                     code = self.process.wait()
-                    said = self.process.stderr.read().decode(errors="replace").strip().splitlines()
+                    said = self.said.read().decode(errors="replace").strip().splitlines()
                     self._fail(PageCheckerError(f"the preflight's page checker (process {self.process.pid}) "
                                                 f"stopped (exit code {code}){': ' + said[-1] if said else ''}"))
                     return
@@ -307,18 +311,18 @@ class PageChecker:
                 self.progress(checked, pages)
 
 
-def _reap(process: subprocess.Popen, reader: threading.Thread) -> None:
+def _reap(process: subprocess.Popen[bytes], reader: threading.Thread, pipes: tuple[IO[bytes], ...]) -> None:
     try:
         process.wait(timeout=5)
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
     reader.join()
-    process.stdout.close()
-    process.stderr.close()
+    for pipe in pipes:
+        pipe.close()
 
 
-def _widen_pipe(pipe: BinaryIO) -> None:
+def _widen_pipe(pipe: IO[bytes]) -> None:
     try:
         import fcntl
 
@@ -327,7 +331,7 @@ def _widen_pipe(pipe: BinaryIO) -> None:
         pass  # the default pipe size only makes the fetching threads wait on the child more often
 
 
-def _read_exactly(stream: BinaryIO, size: int) -> bytes | None:
+def _read_exactly(stream: IO[bytes], size: int) -> bytes | None:
     """`size` bytes; None at the end of the stream."""
     chunks, left = [], size
     while left:
@@ -359,6 +363,8 @@ def serve(requests: BinaryIO, answers: BinaryIO, *, trace: bool = False) -> None
         header_size, payload_size = _REQUEST.unpack(head)
         op, seq, via, what = msgspec.json.decode(_read_exactly(requests, header_size) or b"")
         payload = _read_exactly(requests, payload_size) if payload_size else b""
+        if payload is None:  # the parent went away in the middle of a request
+            return
         if op == "setup":
             tally = Tally(msgspec.json.decode(payload))
             continue

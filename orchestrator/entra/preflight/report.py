@@ -10,7 +10,7 @@ import csv
 import io
 import json
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,7 +31,7 @@ class _Row(msgspec.Struct, frozen=True, gc=False, rename="camel"):
         return msgspec.to_builtins(self)
 
 
-class UserFinding(_Row):
+class UserFinding(_Row, frozen=True):
     """A user who may sign in but whose profile or account will make the login fail (see rules.py)."""
 
     id: str
@@ -42,7 +42,7 @@ class UserFinding(_Row):
     via: tuple[str, ...]            # group names, or "access.users"
 
 
-class RefusedUser(_Row):
+class RefusedUser(_Row, frozen=True):
     """A user reachable only through nested groups: Entra ID will refuse them."""
 
     id: str
@@ -51,7 +51,7 @@ class RefusedUser(_Row):
     via: tuple[str, ...]            # "<configured group> > <nested group>"
 
 
-class GroupSummary(_Row):
+class GroupSummary(_Row, frozen=True):
     id: str
     name: str
     direct_users: int
@@ -64,10 +64,12 @@ class PreflightReport:
 
     environment: str
     tenant_id: str
+    domains: tuple[str, ...]        # Sekoia.io's, lower case: a user's mail must be at one of them
+    # Who may sign in: with assignment required, the groups' direct members and the users; else everyone
     assignment_required: bool
-    domains: tuple[str, ...]
     groups: tuple[GroupSummary, ...]
     users: tuple[str, ...]          # the UPNs of the users listed one by one
+    # What the check found
     users_checked: int
     problems: tuple[UserFinding, ...]
     refused: tuple[RefusedUser, ...]
@@ -149,7 +151,7 @@ def format_csv(report: PreflightReport) -> str:
     return out.getvalue()
 
 
-def _table(rows: list[tuple[str, ...]], indent: str = "  ") -> list[str]:
+def _table(rows: Sequence[tuple[str, ...]], indent: str = "  ") -> list[str]:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
     return [indent + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)) + "  " + row[-1]
             for row in rows]
@@ -181,13 +183,12 @@ def format_table(report: PreflightReport) -> str:
     lines += [f"  {label.ljust(width)}  {value:>7,}" for label, value in summary]
     if report.problems:
         lines += ["", "Users who will not get in:"]
-        rows = [("USER", "VIA", "WHAT IS WRONG")]
+        rows: list[tuple[str, ...]] = [("USER", "VIA", "WHAT IS WRONG")]
         rows += [(f.user_principal_name, ", ".join(f.via), describe(f.problems, f.mail)) for f in report.problems]
         lines += _table(rows)
     if report.refused:
         lines += ["", "Will be refused (only members of nested groups; nested groups get no access):"]
-        rows = [("USER", "VIA")] + [(r.user_principal_name, ", ".join(r.via)) for r in report.refused]
-        lines += _table(rows)
+        lines += _table([("USER", "VIA")] + [(r.user_principal_name, ", ".join(r.via)) for r in report.refused])
     lines.append("")
     lines.append("All users can sign in." if report.ok else f"{report.problem_users:,} user(s) will not get in.")
     return "\n".join(lines) + "\n"

@@ -27,6 +27,8 @@ Change a rule here, in both functions, and nowhere else.
 
 from __future__ import annotations
 
+from typing import TypeGuard
+
 import msgspec
 
 # Problem codes, in the order a person reads them, and what they mean.
@@ -55,7 +57,7 @@ class GraphUser(msgspec.Struct, gc=False):
     accountEnabled: bool | None = None
 
 
-def _present(value: str | None) -> bool:
+def _present(value: str | None) -> TypeGuard[str]:
     return value is not None and bool(value.strip())
 
 
