@@ -25,8 +25,10 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 	$(BIN)/python -m compileall -q orchestrator sandbox > /dev/null
 	touch $@
 
+# Two workers, each test file on one (module fixtures stay shared): most of an end-to-end test waits on
+# Terraform and the emulators, so the suite takes about two thirds of its time on one worker.
 test: setup
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2 --dist loadfile
 
 # The fast tier: pure code, no server, Terraform or process (tests/unit), in seconds.
 test-fast: setup

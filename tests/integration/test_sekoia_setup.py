@@ -302,12 +302,28 @@ def test_a_rejected_domain_is_an_error_with_sekoia_reason(harness, sekoia_emulat
 def test_a_domain_rejected_during_the_wait_stops_it(harness, sekoia_emulator):
     import threading
 
-    timer = threading.Timer(0.2, sekoia_emulator.reject_domain, ("contoso.example", "Not a company domain"))
-    timer.start()
+    registered_then_rejected = threading.Event()
+    done = threading.Event()
+
+    def reject_once_registered() -> None:
+        # Sekoia.io's team rejects the domain while connect waits: once it is registered, whenever that is
+        while not done.is_set():
+            try:
+                sekoia_emulator.reject_domain("contoso.example", "Not a company domain")
+            except KeyError:  # not POSTed yet (a loaded machine is slow to get there)
+                done.wait(0.02)
+            else:
+                registered_then_rejected.set()
+                return
+
+    rejecter = threading.Thread(target=reject_once_registered, daemon=True)
+    rejecter.start()
     try:
         outcome = harness.run(timeout=10)
     finally:
-        timer.cancel()
+        done.set()
+        rejecter.join()
+    assert registered_then_rejected.is_set()
     assert isinstance(outcome.error, DomainRejectedError) and "Not a company domain" in str(outcome.error)
     assert sekoia_emulator.sso_configuration(DEMO_COMMUNITY_UUID) is None
 
