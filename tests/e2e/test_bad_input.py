@@ -343,7 +343,9 @@ def outputs_state(tenant_id: str, tenant_endpoint: str) -> dict:
 
 
 def emulator_writes(graph, sekoia) -> list[str]:
-    """Every request that could have changed the emulated tenant or community (token requests and $batch of GETs cannot)."""
+    """Every request that could have changed the emulated tenant or community.
+
+    Token requests and $batch requests of GETs cannot."""
     writes = [f"Graph write: {r.method} {r.path}" for r in graph.requests
               if r.method != "GET" and r.path != "/v1.0/$batch" and "/oauth2/" not in r.path]
     return writes + [f"Sekoia.io write: {r.method} {r.path}" for r in sekoia.write_requests]
@@ -632,7 +634,8 @@ CONFIG_CASES = [
     config_case("yaml-billion-laughs", _billion_laughs, (f"line {GOOD_LINES + 2}, column 12",
                                                          "YAML aliases (*l0) are not accepted")),
     config_case("yaml-small-alias", good_text() + "extra: &x 1\nagain: *x\n", ("YAML aliases (*x)",)),
-    config_case("yaml-merge-key", good_text().replace("secret:\n", "defaults: &d {validity_days: 90}\nsecret:\n  <<: *d\n"),
+    config_case("yaml-merge-key",
+                good_text().replace("secret:\n", "defaults: &d {validity_days: 90}\nsecret:\n  <<: *d\n"),
                 ("YAML aliases (*d)", "write the value out")),
     config_case("file-5-megabytes", _five_megabytes, ("larger than 1024 kB",)),
     config_case("binary-garbage", (DATA / "garbage.bin").read_bytes, ("not UTF-8 text", "binary file")),
@@ -1288,7 +1291,8 @@ GRAPH_CASES = [
                0, ("users checked",), times=1),
     graph_case("members-429-wait-a-day", "GET", MEMBERS,
                Reply.json({"error": {"code": "TooManyRequests", "message": "slow down"}}, status=429).with_headers(
-                   {"Retry-After": "86400"}), 1, ("Microsoft Graph throttled GET /v1.0/groups/", "asks to wait 86400 s")),
+                   {"Retry-After": "86400"}), 1,
+               ("Microsoft Graph throttled GET /v1.0/groups/", "asks to wait 86400 s")),
     graph_case("members-json-as-text-plain", "GET", MEMBERS,
                Reply.json({"value": []}, content_type="text/plain"), 0, ("users checked",)),
 ]

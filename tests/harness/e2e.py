@@ -562,7 +562,8 @@ class Evidence:
             terminalreporter.write_line(tally.line())
         if self.leak_tests:
             terminalreporter.write_line(
-                f"secret leaks: {self.leak_tests} end-to-end tests, {self.leak_runs} CLI runs, {self.leak_bytes:,} bytes "
+                f"secret leaks: {self.leak_tests} end-to-end tests, {self.leak_runs} CLI runs, "
+                f"{self.leak_bytes:,} bytes "
                 f"scanned (stdout, stderr, --json documents, plan summaries, rendered files, YAML) for the client "
                 f"secrets, the Terraform principal's secret and the API key, plain, base64 and URL-encoded: "
                 f"hits {self.leak_hits}")

@@ -131,7 +131,8 @@ def test_incomplete_credentials_are_config_errors(env, expected, http):
 
 def test_managed_identity_and_azure_cli_go_through_azure_identity(http, tmp_path, monkeypatch):
     hosts = CloudHosts("https://login.microsoftonline.us", "https://graph.microsoft.us")
-    msi = graph_token_source({"ARM_USE_MSI": "true", "ARM_USE_CLI": "false"}, tenant_id="8f0c2b7e-4d1a-4c55-9e3b-2a6f1d9c7e10",
+    msi = graph_token_source({"ARM_USE_MSI": "true", "ARM_USE_CLI": "false"},
+                             tenant_id="8f0c2b7e-4d1a-4c55-9e3b-2a6f1d9c7e10",
                              hosts=hosts, http=http)
     assert isinstance(msi, AzureIdentityToken) and "system-assigned managed identity" in msi.description
     # A fake `az` on PATH that is not logged in: the CLI method is chosen, and its failure is a clear ConfigError.

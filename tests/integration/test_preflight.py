@@ -183,7 +183,8 @@ def test_mail_domain_must_be_a_sekoia_domain(tmp_path, monkeypatch):
     tenant = tenant_with(users, [group("Mail", [u["id"] for u in users])])
     with tenant_sandbox(tenant, tmp_path, monkeypatch):
         report = preflight(environment("  groups:\n    - Mail\n", domains=("contoso.example", "contoso-soc.example")))
-    assert problems_of(report) == {f"{n}@contoso.example": ("mail_domain_not_allowed",) for n in ("sub", "other", "noat")}
+    assert problems_of(report) == {f"{n}@contoso.example": ("mail_domain_not_allowed",)
+                                   for n in ("sub", "other", "noat")}
     table = format_table(report)
     assert "mail domain fabrikam.example not in sekoia.domains" in table
     assert "mail domain eu.contoso.example not in sekoia.domains" in table
@@ -397,7 +398,8 @@ def test_json_is_stable_sorted_and_versioned(graph_emulator, sandbox_dir):
                               "missing_mail": 1, "mail_domain_not_allowed": 1, "missing_given_name": 1,
                               "missing_surname": 1, "missing_display_name": 0, "account_disabled": 1}
     assert set(data["problems"][0]) == {"id", "userPrincipalName", "displayName", "mail", "problems", "via"}
-    assert data["refused"] == [{"id": "95b66496-8d6d-5637-9365-7b10ce1d02ac", "userPrincipalName": "frank@contoso.example",
+    assert data["refused"] == [{"id": "95b66496-8d6d-5637-9365-7b10ce1d02ac",
+                                "userPrincipalName": "frank@contoso.example",
                                 "displayName": "Frank Osei", "via": ["SOC Analysts > SOC Tier 2"]}]
 
 

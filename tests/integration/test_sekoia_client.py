@@ -457,7 +457,8 @@ def test_a_runner_secret_object_is_revealed_only_into_the_body():
         return httpx.Response(200, json={"enabled": True})
 
     with mock_client(handler) as c:
-        c.write_sso(DEMO_COMMUNITY_UUID, SsoSettings(True, TENANT_URL, CLIENT_ID, False, None), client_secret=Secret(SECRET))
+        c.write_sso(DEMO_COMMUNITY_UUID, SsoSettings(True, TENANT_URL, CLIENT_ID, False, None),
+                    client_secret=Secret(SECRET))
     assert sent[0]["client_secret"] == SECRET
 
 
