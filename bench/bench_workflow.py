@@ -54,6 +54,26 @@ def _timed(argv: list[str], *, env: dict[str, str], cwd: Path) -> float:
     return elapsed
 
 
+def _alternate(rounds: int, measured: list[str], bound: list[str], *, env: dict[str, str],
+               bound_env: dict[str, str] | None = None) -> tuple[float, float]:
+    """Median seconds of `measured` and of `bound`, run one after the other `rounds` times (so both sides
+    see the same machine load)."""
+    measured_s, bound_s = [], []
+    for _ in range(rounds):
+        measured_s.append(_timed(measured, env=env, cwd=PROJECT_DIR))
+        bound_s.append(_timed(bound, env=bound_env or env, cwd=PROJECT_DIR))
+    return statistics.median(measured_s), statistics.median(bound_s)
+
+
+def _ratio_result(measure: str, value_s: float, bound_s: float, target: float, *, holds: bool,
+                  **facts: object) -> dict:
+    """One benchmark's answer: `ok` when the ratio meets its target and `holds` (the side condition)."""
+    return {
+        "measure": measure, "value_s": value_s, "bound_s": bound_s, "ratio": value_s / bound_s, "target": target,
+        "ok": value_s / bound_s <= target and holds, **facts,
+    }
+
+
 @contextmanager
 def _applied_sandbox(latency_ms: float) -> Iterator[tuple[object, dict[str, str], list[str]]]:
     """A sandbox with environment sandbox applied; (sandbox, the CLI's environment, a no-op apply's argv)."""
@@ -82,18 +102,10 @@ def run_noop_apply_benchmark(*, rounds: int = 5, latency_ms: float = 0.0) -> dic
                     "TF_IN_AUTOMATION": "1", "CHECKPOINT_DISABLE": "1"}
         plan = ["terraform", f"-chdir={workspace.root_dir}", "plan", "-input=false", "-no-color", "-lock-timeout=30s"]
         sekoia_writes = len(sandbox.sekoia.write_requests)
-        applies, plans = [], []
-        for _ in range(rounds):
-            applies.append(_timed(apply, env=env, cwd=PROJECT_DIR))
-            plans.append(_timed(plan, env=plan_env, cwd=PROJECT_DIR))
+        apply_s, plan_s = _alternate(rounds, apply, plan, env=env, bound_env=plan_env)
         writes = len(sandbox.sekoia.write_requests) - sekoia_writes
-    apply_s, plan_s = statistics.median(applies), statistics.median(plans)
-    return {
-        "measure": "no-op re-apply vs bare terraform plan",
-        "value_s": apply_s, "bound_s": plan_s, "ratio": apply_s / plan_s, "target": NOOP_RATIO_TARGET,
-        "ok": apply_s / plan_s <= NOOP_RATIO_TARGET and writes == 0, "sekoia_writes": writes,
-        "rounds": rounds, "latency_ms": latency_ms,
-    }
+    return _ratio_result("no-op re-apply vs bare terraform plan", apply_s, plan_s, NOOP_RATIO_TARGET,
+                         holds=writes == 0, sekoia_writes=writes, rounds=rounds, latency_ms=latency_ms)
 
 
 def run_status_benchmark(*, rounds: int = 5, latency_ms: float = 0.0) -> dict:
@@ -101,29 +113,17 @@ def run_status_benchmark(*, rounds: int = 5, latency_ms: float = 0.0) -> dict:
     with _applied_sandbox(latency_ms) as (sandbox, env, apply):
         status = [sys.executable, "-m", "orchestrator", "status", "sandbox"]
         sekoia_writes = len(sandbox.sekoia.write_requests)
-        statuses, applies = [], []
-        for _ in range(rounds):
-            statuses.append(_timed(status, env=env, cwd=PROJECT_DIR))
-            applies.append(_timed(apply, env=env, cwd=PROJECT_DIR))
+        status_s, apply_s = _alternate(rounds, status, apply, env=env)
         writes = len(sandbox.sekoia.write_requests) - sekoia_writes
-    status_s, apply_s = statistics.median(statuses), statistics.median(applies)
-    return {
-        "measure": "status vs no-op re-apply",
-        "value_s": status_s, "bound_s": apply_s, "ratio": status_s / apply_s, "target": STATUS_RATIO_TARGET,
-        "ok": status_s / apply_s <= STATUS_RATIO_TARGET and writes == 0, "sekoia_writes": writes,
-        "rounds": rounds, "latency_ms": latency_ms,
-    }
+    return _ratio_result("status vs no-op re-apply", status_s, apply_s, STATUS_RATIO_TARGET,
+                         holds=writes == 0, sekoia_writes=writes, rounds=rounds, latency_ms=latency_ms)
 
 
 def run_help_benchmark(*, rounds: int = 15) -> dict:
     _byte_compile()
     env = dict(os.environ)
-    helps, clicks = [], []
-    help_argv = [sys.executable, "-m", "orchestrator", "--help"]
-    click_argv = [sys.executable, "-c", "import click"]
-    for _ in range(rounds):
-        helps.append(_timed(help_argv, env=env, cwd=PROJECT_DIR))
-        clicks.append(_timed(click_argv, env=env, cwd=PROJECT_DIR))
+    help_s, click_s = _alternate(rounds, [sys.executable, "-m", "orchestrator", "--help"],
+                                 [sys.executable, "-c", "import click"], env=env)
     probe = ("import sys, runpy; sys.argv = ['sekoia-sso', '--help']\n"
              "try:\n    runpy.run_module('orchestrator', run_name='__main__')\nexcept SystemExit:\n    pass\n"
              f"print('HEAVY:' + ','.join(m for m in {HEAVY_MODULES!r} if m in sys.modules))")
@@ -131,12 +131,8 @@ def run_help_benchmark(*, rounds: int = 15) -> dict:
                              env=env).stdout
     marker = printed[printed.rindex("HEAVY:") + len("HEAVY:"):].strip()
     heavy = [m for m in marker.split(",") if m]
-    help_s, click_s = statistics.median(helps), statistics.median(clicks)
-    return {
-        "measure": "sekoia-sso --help vs python -c 'import click'",
-        "value_s": help_s, "bound_s": click_s, "ratio": help_s / click_s, "target": HELP_RATIO_TARGET,
-        "ok": help_s / click_s <= HELP_RATIO_TARGET and not heavy, "heavy_imports": heavy, "rounds": rounds,
-    }
+    return _ratio_result("sekoia-sso --help vs python -c 'import click'", help_s, click_s, HELP_RATIO_TARGET,
+                         holds=not heavy, heavy_imports=heavy, rounds=rounds)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -4,55 +4,43 @@ from __future__ import annotations
 
 from typing import Any
 
-from sandbox.provider.errors import ProviderError
 from sandbox.provider.graph_client import GraphAPIError
-from sandbox.provider.graph_resource import GUID, GraphResource, graph_failure, parse_guid_path
+from sandbox.provider.graph_resource import GUID, GraphPathResource, IdFormat, graph_failure
 
 
-class AppRoleAssignment(GraphResource):
+class AppRoleAssignment(GraphPathResource):
     type_name = "azuread_app_role_assignment"
-
-    def parse_id(self, resource_id: str) -> tuple[str, ...]:
-        # v3 ID: /servicePrincipals/{resourceId}/appRoleAssignedTo/{assignmentId} (the assignment ID is
-        # not a GUID: Graph derives it from the principal).
-        return parse_guid_path(resource_id, rf"/servicePrincipals/({GUID})/appRoleAssignedTo/([^/]+)",
-                                "App Role Assigned To ID",
-                                "/servicePrincipals/servicePrincipalId/appRoleAssignedTo/appRoleAssignmentId")
+    # v3 ID: /servicePrincipals/{resourceId}/appRoleAssignedTo/{assignmentId} (the assignment ID is
+    # not a GUID: Graph derives it from the principal).
+    id_format = IdFormat(rf"/servicePrincipals/({GUID})/appRoleAssignedTo/([^/]+)", "App Role Assigned To ID",
+                         "/servicePrincipals/servicePrincipalId/appRoleAssignedTo/appRoleAssignmentId")
 
     def create(self, ctx: Any, planned: dict[str, Any]) -> dict[str, Any]:
-        client = self.client
         resource_id = planned["resource_object_id"]
-        try:
-            client.get_after_create(f"/servicePrincipals/{resource_id}")
-        except GraphAPIError as exc:
-            if exc.not_found:
-                raise graph_failure(f"Service principal not found for resource (Object ID: {resource_id!r})", exc,
-                            "principal_object_id") from None
-            raise graph_failure(f"Could not retrieve service principal for resource (Object ID: {resource_id!r})",
-                        exc) from None
+        self.wait_for_replication(
+            f"/servicePrincipals/{resource_id}",
+            missing=f"Service principal not found for resource (Object ID: {resource_id!r})",
+            failed=f"Could not retrieve service principal for resource (Object ID: {resource_id!r})",
+            missing_attribute="principal_object_id")
         body = {"appRoleId": planned["app_role_id"], "principalId": planned["principal_object_id"],
                 "resourceId": resource_id}
 
         def retryable(exc: GraphAPIError) -> bool:
             return exc.not_found or (exc.status == 400 and "Not a valid reference update" in (exc.graph_message or ""))
 
-        try:
-            assignment = client.retry_while(
-                lambda: client.post(f"/servicePrincipals/{resource_id}/appRoleAssignedTo", body), retryable)
-        except GraphAPIError as exc:
-            raise graph_failure("Could not create app role assignment", exc) from None
-        if not assignment.get("id"):
-            raise ProviderError("Bad API response", "ID returned for app role assignment is nil")
+        assignment = self.create_object(f"/servicePrincipals/{resource_id}/appRoleAssignedTo", body,
+                                        "app role assignment", retry_on=retryable,
+                                        missing_id="ID returned for app role assignment is nil")
         path = f"/servicePrincipals/{assignment.get('resourceId') or resource_id}/appRoleAssignedTo/{assignment['id']}"
         self.created_state = {"id": path}
         state = dict(planned, id=path)
         try:
-            found = client.retry_while(lambda: self._get(path, required=True), lambda exc: exc.not_found)
+            found = self.client.retry_while(lambda: self._listed(path, required=True), lambda exc: exc.not_found)
         except GraphAPIError as exc:
             raise graph_failure(f"retrieving {path}", exc) from None
         return self.flatten(found, state)
 
-    def _get(self, path: str, required: bool = False) -> dict[str, Any] | None:
+    def _listed(self, path: str, required: bool = False) -> dict[str, Any] | None:
         resource_id, assignment_id = self.parse_id(path)
         for assignment in self.client.list_all(f"/servicePrincipals/{resource_id}/appRoleAssignedTo"):
             if assignment.get("id") == assignment_id:
@@ -61,16 +49,13 @@ class AppRoleAssignment(GraphResource):
             raise GraphAPIError(f"app role assignment {assignment_id!r} not found", status=404)
         return None
 
-    def read(self, ctx: Any, current: dict[str, Any]) -> dict[str, Any] | None:
-        path = current.get("id") or ""
-        self.parse_id(path)
+    def find(self, path: str) -> dict[str, Any] | None:
         try:
-            assignment = self._get(path)
+            return self._listed(path)
         except GraphAPIError as exc:
             if exc.not_found:  # the resource service principal is gone, and its assignments with it
                 return None
             raise graph_failure(f"retrieving {path}", exc) from None
-        return None if assignment is None else self.flatten(assignment, current)
 
     @staticmethod
     def flatten(assignment: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
@@ -87,6 +72,3 @@ class AppRoleAssignment(GraphResource):
 
     def update(self, ctx: Any, current: dict[str, Any], planned: dict[str, Any]) -> dict[str, Any]:
         return dict(current, timeouts=planned.get("timeouts"))
-
-    def delete(self, ctx: Any, current: dict[str, Any]) -> None:
-        self._delete_at_id(current)

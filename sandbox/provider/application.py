@@ -22,34 +22,29 @@ from sandbox.provider.graph_client import GraphAPIError
 from sandbox.provider.graph_resource import (
     GUID,
     GraphResource,
+    IdFormat,
     graph_failure,
     keep_same_instant,
     known_strings,
     known_value,
     none_if_empty,
     owner_ids,
-    parse_guid_path,
     password_credential,
     reconcile_owners,
-    wait_for_deletion,
 )
 from sandbox.provider.mapping import (
-    expand_features,
-    features_set,
     flatten_app_roles,
     flatten_features,
     flatten_scopes,
     ids_by_value,
+    planned_tags,
 )
 from sandbox.provider.planning import same_value
 
 
 class Application(GraphResource):
     type_name = "azuread_application"
-
-    def parse_id(self, resource_id: str) -> tuple[str, ...]:
-        return parse_guid_path(resource_id, rf"/applications/({GUID})", "Application ID",
-                                "/applications/applicationId")
+    id_format = IdFormat(rf"/applications/({GUID})", "Application ID", "/applications/applicationId")
 
     def customize_plan(self, diags: Diagnostics, prior: dict[str, Any] | None,
                        planned: dict[str, Any]) -> dict[str, Any]:
@@ -88,21 +83,14 @@ class Application(GraphResource):
 
     def create(self, ctx: Any, planned: dict[str, Any]) -> dict[str, Any]:
         client = self.client
-        try:
-            app = client.post("/applications", self._expand(planned, prior=None))
-        except GraphAPIError as exc:
-            raise graph_failure("Could not create application", exc) from None
-        object_id = app.get("id")
-        if not object_id:
-            raise ProviderError("Bad API response", "Object ID returned for application is nil/empty")
+        app = self.create_object("/applications", self._expand(planned, prior=None), "application",
+                                 missing_id="Object ID returned for application is nil/empty")
+        object_id = app["id"]
         path = f"/applications/{object_id}"
         self.created_state = {"id": path, "object_id": object_id, "client_id": app.get("appId") or ""}
-        try:
-            client.get_after_create(path)
-        except GraphAPIError as exc:
-            if exc.not_found:
-                raise graph_failure("Timed out whilst waiting for new application to be replicated in Azure AD", exc) from None
-            raise graph_failure(f"Failed to patch application with object ID {object_id!r} after creating", exc) from None
+        self.wait_for_replication(path,
+                                  missing="Timed out whilst waiting for new application to be replicated in Azure AD",
+                                  failed=f"Failed to patch application with object ID {object_id!r} after creating")
         reconcile_owners(client, path, known_strings(planned.get("owners")), f"application with object ID {object_id!r}")
         state = dict(planned, id=path)
         state["password"] = self._sync_password_block(object_id, None, planned.get("password"))
@@ -123,35 +111,21 @@ class Application(GraphResource):
             client.patch(path, body)
         except GraphAPIError as exc:
             raise graph_failure(f"Could not update application with object ID: {object_id!r}", exc) from None
-        if not same_value(current.get("owners"), planned.get("owners")):
-            reconcile_owners(client, path, known_strings(planned.get("owners")),
-                             f"application with object ID {object_id!r}")
+        self.reconcile_changed_owners(path, current, planned, f"application with object ID {object_id!r}")
         state = dict(planned)
         state["password"] = self._sync_password_block(object_id, current.get("password"), planned.get("password"))
         return self._read(object_id, state)
 
     def delete(self, ctx: Any, current: dict[str, Any]) -> None:
         (object_id,) = self.parse_id(current["id"])
-        path = f"/applications/{object_id}"
-        try:
-            self.client.delete(path)
-        except GraphAPIError as exc:
-            if exc.not_found:
-                return
-            raise graph_failure(f"deleting Application (Application: {object_id!r})", exc, "id") from None
-        wait_for_deletion(self.client, path, f"application with object ID {object_id!r}")
+        self.delete_object(f"/applications/{object_id}", f"deleting Application (Application: {object_id!r})",
+                           awaited=f"application with object ID {object_id!r}")
 
     # ---------------------------------------------------------------- mapping
 
     @staticmethod
     def _expand(planned: dict[str, Any], prior: dict[str, Any] | None) -> dict[str, Any]:
         """The application's Graph body (expandApplication*): every block, zero values included."""
-        feature_tags = planned.get("feature_tags")
-        if prior is None:
-            use_features = features_set(feature_tags)
-        else:
-            use_features = features_set(feature_tags) and not same_value(prior.get("feature_tags"), feature_tags)
-        tags = expand_features(feature_tags) if use_features else known_strings(planned.get("tags"))
         public_client = _single_block(planned.get("public_client"))
         spa = _single_block(planned.get("single_page_application"))
         return {
@@ -184,7 +158,7 @@ class Application(GraphResource):
             "serviceManagementReference": none_if_empty(planned.get("service_management_reference")),
             "signInAudience": known_value(planned.get("sign_in_audience"), "AzureADMyOrg"),
             "spa": {"redirectUris": known_strings(spa.get("redirect_uris"))},
-            "tags": tags,
+            "tags": planned_tags(planned, prior, "feature_tags"),
             "web": _expand_web(_single_block(planned.get("web"))),
         }
 

@@ -10,9 +10,9 @@ from sandbox.provider.graph_client import GraphAPIError
 from sandbox.provider.graph_resource import (
     GUID,
     GraphResource,
+    IdFormat,
     graph_failure,
     keep_same_instant,
-    parse_guid_path,
     password_credential,
     wait_until_gone,
 )
@@ -21,10 +21,7 @@ from sandbox.provider.graph_resource import (
 class ApplicationPassword(GraphResource):
     type_name = "azuread_application_password"
     importable = False  # the real resource has no importer: a secret's value cannot be read back
-
-    def parse_id(self, resource_id: str) -> tuple[str, ...]:
-        return parse_guid_path(resource_id, rf"({GUID})/password/({GUID})", "Password ID",
-                                "{objectId}/password/{keyId}")
+    id_format = IdFormat(rf"({GUID})/password/({GUID})", "Password ID", "{objectId}/password/{keyId}")
 
     def create(self, ctx: Any, planned: dict[str, Any]) -> dict[str, Any]:
         client = self.client

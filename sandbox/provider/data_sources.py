@@ -7,9 +7,8 @@ from typing import Any
 from sandbox.provider.errors import ProviderError
 from sandbox.provider.graph_client import GraphAPIError
 from sandbox.provider.graph_resource import GraphType
-from sandbox.provider.mapping import flatten_features
+from sandbox.provider.mapping import flatten_features, flatten_service_principal
 from sandbox.provider.schema import TypeSpec, data_source_spec
-from sandbox.provider.service_principal import flatten_service_principal
 
 # The fields the provider $selects on a user (users/user_data_source.go): Graph's default
 # projection of a user is much smaller.

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC
 from typing import Any, ClassVar
 
@@ -16,10 +17,33 @@ from tf.utils import Diagnostics
 
 from sandbox.provider.errors import ProviderError
 from sandbox.provider.graph_client import GraphAPIError, GraphClient
+from sandbox.provider.planning import same_value
 from sandbox.provider.schema import TypeSpec, resource_spec
 from sandbox.provider.validate import parse_rfc3339, validate_config
 
 GUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+
+
+@dataclass(frozen=True)
+class IdFormat:
+    """A resource ID's shape: a regular expression whose groups are its parts, the ID's name and an
+    example, both quoted by the error a malformed ID gets (the real provider's parse.*ID)."""
+
+    pattern: str
+    name: str
+    example: str
+
+    def parse(self, resource_id: str) -> tuple[str, ...]:
+        match = re.fullmatch(self.pattern, resource_id or "")
+        if match is None:
+            raise ProviderError(
+                f"parsing {resource_id!r}: parsing the {self.name}: the number of segments didn't match"
+                .replace("'", '"'),
+                f"Expected a {self.name} that matched:\n\n> {self.example}\n\n"
+                f"However this value was provided:\n\n> {resource_id}",
+                attribute="id",
+            )
+        return match.groups()
 
 
 class GraphType:
@@ -56,6 +80,7 @@ class GraphResource(GraphType):
     """Base of the resource types: `tf`'s Resource protocol plus the hooks the servicer calls."""
 
     importable: ClassVar[bool] = True
+    id_format: ClassVar[IdFormat]
 
     def __init__(self, provider: Any):
         super().__init__(provider)
@@ -76,20 +101,78 @@ class GraphResource(GraphType):
         return {"id": resource_id}
 
     def parse_id(self, resource_id: str) -> tuple[str, ...]:
-        raise NotImplementedError
+        return self.id_format.parse(resource_id)
 
     def upgrade(self, ctx: Any, version: int, old: dict[str, Any]) -> dict[str, Any]:
         return old
 
-    def _delete_at_id(self, current: dict[str, Any]) -> None:
-        """DELETE the object the resource's ID (a Graph path) names; one already gone is deleted."""
-        path = current["id"]
-        self.parse_id(path)
+    # ---------------------------------------------------------------- Graph steps the types share
+
+    def create_object(self, path: str, body: dict[str, Any], what: str, *, missing_id: str,
+                      retry_on: Callable[[GraphAPIError], bool] | None = None) -> dict[str, Any]:
+        """POST a new object (repeated while `retry_on` accepts the error): Graph's answer, which must carry an ID."""
+        client = self.client
+        try:
+            created = client.retry_while(lambda: client.post(path, body), retry_on or (lambda exc: False))
+        except GraphAPIError as exc:
+            raise graph_failure(f"Could not create {what}", exc) from None
+        if not created.get("id"):
+            raise ProviderError("Bad API response", missing_id)
+        return created
+
+    def wait_for_replication(self, path: str, *, missing: str, failed: str,
+                             missing_attribute: str | None = None) -> None:
+        """Wait for an object created a moment ago to answer; `missing` when it never does, `failed` on other
+        errors."""
+        try:
+            self.client.get_after_create(path)
+        except GraphAPIError as exc:
+            if exc.not_found:
+                raise graph_failure(missing, exc, missing_attribute) from None
+            raise graph_failure(failed, exc) from None
+
+    def reconcile_changed_owners(self, path: str, current: dict[str, Any], planned: dict[str, Any],
+                                 what: str) -> None:
+        """On update, the owners are only reconciled when the configuration changed them."""
+        if not same_value(current.get("owners"), planned.get("owners")):
+            reconcile_owners(self.client, path, known_strings(planned.get("owners")), what)
+
+    def delete_object(self, path: str, summary: str, *, awaited: str | None = None,
+                      ignore_errors: bool = False) -> None:
+        """DELETE `path`, one already gone counting as deleted; with `awaited` (what the wait messages call the
+        object), wait until Graph stops answering for it. `ignore_errors`: a refusal also ends the delete."""
         try:
             self.client.delete(path)
         except GraphAPIError as exc:
-            if not exc.not_found:
-                raise graph_failure(f"Deleting {path}", exc, "id") from None
+            if exc.not_found or ignore_errors:
+                return
+            raise graph_failure(summary, exc, "id") from None
+        if awaited is not None:
+            wait_for_deletion(self.client, path, awaited)
+
+
+
+class GraphPathResource(GraphResource):
+    """A resource whose ID is the Graph path of its object (app role assignments, permission grants)."""
+
+    def find(self, path: str) -> dict[str, Any] | None:
+        """The object at `path` as Graph answers it, None when it is gone."""
+        raise NotImplementedError
+
+    @staticmethod
+    def flatten(found: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def read(self, ctx: Any, current: dict[str, Any]) -> dict[str, Any] | None:
+        path = current.get("id") or ""
+        self.parse_id(path)
+        found = self.find(path)
+        return None if found is None else self.flatten(found, current)
+
+    def delete(self, ctx: Any, current: dict[str, Any]) -> None:
+        path = current["id"]
+        self.parse_id(path)
+        self.delete_object(path, f"Deleting {path}")
 
 
 def graph_failure(summary: str, exc: GraphAPIError, attribute: str | None = None) -> ProviderError:
@@ -107,17 +190,6 @@ def known_strings(value: Any) -> list[str]:
 def none_if_empty(value: Any) -> Any:
     value = known_value(value)
     return value if value not in ("", None) else None
-
-
-def parse_guid_path(resource_id: str, pattern: str, what: str, example: str) -> tuple[str, ...]:
-    match = re.fullmatch(pattern, resource_id or "")
-    if match is None:
-        raise ProviderError(
-            f"parsing {resource_id!r}: parsing the {what}: the number of segments didn't match".replace("'", '"'),
-            f"Expected a {what} that matched:\n\n> {example}\n\nHowever this value was provided:\n\n> {resource_id}",
-            attribute="id",
-        )
-    return match.groups()
 
 
 def directory_object_ref(client: GraphClient, object_id: str) -> dict[str, str]:

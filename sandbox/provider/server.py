@@ -139,13 +139,16 @@ class Servicer(ProviderServicer):
         return pb.ReadResource.Response(new_state=to_dynamic_value(encoded), diagnostics=diags.to_pb(),
                                         private=request.private)
 
+    def _change(self, request, new_state) -> tuple[Any, Any, Any, Any, Diagnostics]:
+        """What PlanResourceChange and ApplyResourceChange start from: the resource class, its spec, the
+        prior state, the new one (proposed or planned) and the diagnostics to answer with."""
+        klass = self._get_res_cls(request.type_name)
+        return (klass, klass.spec(), read_dynamic_value(request.prior_state), read_dynamic_value(new_state),
+                Diagnostics())
+
     @_guarded(pb.PlanResourceChange.Response)
     def PlanResourceChange(self, request, context):
-        klass = self._get_res_cls(request.type_name)
-        spec = klass.spec()
-        prior = read_dynamic_value(request.prior_state)
-        proposed = read_dynamic_value(request.proposed_new_state)
-        diags = Diagnostics()
+        klass, spec, prior, proposed, diags = self._change(request, request.proposed_new_state)
         if proposed is None:  # destroy
             return pb.PlanResourceChange.Response(planned_state=to_dynamic_value(None), legacy_type_system=True)
         planned, replace = plan(spec, prior, proposed)
@@ -161,26 +164,8 @@ class Servicer(ProviderServicer):
 
     @_guarded(pb.ApplyResourceChange.Response)
     def ApplyResourceChange(self, request, context):
-        type_name = request.type_name
-        klass = self._get_res_cls(type_name)
-        spec = klass.spec()
-        prior = read_dynamic_value(request.prior_state)
-        planned = read_dynamic_value(request.planned_state)
-        diags = Diagnostics()
-        instance = self.app.new_resource(klass)
-        if prior is None:
-            new_state = _call(diags, instance.create, CreateContext(diags, type_name), planned)
-            if new_state is None and instance.created_state is not None:
-                # Created in Graph, then a later step failed: keep it in state (Terraform taints it),
-                # as SDKv2 does when a create fails after d.SetId().
-                new_state = {**planned, **instance.created_state}
-        elif planned is None:
-            _call(diags, instance.delete, DeleteContext(diags, type_name), prior)
-            new_state = prior if diags.has_errors() else None
-        else:
-            new_state = _call(diags, instance.update, UpdateContext(diags, type_name), prior, planned)
-            if new_state is None:
-                new_state = prior
+        klass, spec, prior, planned, diags = self._change(request, request.planned_state)
+        new_state = _apply(diags, self.app.new_resource(klass), request.type_name, prior, planned)
         encoded = finalize_state(spec, new_state) if new_state is not None else None
         return pb.ApplyResourceChange.Response(
             new_state=to_dynamic_value(encoded),
@@ -223,6 +208,22 @@ class Servicer(ProviderServicer):
         diags = Diagnostics().add_error("Move Resource State Not Supported",
                                         "The resource type does not support moving state from another type.")
         return pb.MoveResourceState.Response(diagnostics=diags.to_pb())
+
+
+def _apply(diags: Diagnostics, instance: Any, type_name: str, prior: Any, planned: Any) -> Any:
+    """SDKv2's apply: create, delete or update as the states say; the state to answer with (None: gone)."""
+    if prior is None:
+        new_state = _call(diags, instance.create, CreateContext(diags, type_name), planned)
+        if new_state is None and instance.created_state is not None:
+            # Created in Graph, then a later step failed: keep it in state (Terraform taints it),
+            # as SDKv2 does when a create fails after d.SetId().
+            new_state = {**planned, **instance.created_state}
+        return new_state
+    if planned is None:
+        _call(diags, instance.delete, DeleteContext(diags, type_name), prior)
+        return prior if diags.has_errors() else None
+    new_state = _call(diags, instance.update, UpdateContext(diags, type_name), prior, planned)
+    return prior if new_state is None else new_state
 
 
 # ------------------------------------------------------------------------------------------------
