@@ -67,7 +67,7 @@ import pytest
 import yaml
 
 from sandbox.sekoia.state import DEMO_COMMUNITY_UUID
-from tests.harness.e2e import BadInputFigures, session_plugin
+from tests.harness.e2e import BadInputFigures, error_paragraph, session_plugin
 from tests.harness.fixtures_sekoia import MemoryHandover
 from tests.harness.project import REPO, copy_project
 from tests.unit.test_config import BAD_CONFIGS
@@ -261,18 +261,6 @@ class Case:
         return f"{self.group}:{self.id}"
 
 
-def _error_paragraph(err: str) -> list[str] | str:
-    """The `Error:` paragraph's lines, or what is wrong with stderr."""
-    lines = err.rstrip("\n").split("\n")
-    starts = [i for i, line in enumerate(lines) if line.startswith("Error: ")]
-    if len(starts) != 1:
-        return f"{len(starts)} 'Error:' lines on stderr"
-    message = lines[starts[0]:]
-    if any(not line.strip() for line in message):
-        return "the error message is more than one paragraph"
-    return message
-
-
 def problems_with(case: Case, outcome: Outcome, secrets: list[str]) -> list[str]:
     """Empty when the case was handled; else each way it was not."""
     found = []
@@ -287,7 +275,7 @@ def problems_with(case: Case, outcome: Outcome, secrets: list[str]) -> list[str]
         found.append(f"{len(printed.encode()):,} bytes printed")
     said = printed  # where the fragments must be: the error message itself when there is one
     if case.exit_code != 0:
-        paragraph = _error_paragraph(outcome.err)
+        paragraph = error_paragraph(outcome.err)
         if isinstance(paragraph, str):
             found.append(paragraph)
         elif len(paragraph[0]) < len("Error: ") + 20:

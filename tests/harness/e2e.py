@@ -381,6 +381,18 @@ def apply(runs: Runs, *extra: str, **options: Any) -> subprocess.CompletedProces
 # what a failed run must look like
 
 
+def error_paragraph(err: str) -> list[str] | str:
+    """The `Error:` paragraph's lines of a stderr, or what is wrong with it (none, several, more than a paragraph)."""
+    lines = err.rstrip("\n").split("\n")
+    starts = [i for i, line in enumerate(lines) if line.startswith("Error: ")]
+    if len(starts) != 1:
+        return f"{len(starts)} 'Error:' lines on stderr"
+    message = lines[starts[0]:]
+    if any(not line.strip() for line in message):
+        return "the error message is more than one paragraph"
+    return message
+
+
 def clean_failure(done: subprocess.CompletedProcess) -> str | None:
     """None when a failed run ended the way the CLI promises: exit 1 or 3, one `Error:` paragraph as the
     last thing on stderr, no traceback; else what is wrong with it."""
@@ -388,13 +400,9 @@ def clean_failure(done: subprocess.CompletedProcess) -> str | None:
         return f"exit {done.returncode}"
     if "Traceback (most recent call last)" in done.err:
         return "a traceback on stderr"
-    lines = done.err.rstrip("\n").split("\n")
-    starts = [i for i, line in enumerate(lines) if line.startswith("Error: ")]
-    if len(starts) != 1:
-        return f"{len(starts)} 'Error:' lines on stderr"
-    message = lines[starts[0]:]
-    if any(not line.strip() for line in message):
-        return "the error message is more than one paragraph"
+    message = error_paragraph(done.err)
+    if isinstance(message, str):
+        return message
     if len(message[0]) < len("Error: ") + 20:
         return "the error message says too little"
     return None
