@@ -91,7 +91,8 @@ class Application(GraphResource):
         self.wait_for_replication(path,
                                   missing="Timed out whilst waiting for new application to be replicated in Azure AD",
                                   failed=f"Failed to patch application with object ID {object_id!r} after creating")
-        reconcile_owners(client, path, known_strings(planned.get("owners")), f"application with object ID {object_id!r}")
+        reconcile_owners(client, path, known_strings(planned.get("owners")),
+                         f"application with object ID {object_id!r}")
         state = dict(planned, id=path)
         state["password"] = self._sync_password_block(object_id, None, planned.get("password"))
         return self._read(object_id, state)

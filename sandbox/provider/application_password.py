@@ -63,7 +63,8 @@ class ApplicationPassword(GraphResource):
         try:
             client.retry_while(appeared, lambda exc: exc.not_found)
         except GraphAPIError as exc:
-            raise graph_failure(f"Waiting for password credential for Application (Application: {object_id!r})", exc) from None
+            raise graph_failure(f"Waiting for password credential for Application (Application: {object_id!r})",
+                                exc) from None
         state = dict(planned, id=resource_id, key_id=key_id, value=secret)
         return self.read(ctx, state) or state
 
@@ -102,7 +103,8 @@ class ApplicationPassword(GraphResource):
         except GraphAPIError as exc:
             if exc.not_found:
                 return
-            raise graph_failure(f"Removing password credential {key_id!r} from Application (Application: {object_id!r})",
+            raise graph_failure(f"Removing password credential {key_id!r} from Application "
+                                f"(Application: {object_id!r})",
                         exc) from None
 
         def listed() -> bool:

@@ -99,7 +99,8 @@ class AzureADProvider:
             try:
                 from_file = Path(path).read_text().strip()
             except OSError as exc:
-                raise ProviderError(f"reading {value_name.replace('_', ' ')} from file {path!r}: {exc.strerror}") from None
+                what = value_name.replace("_", " ")
+                raise ProviderError(f"reading {what} from file {path!r}: {exc.strerror}") from None
             if value and value != from_file:
                 raise ProviderError(f"mismatch between supplied {value_name.replace('_', ' ')} and supplied "
                                     f"{value_name.replace('_', ' ')} file contents - please either remove one or "

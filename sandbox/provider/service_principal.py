@@ -37,7 +37,8 @@ class ServicePrincipal(GraphResource):
             "notes": none_if_empty(planned.get("notes")),
             "notificationEmailAddresses": known_strings(planned.get("notification_email_addresses")),
             "preferredSingleSignOnMode": none_if_empty(planned.get("preferred_single_sign_on_mode")),
-            "samlSingleSignOnSettings": None if saml is None else {"relayState": none_if_empty(saml.get("relay_state"))},
+            "samlSingleSignOnSettings": None if saml is None
+            else {"relayState": none_if_empty(saml.get("relay_state"))},
             "tags": planned_tags(planned, prior, "feature_tags", "features"),
         }
 
@@ -76,10 +77,11 @@ class ServicePrincipal(GraphResource):
                                    missing_id="Object ID returned for service principal is nil")["id"]
         path = f"/servicePrincipals/{sp_id}"
         self.created_state = {"id": path, "object_id": sp_id}
-        self.wait_for_replication(path,
-                                  missing="Timed out whilst waiting for new service principal to be replicated in Azure AD",
-                                  failed="Failed to patch service principal after creating")
-        reconcile_owners(client, path, known_strings(planned.get("owners")), f"Service Principal (Object ID: {sp_id!r})")
+        self.wait_for_replication(
+            path, missing="Timed out whilst waiting for new service principal to be replicated in Azure AD",
+            failed="Failed to patch service principal after creating")
+        reconcile_owners(client, path, known_strings(planned.get("owners")),
+                         f"Service Principal (Object ID: {sp_id!r})")
         return self._read(sp_id, dict(planned, id=path))
 
     def read(self, ctx: Any, current: dict[str, Any]) -> dict[str, Any] | None:
@@ -112,4 +114,5 @@ class ServicePrincipal(GraphResource):
         # A service principal adopted with use_existing is only let go: no wait, and a refusal is no failure.
         adopted = current.get("use_existing") is True
         self.delete_object(f"/servicePrincipals/{sp_id}", f"Deleting Service Principal (Object ID: {sp_id!r})",
-                           awaited=None if adopted else f"Service Principal (Object ID: {sp_id!r})", ignore_errors=adopted)
+                           awaited=None if adopted else f"Service Principal (Object ID: {sp_id!r})",
+                           ignore_errors=adopted)

@@ -1,4 +1,5 @@
-"""Who may call a Sekoia.io route: the API key (401s), its community's reach (404, or 403 by knob), the permission (403).
+"""Who may call a Sekoia.io route: the API key (401s), its community's reach (404, or 403 by knob), the
+permission (403).
 
 A key reaches its own community and that community's sub-communities. Any other community answers
 404, the same as an unknown one, unless `foreign_community_status` is 403 (see sandbox/sekoia/emulator.py).
