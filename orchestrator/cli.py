@@ -420,7 +420,7 @@ def apply(env: str, yes: bool, wait: bool, timeout: str, max_problems: int, warn
     console = _console(as_json, quiet)
     project = _project()
     # The plan is most of a no-op re-run: it starts before the config (and pydantic) loads, and is
-    # dropped if the config turns out not to want it (see orchestrator/workspace.py, EarlyPlan).
+    # dropped if the config turns out not to want it (see orchestrator/terraform/workspace.py, EarlyPlan).
     early = EarlyPlan.start(project, env, on_line=console.terraform_line, announce=console.step)
     try:
         from orchestrator.workflows.apply import ApplyOptions, apply_environment
@@ -566,7 +566,6 @@ def list_(as_json: bool) -> None:
         sekoia-sso list
         sekoia-sso list --json | jq -r '.environments[].name'
     """
-    from orchestrator.errors import EXIT_USAGE
     from orchestrator.workflows.fleet import list_environments
 
     rows = list_environments(_project())

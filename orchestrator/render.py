@@ -35,7 +35,7 @@ MODULE_OUTPUTS = (
     ("secrets", False),
     ("secret_values", True),
 )
-# The rendered root's own outputs: the records of what Sekoia.io holds (rotation.py).
+# The rendered root's own outputs: the records of what Sekoia.io holds (workflows/client_secret.py).
 RECORD_OUTPUTS = (
     ("sekoia_pushed_secret_key_id", "terraform_data.sekoia_pushed_secret.output"),
     ("sekoia_secret_handover", "terraform_data.sekoia_secret_handover.output"),

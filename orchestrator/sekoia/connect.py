@@ -319,7 +319,7 @@ class _Connection:
         target, reporter = self.target, self.reporter
         begin_step("writing the OIDC settings to Sekoia.io")
         # Another secret than the one Sekoia.io holds: Entra ID must accept it first, and the hand-over
-        # is recorded before the write, as from then on Sekoia.io may hold either (rotation.py).
+        # is recorded before the write, as from then on Sekoia.io may hold either (workflows/client_secret.py).
         new_secret = not plan.secret_current
         if new_secret:
             handover.before_push(target)

@@ -22,15 +22,18 @@ from typing import Any
 from orchestrator.errors import ConfigError, ForeignSSOError, SekoiaSSOError
 
 
+def shared_communities(environments: Iterable[Any]) -> dict[str, list[Any]]:
+    """The Sekoia.io communities (lower case) that more than one of `environments` names, with those environments."""
+    holders: dict[str, list[Any]] = {}
+    for env in environments:
+        holders.setdefault(str(env.config.sekoia.community_uuid).lower(), []).append(env)
+    return {community: envs for community, envs in holders.items() if len(envs) > 1}
+
+
 def require_distinct_communities(environments: Iterable[Any]) -> None:
     """ConfigError naming every pair of files that name the same Sekoia.io community."""
-    seen: dict[str, Any] = {}
-    problems = []
-    for env in environments:
-        community = str(env.config.sekoia.community_uuid).lower()
-        first = seen.setdefault(community, env)
-        if first is not env:
-            problems.append(f"{first.path} and {env.path} both name sekoia.community_uuid {community}")
+    problems = [f"{first.path} and {env.path} both name sekoia.community_uuid {community}"
+                for community, (first, *others) in shared_communities(environments).items() for env in others]
     if problems:
         raise ConfigError(
             "; ".join(problems) + ": one environment owns one Sekoia.io community (its SSO holds one client ID, "

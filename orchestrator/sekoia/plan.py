@@ -6,7 +6,7 @@
 
 Which client secret does Sekoia.io hold? It never answers the secret. The tool records the KEY
 ID (not the secret) of the secret it last pushed in the environment's own Terraform state (see
-rotation.py); a push is needed when the record differs from the target's `client_secret_key_id`,
+workflows/client_secret.py); a push is needed when the record differs from the target's `client_secret_key_id`,
 when a hand-over was interrupted, or when the OIDC settings differ (settings.py).
 """
 

@@ -7,7 +7,7 @@ An environment whose file does not load is a row too, with the reason, never a s
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +45,8 @@ def _backend(env: Any) -> str:
     return "local" + (f" {backend.path}" if backend.path else "")
 
 
-def environment_row(project_dir: Path, name: str) -> EnvironmentRow:
+def environment_row(project_dir: Path, name: str) -> tuple[EnvironmentRow, Any]:
+    """The row of envs/<name>.yaml, and the loaded environment (None when it does not load)."""
     from orchestrator.config.loading import load_environment
     from orchestrator.render import diff_rendered, render_environment
 
@@ -53,25 +54,22 @@ def environment_row(project_dir: Path, name: str) -> EnvironmentRow:
         env = load_environment(project_dir, name)
         current = not diff_rendered(render_environment(env, project_dir), project_dir)
     except SekoiaSSOError as exc:
-        return EnvironmentRow(name, problem=str(exc))
+        return EnvironmentRow(name, problem=str(exc)), None
     sekoia = env.config.sekoia
     return EnvironmentRow(name, region=sekoia.region, community_uuid=sekoia.community_uuid,
                           tenant_id=env.config.tenant_id, backend=_backend(env), sandbox=env.config.sandbox,
-                          render_current=current)
+                          render_current=current), env
 
 
 def list_environments(project_dir: Path) -> list[EnvironmentRow]:
     """Every envs/*.yaml, by name; two that name one Sekoia.io community are each a problem (ownership.py)."""
-    from dataclasses import replace
-
     from orchestrator.config.envfile import environment_names
+    from orchestrator.sekoia.ownership import shared_communities
 
-    rows = [environment_row(project_dir, name) for name in environment_names(project_dir)]
-    holders: dict[str, list[str]] = {}
-    for row in rows:
-        if row.community_uuid:
-            holders.setdefault(row.community_uuid.lower(), []).append(row.name)
-    return [replace(row, problem=f"sekoia.community_uuid {row.community_uuid} is named by "
-                    f"{' and '.join(holders[row.community_uuid.lower()])}: one environment owns one community")
-            if row.community_uuid and len(holders[row.community_uuid.lower()]) > 1 else row
-            for row in rows]
+    loaded = [environment_row(project_dir, name) for name in environment_names(project_dir)]
+    shared = shared_communities(env for _, env in loaded if env is not None)
+    sharing = {env.name: (community, [other.name for other in envs])
+               for community, envs in shared.items() for env in envs}
+    return [replace(row, problem=f"sekoia.community_uuid {sharing[row.name][0]} is named by "
+                    f"{' and '.join(sharing[row.name][1])}: one environment owns one community")
+            if row.name in sharing else row for row, _ in loaded]

@@ -29,7 +29,7 @@ class RotateOptions:
 
 
 def rotate_environment(project_dir: Path, env: Environment, options: RotateOptions, console: Console) -> dict[str, Any]:
-    """Zero-downtime rotation, all in the Terraform state (rotation.py): no file changes.
+    """Zero-downtime rotation, all in the Terraform state (client_secret.py): no file changes.
 
     Each step is read back from the state, Entra ID and Sekoia.io, so a re-run after an
     interruption finishes the hand-over that was under way instead of starting another."""

@@ -1,4 +1,4 @@
-"""apply's early plan (orchestrator/workspace.py, EarlyPlan): started from the environment's name before
+"""apply's early plan (orchestrator/terraform/workspace.py, EarlyPlan): started from the environment's name before
 its config loads, taken by the apply it fits, otherwise stopped and dropped without a trace.
 
 Real Terraform on the sandbox: each test first applies, as a no-op re-run is what the early plan is for.

@@ -86,7 +86,7 @@ class Harness:
         self.sekoia = sekoia
         self.endpoints = endpoints
         self.key = key
-        self.handover = MemoryHandover()  # stands for the records in the Terraform state (rotation.py)
+        self.handover = MemoryHandover()  # stands for the records in the Terraform state (workflows/client_secret.py)
         self.recorded = self.handover.recorded
         self.texts: list[str] = []
 

@@ -48,7 +48,7 @@ BAD_CONFIGS = [
     ("validity-too-long", ("secret.validity_days", 1000), ["secret.validity_days", "less than or equal to 730"]),
     ("validity-not-int", ("secret.validity_days", "six months"), ["secret.validity_days", "valid integer", "six months"]),
     ("rotate-window-too-wide", ("secret.rotate_before_days", 200), ["secret", "must be less than validity_days"]),
-    # the keys `rotate` used to edit: the slots now live in the module and the state (rotation.py)
+    # the keys `rotate` used to edit: the slots now live in the module and the state (workflows/client_secret.py)
     ("legacy-slots", ("secret.slots", ["blue"]), ["secret.slots: no longer used", "sekoia-sso render",
                                                    "the secret Sekoia.io holds is kept"]),
     ("legacy-rotation-under-way", ("secret.slots", ["blue", "green"]), ["secret.slots: no longer used"]),
