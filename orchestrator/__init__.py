@@ -1,9 +1,10 @@
 """sekoia-sso: Sekoia.io single sign-on through Microsoft Entra ID, as code.
 
 Data flows one way: envs/<env>.yaml → config/ → render.py → terraform/ → outputs → entra/ → sekoia/;
-workflows/ drives it for each command of cli.py.
+workflows/ drives it for each command of commands/.
 
-    cli.py        the commands, thin, and their shared options
+    cli.py        the `sekoia-sso` group: the commands of commands/ in one, and main()
+    commands/     the commands, thin, grouped by what they touch, and their shared options
     exits.py      how a run ends: exceptions → message and exit code; --json's one document
     errors.py     the whole exception tree, each class with its exit code
     console.py    what commands print (steps, results, progress) and read (durations)

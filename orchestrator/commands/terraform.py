@@ -1,0 +1,105 @@
+"""Commands that read Terraform's plan and state: plan, output."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from orchestrator.commands.options import environments, json_option, project_dir, quiet_option, terraform_echo
+
+
+@click.command()
+@click.argument("env")
+@json_option("Print the plan summary as JSON on stdout (for CI).")
+@quiet_option("Do not stream Terraform's own progress lines to stderr.")
+def plan(env: str, as_json: bool, quiet: bool) -> None:
+    """Plan the Terraform changes of ENV and summarise them.
+
+    Refuses when the committed terraform/envs/ENV/ is stale (run `sekoia-sso render ENV`).
+    The plan is saved in the environment's data dir; `sekoia-sso apply` shows and applies a
+    fresh one. Sensitive values are never shown, only the names of what changes. Also says
+    what apply will do to the client secret: rotate it inside its rotation window, or move
+    Sekoia.io off a secret the plan replaces.
+
+    Example:
+
+    \b
+        sekoia-sso plan prod
+        sekoia-sso plan prod --json > plan.json
+    """
+    from orchestrator.terraform.workspace import Workspace, work_elsewhere_when_read_only
+
+    if as_json:
+        work_elsewhere_when_read_only()  # writes nothing in the checkout: works on a read-only one
+    (environment,) = environments(env, False)
+    workspace = Workspace(environment, project_dir())
+    workspace.require_current_render()
+    runner = workspace.initialised_runner(on_line=terraform_echo(quiet or as_json))
+    result = runner.plan(workspace.plan_path)
+    summary = runner.show_plan(result.plan_path)
+    # What apply would do to the client secret besides the plan: a rotation inside the window, a move
+    # off a secret the plan replaces (from the state alone: `plan` needs no Graph access).
+    from orchestrator.workflows.client_secret import Ledger, SecretPlan
+
+    secret = SecretPlan.of(Ledger.read(runner.outputs()), summary, applied=True,
+                           rotate_before_days=environment.config.secret.rotate_before_days)
+    if as_json:
+        import json
+
+        document = json.loads(summary.to_json())
+        document["client_secret"] = {"apply_will": secret.lines(), "rotation_due": secret.rotation_due,
+                                     "replaces_held_secret": secret.threatened,
+                                     "application_replaced": secret.application_replaced}
+        click.echo(json.dumps(document, indent=2, sort_keys=True))
+    else:
+        click.echo(summary.render_text())
+        for line in secret.lines():
+            click.echo(f"Client secret: {line}")
+
+
+@click.command()
+@click.argument("env")
+@click.argument("name")
+def output(env: str, name: str) -> None:
+    """Print the Terraform output NAME of ENV: what the manual steps point at.
+
+    Reads the state of terraform/envs/ENV the way every command does (its own Terraform data
+    dir and backend), from anywhere in the project; a bare `terraform output` in that directory
+    would first need its own `terraform init`. A string is printed as it is (like `terraform
+    output -raw`), anything else as JSON. A sensitive output (client_secret, secrets) is printed
+    only to a terminal: to a pipe or a file it is refused (exit 2), so it never lands in a log.
+    Exit 2 as well for an unknown NAME or an environment not applied yet.
+
+    Example:
+
+    \b
+        sekoia-sso output prod client_secret
+        sekoia-sso output prod client_id
+        sekoia-sso output prod tenant_endpoint
+    """
+    import json
+
+    from orchestrator.errors import UsageError
+    from orchestrator.terraform.workspace import Workspace
+
+    (environment,) = environments(env, False)
+    workspace = Workspace(environment, project_dir())
+    workspace.require_rendered_root()
+    outputs = workspace.initialised_runner().outputs()
+    if not outputs:
+        raise UsageError(f"environment {environment.name} has no Terraform outputs yet: nothing is applied. Run "
+                         f"`sekoia-sso apply {environment.name}` first.")
+    if name not in outputs:
+        raise UsageError(f"environment {environment.name} has no output {name!r}; its outputs: "
+                         + ", ".join(sorted(outputs)))
+    value = outputs[name]
+    reveal = getattr(value, "reveal", None)
+    if callable(reveal):
+        if not sys.stdout.isatty():
+            raise UsageError(
+                f"{name} is sensitive: sekoia-sso prints it only to a terminal, and stdout here is a pipe or a "
+                f"file, where it would stay. Run `sekoia-sso output {environment.name} {name}` in a terminal, "
+                "paste the value, then clear the screen. The other outputs print anywhere.")
+        value = reveal()
+    click.echo(value if isinstance(value, str) else json.dumps(value, indent=2, sort_keys=True))
