@@ -29,6 +29,27 @@ variable "secret" {
 }
 """.replace("SENSITIVE_VALUE", SENSITIVE_VALUE)
 
+
+def _secret_output(value: str = "var.secret") -> str:
+    return f'output "client_secret" {{\n  value     = {value}\n  sensitive = true\n}}\n'
+
+
+def _mixed_root(name: str, redirect: str, password: str, client_secret: str, trigger: str, tail: str) -> str:
+    """The app, a replaced trigger and a resource asked to be replaced: both sides of the mixed plan."""
+    return _HEADER + f"""
+resource "terraform_data" "app" {{
+  input = {{
+    display_name  = "{name}"
+    web           = [{{ redirect_uris = ["{redirect}"], homepage = "https://a.example" }}]
+    password      = {password}
+    client_secret = "{client_secret}"
+  }}
+}}
+resource "terraform_data" "rotate" {{ triggers_replace = "{trigger}" }}
+resource "terraform_data" "asked" {{ input = "same" }}
+""" + tail
+
+
 SCENARIOS: dict[str, tuple[str | None, str, list[str]]] = {
     # name: (starting configuration or None, configuration to plan, extra plan flags)
     "plan_create": (
@@ -42,52 +63,17 @@ resource "terraform_data" "app" {
     password     = var.secret
   }
 }
-output "client_secret" {
-  value     = var.secret
-  sensitive = true
-}
-output "display_name" { value = terraform_data.app.output.display_name }
-""",
+"""
+        + _secret_output()
+        + 'output "display_name" { value = terraform_data.app.output.display_name }\n',
         [],
     ),
     "plan_mixed": (
-        _HEADER
-        + """
-resource "terraform_data" "app" {
-  input = {
-    display_name  = "old name"
-    web           = [{ redirect_uris = ["https://a.example/cb"], homepage = "https://a.example" }]
-    password      = var.secret
-    client_secret = "NAMED_SECRET_VALUE-old"
-  }
-}
-resource "terraform_data" "rotate" { triggers_replace = "v1" }
-resource "terraform_data" "asked" { input = "same" }
-resource "terraform_data" "gone" { input = "bye" }
-output "client_secret" {
-  value     = "${var.secret}-old"
-  sensitive = true
-}
-output "tenant" { value = "old-tenant" }
-""".replace("NAMED_SECRET_VALUE", NAMED_SECRET_VALUE),
-        _HEADER
-        + """
-resource "terraform_data" "app" {
-  input = {
-    display_name  = "new name"
-    web           = [{ redirect_uris = ["https://b.example/cb"], homepage = "https://a.example" }]
-    password      = "${var.secret}-2"
-    client_secret = "NAMED_SECRET_VALUE"
-  }
-}
-resource "terraform_data" "rotate" { triggers_replace = "v2" }
-resource "terraform_data" "asked" { input = "same" }
-output "client_secret" {
-  value     = var.secret
-  sensitive = true
-}
-output "tenant" { value = "new-tenant" }
-""".replace("NAMED_SECRET_VALUE", NAMED_SECRET_VALUE),
+        _mixed_root("old name", "https://a.example/cb", "var.secret", f"{NAMED_SECRET_VALUE}-old", "v1",
+                    'resource "terraform_data" "gone" { input = "bye" }\n'
+                    + _secret_output('"${var.secret}-old"') + 'output "tenant" { value = "old-tenant" }\n'),
+        _mixed_root("new name", "https://b.example/cb", '"${var.secret}-2"', NAMED_SECRET_VALUE, "v2",
+                    _secret_output() + 'output "tenant" { value = "new-tenant" }\n'),
         ["-replace=terraform_data.asked"],
     ),
     "plan_moved_forget": (
@@ -114,22 +100,8 @@ removed {
         [],
     ),
     "plan_destroy": (
-        _HEADER
-        + """
-resource "terraform_data" "app" { input = var.secret }
-output "client_secret" {
-  value     = var.secret
-  sensitive = true
-}
-""",
-        _HEADER
-        + """
-resource "terraform_data" "app" { input = var.secret }
-output "client_secret" {
-  value     = var.secret
-  sensitive = true
-}
-""",
+        _HEADER + '\nresource "terraform_data" "app" { input = var.secret }\n' + _secret_output(),
+        _HEADER + '\nresource "terraform_data" "app" { input = var.secret }\n' + _secret_output(),
         ["-destroy"],
     ),
 }

@@ -18,9 +18,8 @@ from sandbox.graph.emulator import GraphEmulator
 @pytest.fixture(scope="session")
 def graph_emulator_server() -> Iterator[GraphEmulator]:
     """The session's Graph emulator, default fixture tenant, seed 0. Prefer `graph_emulator`."""
-    emulator = GraphEmulator(seed=0).start()
-    yield emulator
-    emulator.stop()
+    with GraphEmulator(seed=0) as emulator:
+        yield emulator
 
 
 @pytest.fixture

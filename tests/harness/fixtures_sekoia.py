@@ -13,9 +13,8 @@ from sandbox.sekoia.state import DEMO_COMMUNITY_UUID
 @pytest.fixture(scope="session")
 def sekoia_server() -> Iterator[SekoiaEmulator]:
     """The running emulator, shared by the session; prefer `sekoia_emulator`, which resets it."""
-    emulator = SekoiaEmulator(seed=0).start()
-    yield emulator
-    emulator.stop()
+    with SekoiaEmulator(seed=0) as emulator:
+        yield emulator
 
 
 @pytest.fixture

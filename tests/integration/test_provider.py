@@ -147,20 +147,13 @@ resource "azuread_service_principal_delegated_permission_grant" "consent" {
   claim_values                         = ["openid", "email"]
 }
 
-output "application_object_id" {
-  value = azuread_application.sso.object_id
-}
-
-output "client_id" {
-  value = azuread_application.sso.client_id
-}
-
-output "service_principal_object_id" {
-  value = azuread_service_principal.sso.object_id
-}
-
-output "password_key_id" {
-  value = azuread_application_password.sso.key_id
+output "ids" {
+  value = {
+    application_object_id       = azuread_application.sso.object_id
+    client_id                   = azuread_application.sso.client_id
+    service_principal_object_id = azuread_service_principal.sso.object_id
+    password_key_id             = azuread_application_password.sso.key_id
+  }
 }
 
 output "client_secret" {
@@ -182,8 +175,10 @@ def write_root(workdir: Path, hcl: str) -> Path:
 
 
 def outputs(sandbox: Sandbox, workdir: Path) -> dict:
+    """The root's outputs by name, with the members of its `ids` object as outputs of their own."""
     result = run_terraform(sandbox, workdir, "output", "-json")
-    return {name: item["value"] for name, item in json.loads(result.stdout).items()}
+    values = {name: item["value"] for name, item in json.loads(result.stdout).items()}
+    return {**values.pop("ids"), **values}
 
 
 def tenant_snapshot(graph: GraphEmulator) -> dict:

@@ -202,22 +202,20 @@ def plan_json(**fields) -> dict:
     return {"format_version": "1.2", "terraform_version": "1.11.4", **fields}
 
 
+def change_item(address: str, actions: list[str], before: dict | None, after: dict | None,
+                before_sensitive: dict | bool | None = None, after_sensitive: dict | bool | None = None) -> dict:
+    """One entry of resource_changes or resource_drift, as `terraform show -json` writes it."""
+    return {"address": address, "change": {"actions": actions, "before": before, "after": after, "after_unknown": {},
+                                           "before_sensitive": {} if before_sensitive is None else before_sensitive,
+                                           "after_sensitive": {} if after_sensitive is None else after_sensitive}}
+
+
 def test_a_wholly_sensitive_object_is_not_itemised():
     summary = PlanSummary.from_plan_json(
         plan_json(
-            resource_changes=[
-                {
-                    "address": "x.y",
-                    "change": {
-                        "actions": ["update"],
-                        "before": {"settings": {"tenant_key": "old-hidden-1"}},
-                        "after": {"settings": {"tenant_key": "new-hidden-2"}},
-                        "after_unknown": {},
-                        "before_sensitive": {"settings": True},
-                        "after_sensitive": {"settings": True},
-                    },
-                }
-            ]
+            resource_changes=[change_item("x.y", ["update"], {"settings": {"tenant_key": "old-hidden-1"}},
+                                          {"settings": {"tenant_key": "new-hidden-2"}},
+                                          before_sensitive={"settings": True}, after_sensitive={"settings": True})]
         )
     )
     assert [a.to_dict() for a in summary.resource_changes[0].attributes] == [
@@ -231,19 +229,8 @@ def test_a_value_holding_a_sensitive_variable_is_hidden_even_unmarked():
         plan_json(
             variables={"api_key": {"value": "k-123456"}},
             configuration={"root_module": {"variables": {"api_key": {"sensitive": True}}}},
-            resource_changes=[
-                {
-                    "address": "x.y",
-                    "change": {
-                        "actions": ["create"],
-                        "before": None,
-                        "after": {"url": "https://h/?k=k-123456"},
-                        "after_unknown": {},
-                        "before_sensitive": False,
-                        "after_sensitive": {},
-                    },
-                }
-            ],
+            resource_changes=[change_item("x.y", ["create"], None, {"url": "https://h/?k=k-123456"},
+                                          before_sensitive=False)],
         )
     )
     assert [a.to_dict() for a in summary.resource_changes[0].attributes] == [
@@ -254,19 +241,8 @@ def test_a_value_holding_a_sensitive_variable_is_hidden_even_unmarked():
 def test_drift_is_reported_separately():
     summary = PlanSummary.from_plan_json(
         plan_json(
-            resource_drift=[
-                {
-                    "address": "azuread_application.this",
-                    "change": {
-                        "actions": ["update"],
-                        "before": {"display_name": "a"},
-                        "after": {"display_name": "b"},
-                        "after_unknown": {},
-                        "before_sensitive": {},
-                        "after_sensitive": {},
-                    },
-                }
-            ],
+            resource_drift=[change_item("azuread_application.this", ["update"], {"display_name": "a"},
+                                        {"display_name": "b"})],
             # an attribute that feeds a planned change elsewhere: drift even with nothing to repair here
             relevant_attributes=[{"resource": "azuread_application.this", "attribute": ["display_name"]}],
         )
@@ -281,11 +257,6 @@ def test_drift_is_reported_separately():
 APP = "module.sekoia_sso.azuread_application.this"
 SP = "module.sekoia_sso.azuread_service_principal.this"
 PASSWORD = 'module.sekoia_sso.azuread_application_password.this["blue"]'
-
-
-def change_item(address: str, actions: list[str], before: dict | None, after: dict | None) -> dict:
-    return {"address": address, "change": {"actions": actions, "before": before, "after": after,
-                                           "after_unknown": {}, "before_sensitive": {}, "after_sensitive": {}}}
 
 
 def redirect(uris: list[str]) -> dict:
