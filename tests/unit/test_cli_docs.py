@@ -48,7 +48,8 @@ def test_the_readme_command_reference_is_what_cog_generates_from_help():
     # cog's own check, as `make lint` runs it: exit 0 only when regenerating would change nothing
     cog = REPO / ".venv" / "bin" / "cog"
     result = subprocess.run([str(cog), "--check", "README.md"], cwd=REPO, capture_output=True, text=True)
-    assert result.returncode == 0, f"README.md is stale: run `.venv/bin/cog -r README.md`\n{result.stdout}{result.stderr}"
+    stale = f"README.md is stale: run `.venv/bin/cog -r README.md`\n{result.stdout}{result.stderr}"
+    assert result.returncode == 0, stale
 
 
 def test_a_stale_readme_fails_the_cog_check(tmp_path):
