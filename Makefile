@@ -39,6 +39,7 @@ lint: setup
 	$(BIN)/mypy orchestrator
 	terraform fmt -check -recursive terraform/
 	$(BIN)/python scripts/module_docs.py --check
+	$(BIN)/cog --check README.md
 
 # The commands that act on one environment, e.g. `make plan ENV=prod ARGS=--json` runs `sekoia-sso plan prod --json`.
 ENV_COMMANDS := render check plan status preflight connect rotate destroy

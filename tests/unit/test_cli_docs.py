@@ -42,3 +42,51 @@ def test_each_command_is_in_the_readme_and_the_makefile(name):
 def test_help_lists_exit_codes():
     result = CliRunner().invoke(cli, ["--help"])
     assert "3 waiting" in result.output and "2 bad usage" in result.output
+
+
+def test_the_readme_command_reference_is_what_cog_generates_from_help():
+    # cog's own check, as `make lint` runs it: exit 0 only when regenerating would change nothing
+    cog = REPO / ".venv" / "bin" / "cog"
+    result = subprocess.run([str(cog), "--check", "README.md"], cwd=REPO, capture_output=True, text=True)
+    stale = f"README.md is stale: run `.venv/bin/cog -r README.md`\n{result.stdout}{result.stderr}"
+    assert result.returncode == 0, stale
+
+
+def test_a_stale_readme_fails_the_cog_check(tmp_path):
+    stale = tmp_path / "README.md"
+    stale.write_text(README.replace("Render terraform/envs/ENV/ from envs/ENV.yaml.", "Renders something.", 1))
+    result = subprocess.run([str(REPO / ".venv" / "bin" / "cog"), "--check", str(stale)], cwd=REPO,
+                            capture_output=True, text=True)
+    assert result.returncode != 0
+
+
+def test_the_readme_has_each_commands_full_help():
+    for name in COMMANDS:
+        assert f"### `sekoia-sso {name}`" in README, f"README lacks the --help section of {name}"
+
+
+def _pre_commit_hooks():
+    import yaml
+
+    config = yaml.safe_load((REPO / ".pre-commit-config.yaml").read_text())
+    return [hook for repo in config["repos"] for hook in repo["hooks"]]
+
+
+def test_the_pre_commit_config_has_the_hooks_the_readme_names():
+    entries = " ; ".join(hook["entry"] for hook in _pre_commit_hooks())
+    for command in ("terraform fmt -check -recursive terraform/", "sekoia-sso check --all", "ruff check",
+                    "cog --check README.md"):
+        assert command in entries
+    assert "pre-commit install" in README
+
+
+@pytest.mark.parametrize("hook", _pre_commit_hooks(), ids=lambda hook: hook["id"])
+def test_each_pre_commit_hook_runs_and_passes_on_the_clean_tree(hook):
+    import shlex
+    import shutil
+
+    assert hook["language"] == "system" and hook["pass_filenames"] is False
+    argv = shlex.split(hook["entry"])
+    assert shutil.which(argv[0], path=str(REPO)) or shutil.which(argv[0]) or (REPO / argv[0]).is_file()
+    result = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, f"{hook['entry']} failed:\n{result.stdout}{result.stderr}"
