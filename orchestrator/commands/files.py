@@ -15,7 +15,9 @@ from orchestrator.exits import emit_json
 def render(env: str | None, all_: bool) -> None:
     """Render terraform/envs/ENV/ from envs/ENV.yaml.
 
-    The output is deterministic and terraform fmt-clean; commit it with the YAML.
+    The output is deterministic and terraform fmt-clean; commit it with the YAML. Every
+    environment named is loaded and checked before any file is written: with --all, two
+    environments naming the same sekoia.community_uuid are refused (exit 2), nothing written.
 
     Example:
 
