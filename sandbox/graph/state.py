@@ -37,13 +37,21 @@ from sandbox.graph.entities import (
     SERVICE_PRINCIPAL,
     SERVICE_PRINCIPAL_WRITABLE,
 )
+from sandbox.graph.licences import group_assignment_refused, subscribed_skus
 from sandbox.graph.odata import GraphError, bad_request, not_found
 from sandbox.graph.validation import check_application, check_body, merge_changes
 
 
 def now_iso(moment: datetime | None = None) -> str:
-    moment = moment or datetime.now(UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond:06d}0Z"
+    """A DateTimeOffset as Graph writes it: UTC, up to seven fractional digits (100 ns ticks) without
+    trailing zeros, none at all on a whole second ("2014-01-01T00:00:00Z", "2021-09-09T19:50:29.3086381Z")."""
+    if moment is None:
+        nanoseconds = time.time_ns()
+        moment, ticks = datetime.fromtimestamp(nanoseconds // 10**9, UTC), nanoseconds % 10**9 // 100
+    else:
+        moment, ticks = moment.astimezone(UTC), moment.microsecond * 10
+    fraction = f"{ticks:07d}".rstrip("0")
+    return moment.strftime("%Y-%m-%dT%H:%M:%S") + (f".{fraction}" if fraction else "") + "Z"
 
 
 def parse_datetime(value: Any, property_name: str) -> datetime:
@@ -118,6 +126,8 @@ class TenantState:
         self.secret_propagation_s = 0.0
         self.secret_usable_at: dict[str, float] = {}
         self.visible_at: dict[str, float] = {}
+        # Entra ID P1/P2: without it a group cannot be assigned to an application (licences.py)
+        self.entra_id_premium: bool = bool(self.tenant.get("entraIdPremium", True))
         principal_app = self.application_by_app_id(self.principal["appId"])
         for credential in (principal_app or {}).get("passwordCredentials", ()):
             if credential["keyId"] == self.principal.get("passwordKeyId"):
@@ -303,8 +313,9 @@ class TenantState:
         if unknown:
             raise bad_request(f"Property '{sorted(unknown)[0]}' does not exist as a declared property or "
                               "extension property.")
-        start = (parse_datetime(requested["startDateTime"], "startDateTime")
-                 if requested.get("startDateTime") else datetime.now(UTC))
+        start_text = now_iso(parse_datetime(requested["startDateTime"], "startDateTime")
+                             if requested.get("startDateTime") else None)  # now: in 100 ns ticks, as Graph
+        start = parse_datetime(start_text, "startDateTime")
         end = (parse_datetime(requested["endDateTime"], "endDateTime")
                if requested.get("endDateTime") else start + timedelta(days=730))
         if end <= start:
@@ -318,7 +329,7 @@ class TenantState:
             "hint": secret_text[:3],
             "keyId": self.new_id(),
             "secretText": None,
-            "startDateTime": now_iso(start),
+            "startDateTime": start_text,
         }
         owner.setdefault("passwordCredentials", []).append(credential)
         self.password_secrets[credential["keyId"]] = secret_text
@@ -460,6 +471,8 @@ class TenantState:
         if principal is None or principal[0] == "application" or not self.is_visible(body["principalId"]):
             raise not_found(body["principalId"])
         kind, principal_object = principal
+        if kind == "group" and not self.entra_id_premium:
+            raise group_assignment_refused()
         principal_type = {"user": "User", "group": "Group", "servicePrincipal": "ServicePrincipal"}[kind]
         app_role_id = body["appRoleId"].lower()
         if app_role_id != DEFAULT_ACCESS_APP_ROLE_ID:
@@ -539,6 +552,9 @@ class TenantState:
             grant["scope"] = body["scope"]
 
     # ------------------------------------------------------------------ organization
+
+    def subscribed_skus(self) -> list[dict]:
+        return subscribed_skus(self.tenant, self.entra_id_premium)
 
     def organization(self) -> dict:
         return {

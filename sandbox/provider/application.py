@@ -24,7 +24,6 @@ from sandbox.provider.graph_resource import (
     GraphResource,
     IdFormat,
     graph_failure,
-    keep_same_instant,
     known_strings,
     known_value,
     none_if_empty,
@@ -204,8 +203,8 @@ class Application(GraphResource):
         except GraphAPIError as exc:
             raise graph_failure(f"Adding password for application with object ID {object_id!r}", exc) from None
         return [dict(wanted, key_id=created.get("keyId"), value=created.get("secretText"),
-                     start_date=keep_same_instant(wanted.get("start_date"), created.get("startDateTime") or ""),
-                     end_date=keep_same_instant(wanted.get("end_date"), created.get("endDateTime") or ""))]
+                     start_date=created.get("startDateTime") or "",
+                     end_date=created.get("endDateTime") or "")]
 
     def _read(self, object_id: str, current: dict[str, Any]) -> dict[str, Any] | None:
         client = self.client
@@ -383,8 +382,8 @@ def _flatten_password(app: dict[str, Any], current: dict[str, Any]) -> list[dict
             return [{
                 "display_name": credential.get("displayName") or "",
                 "key_id": credential.get("keyId"),
-                "start_date": keep_same_instant(known[0].get("start_date"), credential.get("startDateTime") or ""),
-                "end_date": keep_same_instant(known[0].get("end_date"), credential.get("endDateTime") or ""),
+                "start_date": credential.get("startDateTime") or "",
+                "end_date": credential.get("endDateTime") or "",
                 "value": known[0].get("value"),
             }]
     return []
