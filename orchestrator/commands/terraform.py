@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
 from orchestrator.commands.options import environments, json_option, project_dir, quiet_option, terraform_echo
+
+if TYPE_CHECKING:
+    from orchestrator.config.schema import Environment
+    from orchestrator.entra.licences import GroupAssignmentLicence
 
 
 @click.command()
@@ -20,7 +25,9 @@ def plan(env: str, as_json: bool, quiet: bool) -> None:
     The plan is saved in the environment's data dir; `sekoia-sso apply` shows and applies a
     fresh one. Sensitive values are never shown, only the names of what changes. Also says
     what apply will do to the client secret: rotate it inside its rotation window, or move
-    Sekoia.io off a secret the plan replaces.
+    Sekoia.io off a secret the plan replaces; and, when access.groups is set, whether the
+    tenant can assign groups at all (Entra ID P1/P2, read through Microsoft Graph): apply
+    refuses when it cannot.
 
     Example:
 
@@ -44,6 +51,7 @@ def plan(env: str, as_json: bool, quiet: bool) -> None:
 
     secret = SecretPlan.of(Ledger.read(runner.outputs()), summary, applied=True,
                            rotate_before_days=environment.config.secret.rotate_before_days)
+    licence = _group_licence(environment)
     if as_json:
         import json
 
@@ -51,11 +59,31 @@ def plan(env: str, as_json: bool, quiet: bool) -> None:
         document["client_secret"] = {"apply_will": secret.lines(), "rotation_due": secret.rotation_due,
                                      "replaces_held_secret": secret.threatened,
                                      "application_replaced": secret.application_replaced}
+        document["group_assignment"] = None if licence is None else licence.to_dict()
         click.echo(json.dumps(document, indent=2, sort_keys=True))
     else:
         click.echo(summary.render_text())
         for line in secret.lines():
             click.echo(f"Client secret: {line}")
+        if licence is not None:
+            refusal = (": apply will refuse. Assign the users under access.users instead, or get Entra ID P1 or P2"
+                       if licence.licensed is False else "")
+            click.echo(f"Entra ID licence: {licence.describe()}{refusal}")
+
+
+def _group_licence(environment: Environment) -> GroupAssignmentLicence | None:
+    """May the tenant assign the listed groups? None when none are listed; unknown when Graph cannot be asked."""
+    from orchestrator.entra.graph import open_graph
+    from orchestrator.entra.licences import GroupAssignmentLicence, check_group_licence
+    from orchestrator.errors import SekoiaSSOError
+
+    if not environment.config.access.groups:
+        return None
+    try:
+        with open_graph(environment, project_dir()) as graph:
+            return check_group_licence(graph, environment)
+    except SekoiaSSOError as exc:  # no credentials for Graph, Graph down: the plan stands without it
+        return GroupAssignmentLicence(None, unknown_because=f"Microsoft Graph could not be read ({exc})")
 
 
 @click.command()
