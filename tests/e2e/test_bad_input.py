@@ -686,6 +686,22 @@ CONFIG_CASES = [
     config_case("region-number", with_change(_set("sekoia.region", 1)), ("sekoia.region", "valid string")),
     config_case("api-key-env-newline", with_change(_set("sekoia.api_key_env", "SEKOIA_API_KEY\n")),
                 ("sekoia.api_key_env", "NAME of an environment variable")),
+    # Entra ID's rules on values (issue 16 §4): refused before Terraform runs, naming what is allowed
+    config_case("group-name-apostrophe", with_change(lambda data: data["access"]["groups"].append("Dev's Team")),
+                ("access.groups", "\"Dev's Team\" contains an apostrophe", "by its object ID",
+                 "1 problem:")),
+    config_case("callback-url-semicolon", with_change(_set("sekoia.callback_url",
+                                                           "https://app.sekoia.io/user/callback;jsessionid=1")),
+                ("sekoia.callback_url", "contains ';'", "Entra ID refuses redirect URIs with any of ! $ ' ( ) , ;")),
+    config_case("callback-url-257-characters", with_change(_set("sekoia.callback_url",
+                                                                "https://app.sekoia.io/" + "c" * 235)),
+                ("sekoia.callback_url", "is 257 characters long", "at most 256 characters")),
+    config_case("callback-url-ipv6-loopback", with_change(_set("sekoia.callback_url", "https://[::1]:8443/user/callback")),
+                ("sekoia.callback_url", "IPv6 loopback ([::1])", "use a host name")),
+    config_case("callback-url-wildcard", with_change(_set("sekoia.callback_url", "https://*.sekoia.io/user/callback")),
+                ("sekoia.callback_url", "wildcard (*)", "write the URL out")),
+    config_case("app-url-parenthesis", with_change(_set("sekoia.app_url", "https://app.sekoia.io/(eu)")),
+                ("sekoia.app_url", "the redirect URI 'https://app.sekoia.io/(eu)/user/callback'", "contains '(' ')'")),
 ]
 
 
