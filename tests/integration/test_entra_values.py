@@ -153,3 +153,21 @@ def test_password_dates_are_spelt_as_graph_writes_them(graph_client):
     assert GRAPH_DATETIME.match(default["startDateTime"]) and GRAPH_DATETIME.match(default["endDateTime"])
     read = graph_client.get(f"/v1.0/applications/{app['id']}").json()["passwordCredentials"]
     assert {c["endDateTime"] for c in read} >= {"2027-06-01T00:00:00Z", "2027-06-01T00:00:00.12Z"}
+
+
+# ------------------------------------------------------------------------------------------ the provider
+
+def test_the_emulated_provider_looks_a_group_up_unescaped_as_the_real_one(sandbox, graph_emulator, tmp_path):
+    """group_data_source.go builds `displayName eq '%s'` with no escaping: an apostrophe breaks the lookup."""
+    from tests.harness.fixtures_sandbox import run_terraform
+    from tests.integration.test_provider import HEADER, flat, write_root
+
+    workdir = write_root(tmp_path, HEADER + 'data "azuread_group" "g" {\n  display_name = "Dev\'s Team"\n}\n')
+    run_terraform(sandbox, workdir, "init")
+    result = run_terraform(sandbox, workdir, "plan", ok=(1,))
+    said = flat(result.stderr)
+    assert "Retrieving groups for filter (displayName eq 'Dev's Team')" in said
+    assert "unterminated string literal" in said
+    assert "Traceback" not in result.stderr
+    lookups = [r for r in graph_emulator.requests if r.path == "/v1.0/groups"]
+    assert lookups and all(r.status == 400 for r in lookups)
