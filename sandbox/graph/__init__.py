@@ -9,6 +9,7 @@ odata.py       GraphError, EntityType rendering, $select, $filter
 entities.py    the Graph entity types (properties, defaults, writable sets)
 validation.py  Entra's checks of a write body and of an application
 state.py       TenantState: the in-memory tenant, reset to its fixture
+licences.py    subscribedSkus and the Entra ID P1/P2 rule on group assignment (TenantState.entra_id_premium)
 login.py       the token endpoint, OpenID discovery, keys and instance discovery
 bigtenant.py   generated large tenants, served from a child process (`python -m sandbox.graph.bigtenant`)
 """
