@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 PREMIUM_SERVICE_PLANS = ("AAD_PREMIUM", "AAD_PREMIUM_P2")
 # capabilityStatus of a subscription that still works: Warning is the grace period after expiry
 _LIVE_SUBSCRIPTIONS = {"enabled", "warning"}
+# A plan counts unless it is switched off: one still provisioning counts too, as a wrong "no" would block
+# apply with no way round, where a wrong "yes" only lets Graph refuse the group as it would anyway
 _OFF_PLANS = {"disabled", "suspended", "deleted", "lockedout"}
 READ_PERMISSION = "LicenseAssignment.Read.All (or Organization.Read.All)"
 

@@ -171,3 +171,55 @@ def test_the_emulated_provider_looks_a_group_up_unescaped_as_the_real_one(sandbo
     assert "Traceback" not in result.stderr
     lookups = [r for r in graph_emulator.requests if r.path == "/v1.0/groups"]
     assert lookups and all(r.status == 400 for r in lookups)
+
+
+# ------------------------------------------------------------------------------------------ the tool's read
+
+def _sku(status: str, *plans: tuple[str, str]) -> dict:
+    return {"skuPartNumber": "X", "capabilityStatus": status, "appliesTo": "User",
+            "servicePlans": [{"servicePlanName": name, "provisioningStatus": state, "appliesTo": "User"}
+                             for name, state in plans]}
+
+
+@pytest.mark.parametrize("skus, licensed, plans", [
+    ([], False, ()),                                                            # a free tenant: no subscription
+    ([_sku("Enabled", ("AAD_PREMIUM_P2", "Success"))], True, ("AAD_PREMIUM_P2",)),
+    ([_sku("Warning", ("AAD_PREMIUM", "Success"))], True, ("AAD_PREMIUM",)),    # the grace period still counts
+    ([_sku("Suspended", ("AAD_PREMIUM", "Success"))], False, ()),
+    ([_sku("Enabled", ("AAD_PREMIUM", "Disabled"), ("EXCHANGE_S_STANDARD", "Success"))], False, ()),
+    ([_sku("LockedOut", ("AAD_PREMIUM", "Success")), _sku("Enabled", ("AAD_PREMIUM", "PendingActivation"))],
+     True, ("AAD_PREMIUM",)),
+], ids=["free", "p2", "warning", "suspended", "plan-disabled", "second-sku"])
+def test_the_tool_reads_whether_groups_can_be_assigned(graph_emulator, skus, licensed, plans):
+    import httpx
+
+    from orchestrator.entra.licences import read_group_licence
+    from tests.integration.test_graph_client import make_graph
+
+    original = graph_emulator.state.tenant
+    graph_emulator.state.tenant = {**original, "subscribedSkus": skus}
+    try:
+        with httpx.Client(timeout=10) as http:
+            verdict = read_group_licence(make_graph(graph_emulator, http))
+    finally:
+        graph_emulator.state.tenant = original
+    assert (verdict.licensed, verdict.plans) == (licensed, plans)
+
+
+def test_without_the_permission_the_tool_says_it_cannot_tell(graph_emulator):
+    import httpx
+
+    from orchestrator.entra.graph import GraphClient
+    from orchestrator.entra.licences import read_group_licence
+
+    class UsersAndGroupsOnly:
+        description = "a token with User.Read.All and Group.Read.All only"
+
+        def token(self, *, force_refresh: bool = False) -> str:
+            return graph_emulator.issue_token(roles=["User.Read.All", "Group.Read.All"])
+
+    with httpx.Client(timeout=10) as http:
+        verdict = read_group_licence(GraphClient(graph_url=graph_emulator.url, credential=UsersAndGroupsOnly(),
+                                                 http=http))
+    assert verdict.licensed is None
+    assert "LicenseAssignment.Read.All" in verdict.describe() and "could not tell" in verdict.describe()
