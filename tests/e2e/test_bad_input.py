@@ -1139,6 +1139,7 @@ CLI_CASES = [
 MEMBERS = r"^/v1\.0/groups/[^/]+/members/microsoft\.graph\.user$"
 BATCH = r"^/v1\.0/\$batch$"
 TOKEN = r"/oauth2/v2\.0/token$"
+SKUS = r"^/v1\.0/subscribedSkus$"
 DISCOVERY = r"/v2\.0/\.well-known/openid-configuration$"
 JWKS = r"/discovery/v2\.0/keys$"
 
@@ -1288,6 +1289,14 @@ GRAPH_CASES = [
                ("nextLink to another host", "localhost", "refused")),
     graph_case("batch-status-numeric-string", "POST", BATCH, lambda lab: _statuses_as_strings, 0,
                ("users checked",)),
+    # the tenant's subscriptions (issue 16 §3): unreadable is "could not tell", nonsense is a failure
+    graph_case("skus-forbidden", "GET", SKUS, Reply.json({"error": {"code": "Authorization_RequestDenied",
+                                                                    "message": "Insufficient privileges"}}, 403), 0,
+               ("could not tell whether this tenant can assign groups", "LicenseAssignment.Read.All")),
+    graph_case("skus-value-object", "GET", SKUS, Reply.json({"value": {"skuPartNumber": "AAD_PREMIUM"}}), 1,
+               ("Microsoft Graph", "GET /subscribedSkus", "without a list of subscriptions")),
+    graph_case("skus-html-502", "GET", SKUS, Reply.html(502, "Bad Gateway"), 1,
+               ("Microsoft Graph answered 502", "/subscribedSkus")),
     graph_case("members-429-retry-after-nan", "GET", MEMBERS,
                Reply.json({"error": {"code": "TooManyRequests", "message": "slow down"}}, status=429).with_headers(
                    {"Retry-After": "nan"}), 0, ("users checked",), times=1),
