@@ -367,9 +367,16 @@ class _ApplyRun:
             result(f"  {self.licence.describe()}")
 
     def refuse_unlicensed(self) -> None:
-        """Before anything is written: groups a tenant without P1/P2 would refuse halfway through the apply."""
+        """Before anything is written: groups a tenant without P1/P2 would refuse halfway through the apply.
+
+        Only when the plan assigns a group: a run that assigns none (a rotation, a no-op) goes on."""
+        from orchestrator.entra.adopt import ASSIGNMENT
         from orchestrator.entra.licences import refuse_unlicensed
 
+        assigns_group = any(change.address.startswith(ASSIGNMENT + '"group:') and change.action in ("create", "replace")
+                            for change in self.tf_summary.resource_changes)
+        if not assigns_group:
+            return
         try:
             refuse_unlicensed(self.env, self.licence)
         except BaseException:

@@ -74,6 +74,17 @@ def test_apply_refuses_before_any_write(runs, unlicensed, sekoia_emulator, extra
     assert not list(runs.project.rglob("*.tfplan"))
 
 
+def test_a_licence_lapsed_after_the_groups_were_assigned_blocks_no_rerun(runs, graph_emulator):
+    assert apply(runs).returncode == 0
+    graph_emulator.state.entra_id_premium = False
+    graph_emulator.clear_requests()
+    again = apply(runs)
+    assert again.returncode == 0, again.err
+    assert "Nothing to do" in again.err and "CANNOT assign groups" in again.out + again.err
+    assert graph_writes(graph_emulator) == []
+    assert runs("preflight", "sandbox").returncode == 1  # the preflight still says so
+
+
 def test_a_licensed_tenant_applies_and_graphs_end_date_spelling_keeps_plans_empty(runs, graph_emulator):
     done = apply(runs)
     assert done.returncode == 0, done.err
