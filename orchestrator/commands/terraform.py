@@ -66,8 +66,10 @@ def plan(env: str, as_json: bool, quiet: bool) -> None:
         for line in secret.lines():
             click.echo(f"Client secret: {line}")
         if licence is not None:
+            from orchestrator.entra.licences import plan_assigns_group
+
             refusal = (": apply will refuse. Assign the users under access.users instead, or get Entra ID P1 or P2"
-                       if licence.licensed is False else "")
+                       if licence.licensed is False and plan_assigns_group(summary) else "")
             click.echo(f"Entra ID licence: {licence.describe()}{refusal}")
 
 

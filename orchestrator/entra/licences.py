@@ -19,6 +19,7 @@ from orchestrator.errors import GraphError, SekoiaSSOError
 if TYPE_CHECKING:
     from orchestrator.config.schema import Environment
     from orchestrator.entra.graph import GraphClient
+    from orchestrator.terraform.planview import PlanSummary
 
 PREMIUM_SERVICE_PLANS = ("AAD_PREMIUM", "AAD_PREMIUM_P2")
 # capabilityStatus of a subscription that still works: Warning is the grace period after expiry
@@ -92,3 +93,11 @@ def refuse_unlicensed(env: Environment, licence: GroupAssignmentLicence | None) 
     """GroupAssignmentUnlicensedError when the tenant is known to lack P1/P2 and groups are listed."""
     if licence is not None and licence.licensed is False:
         raise GroupAssignmentUnlicensedError(env)
+
+
+def plan_assigns_group(summary: PlanSummary) -> bool:
+    """Whether a Terraform plan of the module creates (or replaces) the assignment of a group."""
+    from orchestrator.entra.adopt import ASSIGNMENT
+
+    return any(change.address.startswith(ASSIGNMENT + '"group:') and change.action in ("create", "replace")
+               for change in summary.resource_changes)

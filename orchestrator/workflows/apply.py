@@ -370,12 +370,9 @@ class _ApplyRun:
         """Before anything is written: groups a tenant without P1/P2 would refuse halfway through the apply.
 
         Only when the plan assigns a group: a run that assigns none (a rotation, a no-op) goes on."""
-        from orchestrator.entra.adopt import ASSIGNMENT
-        from orchestrator.entra.licences import refuse_unlicensed
+        from orchestrator.entra.licences import plan_assigns_group, refuse_unlicensed
 
-        assigns_group = any(change.address.startswith(ASSIGNMENT + '"group:') and change.action in ("create", "replace")
-                            for change in self.tf_summary.resource_changes)
-        if not assigns_group:
+        if not plan_assigns_group(self.tf_summary):
             return
         try:
             refuse_unlicensed(self.env, self.licence)
