@@ -6,14 +6,28 @@ import sys
 
 import click
 
-from orchestrator.commands.options import environments, json_option, project_dir, quiet_option, terraform_echo
+from orchestrator.commands.options import (
+    all_option,
+    env_argument,
+    environments,
+    jobs_option,
+    json_option,
+    one_or_all,
+    project_dir,
+    quiet_option,
+    run_on_fleet,
+    terraform_echo,
+)
+from orchestrator.exits import emit_json
 
 
 @click.command()
-@click.argument("env")
-@json_option("Print the plan summary as JSON on stdout (for CI).")
+@env_argument
+@all_option
+@json_option("Print the plan summary as JSON on stdout (for CI; with --all: a row per environment).")
 @quiet_option("Do not stream Terraform's own progress lines to stderr.")
-def plan(env: str, as_json: bool, quiet: bool) -> None:
+@jobs_option
+def plan(env: str | None, all_: bool, as_json: bool, quiet: bool, jobs: int) -> None:
     """Plan the Terraform changes of ENV and summarise them.
 
     Refuses when the committed terraform/envs/ENV/ is stale (run `sekoia-sso render ENV`).
@@ -22,40 +36,36 @@ def plan(env: str, as_json: bool, quiet: bool) -> None:
     what apply will do to the client secret: rotate it inside its rotation window, or move
     Sekoia.io off a secret the plan replaces.
 
+    With --all, every envs/*.yaml, --jobs at a time: one table on stdout (a row per environment:
+    outcome, exit code, what changes), each environment's plan on stderr in one piece, its lines
+    prefixed by its name. An environment that fails (a bad file, a stale render) is its row; the
+    others still run. Exit code the worst of theirs: 1, then 2, then 3, then 0.
+
     Example:
 
     \b
         sekoia-sso plan prod
         sekoia-sso plan prod --json > plan.json
+        sekoia-sso plan --all --json > plans.json
     """
-    from orchestrator.terraform.workspace import Workspace, work_elsewhere_when_read_only
+    from orchestrator.terraform.workspace import work_elsewhere_when_read_only
 
+    one_or_all(env, all_)
     if as_json:
         work_elsewhere_when_read_only()  # writes nothing in the checkout: works on a read-only one
+    if all_:
+        from orchestrator.workflows.fleet import plan_job
+
+        run_on_fleet("plan", plan_job, as_json=as_json, jobs=jobs, terraform_lines=not quiet)
+        return
+    from orchestrator.workflows.plan import plan_environment
+
     (environment,) = environments(env, False)
-    workspace = Workspace(environment, project_dir())
-    workspace.require_current_render()
-    runner = workspace.initialised_runner(on_line=terraform_echo(quiet or as_json))
-    result = runner.plan(workspace.plan_path)
-    summary = runner.show_plan(result.plan_path)
-    # What apply would do to the client secret besides the plan: a rotation inside the window, a move
-    # off a secret the plan replaces (from the state alone: `plan` needs no Graph access).
-    from orchestrator.workflows.client_secret import Ledger, SecretPlan
-
-    secret = SecretPlan.of(Ledger.read(runner.outputs()), summary, applied=True,
-                           rotate_before_days=environment.config.secret.rotate_before_days)
+    planned = plan_environment(project_dir(), environment, on_line=terraform_echo(quiet or as_json))
     if as_json:
-        import json
-
-        document = json.loads(summary.to_json())
-        document["client_secret"] = {"apply_will": secret.lines(), "rotation_due": secret.rotation_due,
-                                     "replaces_held_secret": secret.threatened,
-                                     "application_replaced": secret.application_replaced}
-        click.echo(json.dumps(document, indent=2, sort_keys=True))
+        emit_json(planned.document())
     else:
-        click.echo(summary.render_text())
-        for line in secret.lines():
-            click.echo(f"Client secret: {line}")
+        click.echo(planned.text(), nl=False)
 
 
 @click.command()
