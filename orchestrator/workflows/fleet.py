@@ -169,13 +169,13 @@ def _run_one(project_dir: Path, env: Any, job: EnvironmentJob, terraform_lines: 
         code, summary, result = job(env, console)
         row = FleetRow(env.name, code, summary, result=result)
     except SekoiaSSOError as exc:
-        console.note(f"Error: {exc}")
+        console.reporter.note(f"Error: {exc}")
         row = FleetRow(env.name, exc.exit_code, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
     except Exception as exc:  # noqa: BLE001 - a bug in one environment's run is its row's failure
-        console.note(f"Error: internal error: {type(exc).__name__}: {exc}")
+        console.reporter.note(f"Error: internal error: {type(exc).__name__}: {exc}")
         row = FleetRow(env.name, EXIT_FAILED, f"internal error: {type(exc).__name__}: {exc}")
     row.seconds = time.monotonic() - started
-    console.note(f"{row.outcome} (exit {row.exit_code}): {row.summary}")
+    console.reporter.note(f"==> {row.outcome} (exit {row.exit_code}): {row.summary}")
     blocks.write(env.name, buffer.getvalue())
     return row
 
