@@ -107,7 +107,9 @@ def jobs_option(function: F) -> F:
 
 def one_or_all(env: str | None, all_: bool) -> None:
     """ENV or --all, never both nor neither (exit 2)."""
-    if bool(env) == all_:
+    if not env and not all_:
+        raise click.UsageError("Missing argument 'ENV': name one environment, or pass --all for every one")
+    if env and all_:
         raise click.UsageError("name one environment (ENV) or pass --all, not both")
 
 
