@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import functools
 import os
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,8 +51,14 @@ def _unprintable(char: str) -> bool:
     return unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn")
 
 
+# Printable ASCII but `"` and `\`: written as it is (most values, so one match instead of a loop).
+_PLAIN_HCL = re.compile(r'[ !#-\[\]-~]*')
+
+
 def hcl_string(value: str) -> str:
     """A quoted HCL string whose content is the literal text, never an interpolation."""
+    if _PLAIN_HCL.fullmatch(value):
+        return '"' + value.replace("${", "$${").replace("%{", "%%{") + '"'
     out = []
     for char in value:
         if char == "\\":

@@ -27,12 +27,17 @@ def render(env: str | None, all_: bool) -> None:
     """
     from orchestrator.render import render_environment, write_rendered
 
+    from concurrent.futures import ThreadPoolExecutor
+
     project = project_dir()
-    for environment in environments(env, all_):
-        root = render_environment(environment, project)
-        changed = write_rendered(root, project)
-        state = f"{len(changed)} file(s) changed" if changed else "unchanged"
-        click.echo(f"{root.directory.as_posix()}: {state}")
+    roots = [render_environment(environment, project) for environment in environments(env, all_)]
+    # Each environment's files are written all or none, each synced to disk before its rename: side by side,
+    # the syncs overlap (one journal commit serves several) instead of queueing, 600 of them for 200 environments.
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        written = pool.map(lambda root: (root, write_rendered(root, project)), roots)
+        for root, changed in written:
+            state = f"{len(changed)} file(s) changed" if changed else "unchanged"
+            click.echo(f"{root.directory.as_posix()}: {state}")
 
 
 @click.command()
