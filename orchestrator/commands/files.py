@@ -25,9 +25,9 @@ def render(env: str | None, all_: bool) -> None:
         sekoia-sso render prod
         sekoia-sso render --all
     """
-    from orchestrator.render import render_environment, write_rendered
-
     from concurrent.futures import ThreadPoolExecutor
+
+    from orchestrator.render import render_environment, write_rendered
 
     project = project_dir()
     roots = [render_environment(environment, project) for environment in environments(env, all_)]

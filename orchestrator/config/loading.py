@@ -188,19 +188,19 @@ if _CSafeLoader is not None:
 
 
 def _refuse_aliases_and_depth(text: str) -> None:
-    """What _EnvironmentLoader.compose_node refuses, from the C parser's events (any refusal raises)."""
+    """What _EnvironmentLoader.compose_node refuses, from the C parser's events: a YAMLError when it refuses."""
     open_collections = 0
-    for event in yaml.parse(text, Loader=_CSafeLoader):
+    for event in yaml.parse(text, Loader=yaml.CSafeLoader):
         if isinstance(event, yaml.AliasEvent):
-            raise _NotAccepted(None, None, "alias", event.start_mark)
+            raise yaml.YAMLError("an alias")
         if isinstance(event, yaml.CollectionStartEvent):
             open_collections += 1
             if open_collections > MAX_YAML_DEPTH:
-                raise _NotAccepted(None, None, "nested", event.start_mark)
+                raise yaml.YAMLError("nested too deep")
         elif isinstance(event, yaml.CollectionEndEvent):
             open_collections -= 1
         elif isinstance(event, yaml.ScalarEvent) and open_collections + 1 > MAX_YAML_DEPTH:
-            raise _NotAccepted(None, None, "nested", event.start_mark)
+            raise yaml.YAMLError("nested too deep")
 
 
 def _parse_yaml(text: str) -> Any:
