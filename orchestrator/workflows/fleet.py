@@ -38,18 +38,19 @@ class EnvironmentRow:
     backend: str | None = None  # `local`, or `azurerm <storage account>/<container>/<key>`
     sandbox: bool | None = None
     render_current: bool | None = None
+    api_key_env: str | None = None  # the variable holding its Sekoia.io key: those sharing one share its budget
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "problem": self.problem, "region": self.region,
                 "community_uuid": self.community_uuid, "tenant_id": self.tenant_id, "backend": self.backend,
-                "sandbox": self.sandbox, "render_current": self.render_current}
+                "sandbox": self.sandbox, "render_current": self.render_current, "api_key_env": self.api_key_env}
 
     def line(self) -> str:
         if self.problem:
             return f"{self.name:<16} PROBLEM  {self.problem.splitlines()[0]}"
         render = "current" if self.render_current else "STALE (run `sekoia-sso render " + self.name + "`)"
         return (f"{self.name:<16} {self.region:<6} community {self.community_uuid}  tenant {self.tenant_id}  "
-                f"{self.backend}  render {render}")
+                f"{self.backend}  key ${self.api_key_env}  render {render}")
 
 
 def _backend(env: Any) -> str:
@@ -72,7 +73,7 @@ def environment_row(project_dir: Path, name: str) -> tuple[EnvironmentRow, Any]:
     sekoia = env.config.sekoia
     return EnvironmentRow(name, region=sekoia.region, community_uuid=sekoia.community_uuid,
                           tenant_id=env.config.tenant_id, backend=_backend(env), sandbox=env.config.sandbox,
-                          render_current=current), env
+                          render_current=current, api_key_env=sekoia.api_key_env), env
 
 
 def list_environments(project_dir: Path) -> list[EnvironmentRow]:
