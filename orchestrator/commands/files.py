@@ -80,8 +80,9 @@ def list_(as_json: bool) -> None:
 
     Reads the files only (no Terraform, no network, no credentials), so a CI job can build its
     matrix of environments from it. Each row names the variable holding the environment's
-    Sekoia.io API key too: jobs sharing a key share its budget (README, "A fleet"). An environment whose file does not load is listed with the
-    reason, as are two environments naming one Sekoia.io community. Exit 0, or 2 when any
+    Sekoia.io API key too: jobs sharing a key share its budget (README, "A fleet"). An
+    environment whose file does not load is listed with the reason, as are two environments
+    naming one Sekoia.io community. Exit 0, or 2 when any
     environment has such a problem (every environment is listed still).
 
     Example:
