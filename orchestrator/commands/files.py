@@ -82,8 +82,8 @@ def list_(as_json: bool) -> None:
     matrix of environments from it. Each row names the variable holding the environment's
     Sekoia.io API key too: jobs sharing a key share its budget (README, "A fleet"). An
     environment whose file does not load is listed with the reason, as are two environments
-    naming one Sekoia.io community. Exit 0, or 2 when any
-    environment has such a problem (every environment is listed still).
+    naming one Sekoia.io community. Exit 0, or 2 when any environment has such a problem (every
+    environment is listed still).
 
     Example:
 
