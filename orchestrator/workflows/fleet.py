@@ -163,6 +163,8 @@ def _run_one(project_dir: Path, env: Any, job: EnvironmentJob, terraform_lines: 
 
     buffer = io.StringIO()
     console = Console(Reporter(buffer, buffer, results_to_err=True), terraform_lines=terraform_lines)
+    for warning in env.warnings:  # what `status ENV` prints in yellow on loading, in this environment's block
+        console.reporter.note(warning)
     started = time.monotonic()
     try:
         if STOP_EVERY_PROCESS.is_set():

@@ -54,6 +54,8 @@ def test_at_most_jobs_at_once_and_each_block_in_one_piece(project):
 def test_an_error_or_a_bug_in_one_environment_is_its_row_and_the_others_run(project):
     (project / "envs" / "broken.yaml").write_text("tenant_id: [unclosed\n")
     (project / "envs" / "twin.yaml").write_text((project / "envs" / "sandbox.yaml").read_text())
+    (project / "envs" / "local.yaml").write_text((project / "envs" / "sandbox.yaml").read_text().replace(
+        "sandbox: true", "sandbox: false").replace(SANDBOX, "7c1c6a52-7e0f-4f9a-9d2e-6c4b8a1f0e21"))
 
     def job(env, console):
         if env.name == "env0":
@@ -72,3 +74,5 @@ def test_an_error_or_a_bug_in_one_environment_is_its_row_and_the_others_run(proj
     assert all(rows[f"env{i}"].exit_code == 0 for i in range(2, 6))
     assert "Traceback" not in err.getvalue()
     assert "[env0] Error: Sekoia.io GET /v1/me: could not connect" in err.getvalue()
+    assert "[local] WARNING envs/local.yaml: terraform.backend.type is 'local'" in err.getvalue()  # its warning
+    assert rows["local"].exit_code == 0
