@@ -11,6 +11,7 @@ import click
 
 if TYPE_CHECKING:  # the console is imported by the commands that print through it
     from orchestrator.console import Console
+    from orchestrator.workflows.fleet import EnvironmentJob
 
 F = TypeVar("F", bound=Callable[..., object])
 
@@ -113,7 +114,7 @@ def one_or_all(env: str | None, all_: bool) -> None:
         raise click.UsageError("name one environment (ENV) or pass --all, not both")
 
 
-def run_on_fleet(command: str, make_job: Callable[[Path], object], *, as_json: bool, jobs: int,
+def run_on_fleet(command: str, make_job: Callable[[Path], EnvironmentJob], *, as_json: bool, jobs: int,
                  terraform_lines: bool = True) -> None:
     """`command --all`: the job on every environment (workflows/fleet.py), then one table or one JSON document on
     stdout, each environment's lines on stderr; the exit code the worst of theirs."""
@@ -121,8 +122,7 @@ def run_on_fleet(command: str, make_job: Callable[[Path], object], *, as_json: b
     from orchestrator.workflows.fleet import format_table, run_fleet, worst_exit
 
     project = project_dir()
-    rows = run_fleet(project, make_job(project), jobs=jobs, err=sys.stderr,  # type: ignore[arg-type]
-                     terraform_lines=terraform_lines)
+    rows = run_fleet(project, make_job(project), jobs=jobs, err=sys.stderr, terraform_lines=terraform_lines)
     code = worst_exit(row.exit_code for row in rows)
     if as_json:
         emit_json({"command": command, "all": True, "jobs": jobs, "exit_code": code,
