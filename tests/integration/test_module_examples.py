@@ -101,3 +101,17 @@ def test_the_complete_example_assigns_every_principal_and_grants_consent(sandbox
     moved = json.loads(run_terraform(sandbox, workdir, "output", "-json", "active_secret_slot").stdout)
     assert moved == other
     run_terraform(sandbox, workdir, "destroy", "-auto-approve", *variables, *held, timeout=180)
+
+
+def test_a_group_named_twice_in_two_cases_stops_the_plan_before_anything_is_created(sandbox, graph_emulator,
+                                                                                      tmp_path):
+    before = tenant_objects(graph_emulator)
+    leads = next(g["id"] for g in graph_emulator.state.groups if g["displayName"] == "SOC Leads")
+    workdir = copy_module(tmp_path) / "examples" / "complete"
+    run_terraform(sandbox, workdir, "init")
+    refused = run_terraform(sandbox, workdir, "apply", "-auto-approve",
+                            "-var", f'extra_group_object_ids=["{leads}", "{leads.upper()}"]', ok=(1,))
+    said = " ".join(refused.stderr.split())  # Terraform wraps long messages
+    assert "group_object_ids must not name one object ID twice (they are compared without case)." in said
+    assert re.search(r'on main\.tf line \d+, in module "sekoia_sso"', said)  # where: the caller's line that passes it
+    assert tenant_objects(graph_emulator) == before
