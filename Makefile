@@ -11,6 +11,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 SSO := $(BIN)/sekoia-sso
+# checkov in a venv of its own: its many pinned dependencies would fight ours in .venv.
+CHECKOV_VERSION := 3.3.30
+CHECKOV_VENV := .venv-checkov
 
 .PHONY: setup test test-fast test-slow bench lint render check docs demo plan apply status preflight rotate destroy connect output list sandbox
 
@@ -34,12 +37,22 @@ test: setup
 test-fast: setup
 	$(BIN)/pytest -q tests/unit
 
-lint: setup
+lint: setup $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
 	$(BIN)/ruff check orchestrator sandbox tests scripts bench
 	$(BIN)/mypy orchestrator
 	terraform fmt -check -recursive terraform/
 	$(BIN)/python scripts/module_docs.py --check
 	$(BIN)/cog --check README.md
+	@# Offline: no policies or suppressions fetched (--skip-download), no module downloaded; findings fail.
+	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --download-external-modules false \
+		--framework terraform secrets -d terraform/modules/sekoia-sso -d terraform/envs
+
+$(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION):
+	rm -rf $(CHECKOV_VENV)
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/pip install --quiet checkov==$(CHECKOV_VERSION)
+	touch $@
 
 # The commands that act on one environment, e.g. `make plan ENV=prod ARGS=--json` runs `sekoia-sso plan prod --json`.
 ENV_COMMANDS := render check plan status preflight connect rotate destroy

@@ -34,6 +34,7 @@ MODULE_OUTPUTS = (
     ("client_secret_end_date", False),
     ("secrets", False),
     ("secret_values", True),
+    ("module_version", False),
 )
 # The rendered root's own outputs: the records of what Sekoia.io holds (workflows/client_secret.py).
 RECORD_OUTPUTS = (
