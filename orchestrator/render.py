@@ -201,9 +201,13 @@ def render_environment(env: Environment, project_dir: Path) -> RenderedRoot:
 
 
 def templates_dir(project_dir: Path) -> Path:
-    """The project's own templates/ when it has one, else the ones shipped beside this package."""
+    """The project's own templates/ when it has one, else the ones the tool ships (orchestrator/shipped.py)."""
     own = project_dir / "templates"
-    return own if own.is_dir() else Path(__file__).resolve().parent.parent / "templates"
+    if own.is_dir():
+        return own
+    from orchestrator.shipped import TEMPLATES, shipped
+
+    return shipped(TEMPLATES)
 
 
 def _read(path: Path, project_dir: Path) -> str:
