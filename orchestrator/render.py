@@ -161,6 +161,9 @@ def render_environment(env: Environment, project_dir: Path) -> RenderedRoot:
         ("user_object_ids", list(users.ids)),
     ])
 
+    from orchestrator.config.module_source import module_source_arguments
+
+    module_source = aligned(module_source_arguments(config.terraform.module_source, config.terraform.module_version))
     outputs = [
         (name, aligned([("value", Expression(f"module.sekoia_sso.{name}")),
                         *([("sensitive", True)] if sensitive else [])]))
@@ -183,6 +186,7 @@ def render_environment(env: Environment, project_dir: Path) -> RenderedRoot:
         "cloud": env.cloud,
         "backend": backend,
         "backend_settings": backend_settings,
+        "module_source": module_source,
         "module_arguments": module_arguments,
         "outputs": outputs,
     }
