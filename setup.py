@@ -10,8 +10,7 @@ itself: there is no second copy to keep in step.
 
 from __future__ import annotations
 
-import fnmatch
-import os
+import importlib.util
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,27 +20,17 @@ from setuptools.command.build_py import build_py
 from setuptools.command.sdist import sdist
 
 ROOT = Path(__file__).resolve().parent
-# The repository paths the wheel ships (a missing one is skipped: recipes/ may not exist yet).
-SHIPPED = ("templates", "terraform/modules/sekoia-sso", "envs/example-prod.yaml", "scaffold", "recipes")
-# Never shipped: Terraform's working data and state left by a run of an example, hidden and cache files.
-IGNORED = (".*", "*.tfstate", "*.tfstate.*", "*.tfplan", "__pycache__", "*.pyc")
-
-
-def _ignored(name: str) -> bool:
-    return any(fnmatch.fnmatch(name, pattern) for pattern in IGNORED)
+# What ships and what never does is said once, in orchestrator/shipped.py (loaded alone: no dependency needed).
+_spec = importlib.util.spec_from_file_location("_sekoia_sso_shipped", ROOT / "orchestrator" / "shipped.py")
+assert _spec and _spec.loader
+shipped = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(shipped)
 
 
 def shipped_files() -> Iterator[Path]:
     """Every shipped file, relative to the repository, in a stable order."""
-    for relative in SHIPPED:
-        source = ROOT / relative
-        if source.is_file():
-            yield Path(relative)
-        for directory, subdirectories, names in os.walk(source):
-            subdirectories[:] = sorted(d for d in subdirectories if not _ignored(d))
-            for name in sorted(names):
-                if not _ignored(name):
-                    yield (Path(directory) / name).relative_to(ROOT)
+    for relative in shipped.SHIPPED:
+        yield from shipped.shipped_files(ROOT, relative)
 
 
 class BuildWithShippedFiles(build_py):
