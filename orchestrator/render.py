@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from orchestrator.config.module_source import module_source_arguments
 from orchestrator.config.schema import AzurermBackend, Environment
 from orchestrator.errors import RenderFileError, SekoiaSSOError
 
@@ -161,15 +162,8 @@ def render_environment(env: Environment, project_dir: Path) -> RenderedRoot:
         ("user_object_ids", list(users.ids)),
     ])
 
-    from orchestrator.config.module_source import module_source_arguments
-
-    module_source = aligned(module_source_arguments(config.terraform.module_source, config.terraform.module_version))
-    outputs = [
-        (name, aligned([("value", Expression(f"module.sekoia_sso.{name}")),
-                        *([("sensitive", True)] if sensitive else [])]))
-        for name, sensitive in MODULE_OUTPUTS
-    ]
-    outputs += [(name, aligned([("value", Expression(value))])) for name, value in RECORD_OUTPUTS]
+    terraform = config.terraform
+    module_source = aligned(module_source_arguments(terraform.module_source, terraform.module_version))
 
     jinja = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates_dir(project_dir))),
@@ -188,7 +182,7 @@ def render_environment(env: Environment, project_dir: Path) -> RenderedRoot:
         "backend_settings": backend_settings,
         "module_source": module_source,
         "module_arguments": module_arguments,
-        "outputs": outputs,
+        "outputs": _outputs(),
     }
     files = {}
     for name in TEMPLATE_FILES:
@@ -202,6 +196,16 @@ def render_environment(env: Environment, project_dir: Path) -> RenderedRoot:
             ) from None
         files[name] = "\n".join(line.rstrip() for line in text.splitlines()) + "\n"
     return RenderedRoot(directory=Path("terraform") / "envs" / env.name, files=files)
+
+
+def _outputs() -> list[tuple[str, list[str]]]:
+    """The rendered root's outputs: the module's, passed through, then the records'."""
+    outputs = [
+        (name, aligned([("value", Expression(f"module.sekoia_sso.{name}")),
+                        *([("sensitive", True)] if sensitive else [])]))
+        for name, sensitive in MODULE_OUTPUTS
+    ]
+    return outputs + [(name, aligned([("value", Expression(value))])) for name, value in RECORD_OUTPUTS]
 
 
 def templates_dir(project_dir: Path) -> Path:
