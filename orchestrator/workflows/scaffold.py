@@ -71,9 +71,14 @@ def _existing(directory: Path, targets: list[Path]) -> list[str]:
     return sorted(found)
 
 
+def _shown(directory: Path) -> str:
+    """The target for a message: whole (a long path is still one the user typed), control characters escaped."""
+    return shorten(str(directory), limit=400)
+
+
 def _check_directory(directory: Path) -> None:
     if directory.exists() and not directory.is_dir():
-        raise UsageError(f"{shorten(str(directory))} is not a directory; name a directory (new or existing) to "
+        raise UsageError(f"{_shown(directory)} is not a directory; name a directory (new or existing) to "
                          "start the repository in. Nothing was written")
 
 
@@ -89,13 +94,13 @@ def scaffold(directory: Path, *, vendor_module: bool = True) -> Scaffolded:
     if existing:
         shown = ", ".join(existing[:SHOWN_EXISTING]) + (f" and {len(existing) - SHOWN_EXISTING} more"
                                                        if len(existing) > SHOWN_EXISTING else "")
-        raise UsageError(f"{shorten(str(directory))} already has {shown}; init never overwrites a file: start in a "
+        raise UsageError(f"{_shown(directory)} already has {shown}; init never overwrites a file: start in a "
                          "new or empty directory, or move these away. Nothing was written")
     try:
         directory.mkdir(parents=True, exist_ok=True)
         staging = Path(_make_staging(directory))
     except OSError as exc:
-        raise RenderFileError(f"{shorten(str(directory))}: cannot be written ({exc.strerror}); nothing was "
+        raise RenderFileError(f"{_shown(directory)}: cannot be written ({exc.strerror}); nothing was "
                               "written") from None
     try:
         for target, source in plan.items():
@@ -108,7 +113,7 @@ def scaffold(directory: Path, *, vendor_module: bool = True) -> Scaffolded:
             _take_back(moved)
             raise
     except OSError as exc:
-        raise RenderFileError(f"{shorten(str(directory))}: cannot be written ({exc.strerror}); nothing was "
+        raise RenderFileError(f"{_shown(directory)}: cannot be written ({exc.strerror}); nothing was "
                               "written") from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)

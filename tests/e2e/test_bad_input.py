@@ -873,10 +873,27 @@ def _broken_module_source(lab: Lab) -> None:
     (lab.project / "envs" / "broken.yaml").write_text(text)
 
 
+def _file_named_envs(lab: Lab) -> None:
+    (lab.project / "new-repo").mkdir()
+    (lab.project / "new-repo" / "envs").write_text("not a directory\n")
+
+
 CLI_MODULE_CASES = [
     cli_case("check-module-git-unpinned", ("check", "broken"), 2,
              ("envs/broken.yaml", "terraform.module_source", "must pin a ref"), group="config",
              prepare=_broken_module_source),
+    # `init`: it never overwrites, and a target it cannot write ends it with nothing written.
+    cli_case("init-over-a-project", ("init", "."), 2,
+             ("'.' already has", "terraform/modules/sekoia-sso/main.tf", "init never overwrites",
+              "Nothing was written")),
+    cli_case("init-file-where-directory-needed", ("init", "new-repo"), 2,
+             ("envs (a file where a directory is needed)", "Nothing was written"), prepare=_file_named_envs),
+    cli_case("init-target-is-a-file", ("init", "envs/sandbox.yaml"), 2,
+             ("'envs/sandbox.yaml' is not a directory", "Nothing was written")),
+    # An absolute path: the process's working directory is the writable mount beneath the read-only one.
+    Case("init-read-only-checkout", "cli",
+         lambda lab: lab.cli("init", str(lab.project / "new-repo"), read_only=True), 1,
+         ("new-repo': cannot be written (Read-only file system)", "nothing was written"), "alone"),
 ]
 
 
