@@ -109,7 +109,7 @@ def scaffold(directory: Path, *, vendor_module: bool = True) -> Scaffolded:
         moved: list[Path] = []
         try:
             _move_into_place(staging, directory, moved)
-        except OSError:
+        except BaseException:  # a failure or Ctrl-C halfway: what was moved is taken back
             _take_back(moved)
             raise
     except OSError as exc:

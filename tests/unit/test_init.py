@@ -6,6 +6,7 @@ The installed-wheel run is tests/e2e/test_install.py; here the shipped files are
 from __future__ import annotations
 
 import shutil
+import subprocess
 
 import pytest
 from click.testing import CliRunner
@@ -100,3 +101,30 @@ def test_outside_any_project_the_message_says_init_starts_one(tmp_path, monkeypa
     monkeypatch.delenv("SEKOIA_SSO_PROJECT_DIR", raising=False)
     done = CliRunner().invoke(cli, ["render", "prod"])
     assert done.exit_code == 2 and "start one with `sekoia-sso init`" in done.output
+
+
+def test_a_failure_halfway_takes_back_what_was_moved_and_leaves_no_staging(tmp_path, monkeypatch):
+    real_rename, calls = scaffold.os.rename, []
+
+    def rename_then_fail(source, target):
+        calls.append(target)
+        if len(calls) == 3:
+            raise OSError(28, "No space left on device")
+        real_rename(source, target)
+
+    monkeypatch.setattr(scaffold.os, "rename", rename_then_fail)
+    (tmp_path / "README.md").write_text("theirs\n")
+    done = init(str(tmp_path))
+    assert done.exit_code == 1 and "cannot be written (No space left on device); nothing was written" in done.output
+    assert len(calls) == 3 and sorted(p.name for p in tmp_path.iterdir()) == ["README.md"]
+
+
+@pytest.mark.parametrize(("target", "runs"), [
+    ("plan", "sekoia-sso plan prod"), ("apply", "sekoia-sso apply prod --yes"), ("list", "sekoia-sso list"),
+    ("check-all", "sekoia-sso check --all"), ("output", "sekoia-sso output prod client_id"),
+])
+def test_the_new_makefile_runs_sekoia_sso_from_path(tmp_path, target, runs):
+    assert init(str(tmp_path)).exit_code == 0
+    shown = subprocess.run(["make", "-n", "-s", target, "ENV=prod", "NAME=client_id", "ARGS=--yes" if target == "apply"
+                            else "ARGS="], cwd=tmp_path, capture_output=True, text=True, check=True).stdout
+    assert shown.strip() == runs
