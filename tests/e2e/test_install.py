@@ -102,7 +102,8 @@ def test_init_then_render_check_and_apply_against_the_sandbox_from_outside_the_c
 
     made = run(["sekoia-sso", "init", str(repo)], cwd=tmp_path, env=env)
     assert made.returncode == 0, made.stderr
-    assert "envs/example.yaml" in made.stdout and "terraform/modules/sekoia-sso/ (7 files)" in made.stdout
+    module_files = len(run(["git", "ls-files", "terraform/modules/sekoia-sso"], cwd=REPO).stdout.split())
+    assert "envs/example.yaml" in made.stdout and f"terraform/modules/sekoia-sso/ ({module_files} files)" in made.stdout
     assert not (repo / "templates").exists() and not (repo / "orchestrator").exists()
     assert ".sekoia-sso/" in (repo / ".gitignore").read_text().splitlines()
     assert (repo / "terraform/modules/sekoia-sso/main.tf").read_bytes() == \
