@@ -15,7 +15,7 @@ SSO := $(BIN)/sekoia-sso
 CHECKOV_VERSION := 3.3.30
 CHECKOV_VENV := .venv-checkov
 
-.PHONY: setup test test-fast test-slow bench lint render check docs demo plan apply status preflight rotate destroy connect output list sandbox
+.PHONY: setup test test-fast test-slow bench lint render check docs demo plan apply status preflight rotate destroy connect output list sandbox init
 
 setup: $(VENV)/.installed
 
@@ -73,6 +73,10 @@ apply: setup
 # Every environment of envs/ side by side, e.g. `make list ARGS=--json`.
 list: setup
 	$(SSO) list $(ARGS)
+
+# Start a repository of your own elsewhere, e.g. `make init DIR=../sso-infra` (README: "Start your own repository").
+init: setup
+	$(SSO) init $(DIR) $(ARGS)
 
 # One Terraform output, e.g. `make output ENV=prod NAME=client_id` (a sensitive one only to a terminal).
 output: setup
