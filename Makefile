@@ -40,6 +40,11 @@ lint: setup
 	terraform fmt -check -recursive terraform/
 	$(BIN)/python scripts/module_docs.py --check
 	$(BIN)/cog --check README.md
+	@# The CI recipes a team copies: actionlint and zizmor (offline) on the GitHub workflows, our own rules on
+	@# those and on the Azure DevOps pipelines (parsed, templates resolved, required keys there).
+	$(BIN)/actionlint recipes/github/workflows/*.yml
+	$(BIN)/zizmor --offline --quiet recipes/github/workflows/*.yml
+	$(BIN)/python scripts/check_recipes.py
 
 # The commands that act on one environment, e.g. `make plan ENV=prod ARGS=--json` runs `sekoia-sso plan prod --json`.
 ENV_COMMANDS := render check plan status preflight connect rotate destroy
