@@ -43,6 +43,11 @@ lint: setup $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
 	terraform fmt -check -recursive terraform/
 	$(BIN)/python scripts/module_docs.py --check
 	$(BIN)/cog --check README.md
+	@# The CI recipes a team copies: actionlint and zizmor (offline) on the GitHub workflows, our own rules on
+	@# those and on the Azure DevOps pipelines (parsed, templates resolved, required keys there).
+	$(BIN)/actionlint recipes/github/workflows/*.yml
+	$(BIN)/zizmor --offline --quiet recipes/github/workflows/*.yml
+	$(BIN)/python scripts/check_recipes.py
 	@# Offline: no policies or suppressions fetched (--skip-download), no module downloaded; findings fail.
 	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --download-external-modules false \
 		--framework terraform secrets -d terraform/modules/sekoia-sso -d terraform/envs

@@ -11,9 +11,12 @@ from orchestrator.commands.options import environments, json_option, project_dir
 
 @click.command()
 @click.argument("env")
-@json_option("Print the plan summary as JSON on stdout (for CI).")
+@click.option("--format", "output_format", type=click.Choice(["text", "json", "markdown"]), default=None,
+              help="text for people; json for machines; markdown for a CI job summary or a pull-request comment. "
+                   " [default: text]")
+@json_option("The same as --format json.")
 @quiet_option("Do not stream Terraform's own progress lines to stderr.")
-def plan(env: str, as_json: bool, quiet: bool) -> None:
+def plan(env: str, output_format: str | None, as_json: bool, quiet: bool) -> None:
     """Plan the Terraform changes of ENV and summarise them.
 
     Refuses when the committed terraform/envs/ENV/ is stale (run `sekoia-sso render ENV`).
@@ -27,15 +30,20 @@ def plan(env: str, as_json: bool, quiet: bool) -> None:
     \b
         sekoia-sso plan prod
         sekoia-sso plan prod --json > plan.json
+        sekoia-sso plan prod --format markdown >> "$GITHUB_STEP_SUMMARY"
     """
     from orchestrator.terraform.workspace import Workspace, work_elsewhere_when_read_only
 
-    if as_json:
+    if as_json and output_format not in (None, "json"):
+        raise click.UsageError(f"--json means --format json: it cannot go with --format {output_format}")
+    output_format = "json" if as_json else output_format or "text"
+    document_only = output_format != "text"  # json and markdown: stdout holds the document alone
+    if document_only:
         work_elsewhere_when_read_only()  # writes nothing in the checkout: works on a read-only one
     (environment,) = environments(env, False)
     workspace = Workspace(environment, project_dir())
     workspace.require_current_render()
-    runner = workspace.initialised_runner(on_line=terraform_echo(quiet or as_json))
+    runner = workspace.initialised_runner(on_line=terraform_echo(quiet or document_only))
     result = runner.plan(workspace.plan_path)
     summary = runner.show_plan(result.plan_path)
     # What apply would do to the client secret besides the plan: a rotation inside the window, a move
@@ -44,14 +52,19 @@ def plan(env: str, as_json: bool, quiet: bool) -> None:
 
     secret = SecretPlan.of(Ledger.read(runner.outputs()), summary, applied=True,
                            rotate_before_days=environment.config.secret.rotate_before_days)
-    if as_json:
+    if document_only:
         import json
 
         document = json.loads(summary.to_json())
         document["client_secret"] = {"apply_will": secret.lines(), "rotation_due": secret.rotation_due,
                                      "replaces_held_secret": secret.threatened,
                                      "application_replaced": secret.application_replaced}
-        click.echo(json.dumps(document, indent=2, sort_keys=True))
+        if output_format == "markdown":
+            from orchestrator.terraform.markdown import plan_markdown
+
+            click.echo(plan_markdown(document, environment=environment.name), nl=False)
+        else:
+            click.echo(json.dumps(document, indent=2, sort_keys=True))
     else:
         click.echo(summary.render_text())
         for line in secret.lines():
