@@ -44,7 +44,10 @@ def test_without_the_module_and_in_the_current_directory(tmp_path, monkeypatch):
     (tmp_path / ".git").mkdir()  # a repository just made with `git init`: nothing of ours in the way
     done = init("--no-module")
     assert done.exit_code == 0, done.output
-    assert files_in(tmp_path) == [".gitignore", "Makefile", "envs/example.yaml"]
+    recipes = sorted(f"recipes/{path.relative_to(REPO / 'recipes').as_posix()}"
+                     for path in (REPO / "recipes").rglob("*") if path.is_file())
+    assert recipes, "the checkout ships CI recipes"
+    assert files_in(tmp_path) == sorted([".gitignore", "Makefile", "envs/example.yaml", *recipes])
 
 
 def test_the_shipped_recipes_are_copied_as_they_are(tmp_path, monkeypatch):
