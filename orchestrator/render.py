@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from orchestrator.config.module_source import module_source_arguments
 from orchestrator.config.schema import AzurermBackend, Environment
 from orchestrator.errors import RenderFileError, SekoiaSSOError
 
@@ -37,6 +38,7 @@ MODULE_OUTPUTS = (
     ("client_secret_end_date", False),
     ("secrets", False),
     ("secret_values", True),
+    ("module_version", False),
 )
 # The rendered root's own outputs: the records of what Sekoia.io holds (workflows/client_secret.py).
 RECORD_OUTPUTS = (
@@ -170,12 +172,8 @@ def render_environment(env: Environment, project_dir: Path) -> RenderedRoot:
         ("user_object_ids", list(users.ids)),
     ])
 
-    outputs = [
-        (name, aligned([("value", Expression(f"module.sekoia_sso.{name}")),
-                        *([("sensitive", True)] if sensitive else [])]))
-        for name, sensitive in MODULE_OUTPUTS
-    ]
-    outputs += [(name, aligned([("value", Expression(value))])) for name, value in RECORD_OUTPUTS]
+    terraform = config.terraform
+    module_source = aligned(module_source_arguments(terraform.module_source, terraform.module_version))
 
     jinja = _jinja(templates_dir(project_dir))
     context = {
@@ -184,8 +182,9 @@ def render_environment(env: Environment, project_dir: Path) -> RenderedRoot:
         "cloud": env.cloud,
         "backend": backend,
         "backend_settings": backend_settings,
+        "module_source": module_source,
         "module_arguments": module_arguments,
-        "outputs": outputs,
+        "outputs": _outputs(),
     }
     files = {}
     for name in TEMPLATE_FILES:
@@ -219,10 +218,24 @@ def _jinja(templates: Path) -> Any:
     return jinja
 
 
+def _outputs() -> list[tuple[str, list[str]]]:
+    """The rendered root's outputs: the module's, passed through, then the records'."""
+    outputs = [
+        (name, aligned([("value", Expression(f"module.sekoia_sso.{name}")),
+                        *([("sensitive", True)] if sensitive else [])]))
+        for name, sensitive in MODULE_OUTPUTS
+    ]
+    return outputs + [(name, aligned([("value", Expression(value))])) for name, value in RECORD_OUTPUTS]
+
+
 def templates_dir(project_dir: Path) -> Path:
-    """The project's own templates/ when it has one, else the ones shipped beside this package."""
+    """The project's own templates/ when it has one, else the ones the tool ships (orchestrator/shipped.py)."""
     own = project_dir / "templates"
-    return own if own.is_dir() else Path(__file__).resolve().parent.parent / "templates"
+    if own.is_dir():
+        return own
+    from orchestrator.shipped import TEMPLATES, shipped
+
+    return shipped(TEMPLATES)
 
 
 def _read(path: Path, project_dir: Path) -> str:

@@ -24,10 +24,13 @@ from orchestrator.exits import emit_json
 @click.command()
 @env_argument
 @all_option
-@json_option("Print the plan summary as JSON on stdout (for CI; with --all: a row per environment).")
+@click.option("--format", "output_format", type=click.Choice(["text", "json", "markdown"]), default=None,
+              help="text for people; json for machines; markdown for a CI job summary or a pull-request comment "
+                   "(one ENV). With --all: text or json, a row per environment.  [default: text]")
+@json_option("The same as --format json.")
 @quiet_option("Do not stream Terraform's own progress lines to stderr.")
 @jobs_option
-def plan(env: str | None, all_: bool, as_json: bool, quiet: bool, jobs: int) -> None:
+def plan(env: str | None, all_: bool, output_format: str | None, as_json: bool, quiet: bool, jobs: int) -> None:
     """Plan the Terraform changes of ENV and summarise them.
 
     Refuses when the committed terraform/envs/ENV/ is stale (run `sekoia-sso render ENV`).
@@ -46,23 +49,34 @@ def plan(env: str | None, all_: bool, as_json: bool, quiet: bool, jobs: int) -> 
     \b
         sekoia-sso plan prod
         sekoia-sso plan prod --json > plan.json
+        sekoia-sso plan prod --format markdown >> "$GITHUB_STEP_SUMMARY"
         sekoia-sso plan --all --json > plans.json
     """
     from orchestrator.terraform.workspace import work_elsewhere_when_read_only
 
     one_or_all(env, all_)
-    if as_json:
+    if as_json and output_format not in (None, "json"):
+        raise click.UsageError(f"--json means --format json: it cannot go with --format {output_format}")
+    output_format = "json" if as_json else output_format or "text"
+    if all_ and output_format == "markdown":
+        raise click.UsageError("--format markdown plans one ENV; with --all use text or json")
+    document_only = output_format != "text"  # json and markdown: stdout holds the document alone
+    if document_only:
         work_elsewhere_when_read_only()  # writes nothing in the checkout: works on a read-only one
     if all_:
         from orchestrator.workflows.fleet import plan_job
 
-        run_on_fleet("plan", plan_job, as_json=as_json, jobs=jobs, terraform_lines=not quiet)
+        run_on_fleet("plan", plan_job, as_json=output_format == "json", jobs=jobs, terraform_lines=not quiet)
         return
     from orchestrator.workflows.plan import plan_environment
 
     (environment,) = environments(env, False)
-    planned = plan_environment(project_dir(), environment, on_line=terraform_echo(quiet or as_json))
-    if as_json:
+    planned = plan_environment(project_dir(), environment, on_line=terraform_echo(quiet or document_only))
+    if output_format == "markdown":
+        from orchestrator.terraform.markdown import plan_markdown
+
+        click.echo(plan_markdown(planned.document(), environment=environment.name), nl=False)
+    elif output_format == "json":
         emit_json(planned.document())
     else:
         click.echo(planned.text(), nl=False)
