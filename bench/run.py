@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 
 from bench.bench_preflight import format_measures, run_benchmark
+from bench.bench_render import run_render_benchmark
 from bench.bench_workflow import run_help_benchmark, run_noop_apply_benchmark, run_status_benchmark
 
 
@@ -31,6 +32,11 @@ def main() -> int:
         print(f"{measures['measure']}: {measures['value_s']:.3f} s vs {measures['bound_s']:.3f} s", flush=True)
         rows.append((measures["measure"], f"{measures['value_s']:.3f} s",
                      f"{measures['bound_s']:.3f} s × {measures['target']}", f"{measures['ratio']:.2f}", measures["ok"]))
+    render = run_render_benchmark()
+    print(f"{render['measure']}: first {render['first_s']:.3f} s ({render['first_cpu_s']:.3f} s CPU), again "
+          f"{render['again_s']:.3f} s ({render['again_cpu_s']:.3f} s CPU)", flush=True)
+    rows.append((render["measure"], f"{render['value_s']:.3f} s", f"{render['bound_s']:.3f} s",
+                 f"{render['ratio']:.2f}", render["ok"]))
     headers = ("measure", "measured", "bound", "ratio", "result")
     table = [headers, *[(m, v, b, r, "pass" if ok else "FAIL") for m, v, b, r, ok in rows]]
     widths = [max(len(row[i]) for row in table) for i in range(len(headers))]
