@@ -7,6 +7,8 @@ ifeq ($(ENV),sandbox)
 APPLY_ARGS ?= --yes --warn-only
 endif
 ARGS ?=
+# The sandbox's profile (sandbox/profiles.py): fast (default) or reality, e.g. `make sandbox PROFILE=reality`.
+PROFILE ?= fast
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -52,7 +54,7 @@ demo: setup
 
 # The emulators on 127.0.0.1 until Ctrl-C; `make apply ENV=sandbox` in another terminal uses them.
 sandbox: setup
-	$(BIN)/python -m sandbox up
+	$(BIN)/python -m sandbox up --profile $(PROFILE)
 
 apply: setup
 	$(SSO) apply $(ENV) $(APPLY_ARGS) $(ARGS)

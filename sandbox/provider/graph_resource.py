@@ -120,12 +120,11 @@ class GraphResource(GraphType):
             raise ProviderError("Bad API response", missing_id)
         return created
 
-    def wait_for_replication(self, path: str, *, missing: str, failed: str,
-                             missing_attribute: str | None = None) -> None:
-        """Wait for an object created a moment ago to answer; `missing` when it never does, `failed` on other
-        errors."""
+    def require_present(self, path: str, *, missing: str, failed: str, missing_attribute: str | None = None) -> None:
+        """One GET of an object the new one refers to, with no retry (the real provider's pre-checks):
+        `missing` on 404, as replication lag gives for an object created a moment ago; `failed` on other errors."""
         try:
-            self.client.get_after_create(path)
+            self.client.get(path)
         except GraphAPIError as exc:
             if exc.not_found:
                 raise graph_failure(missing, exc, missing_attribute) from None

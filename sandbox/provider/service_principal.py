@@ -77,9 +77,16 @@ class ServicePrincipal(GraphResource):
                                    missing_id="Object ID returned for service principal is nil")["id"]
         path = f"/servicePrincipals/{sp_id}"
         self.created_state = {"id": path, "object_id": sp_id}
-        self.wait_for_replication(
-            path, missing="Timed out whilst waiting for new service principal to be replicated in Azure AD",
-            failed="Failed to patch service principal after creating")
+        # The real create's proof that the service principal exists: one PATCH of its description, with no
+        # retry on 404 (DefaultUpdateServicePrincipalOperationOptions): replication lag fails the create here
+        # (azuread issues #1802, #1811), and the object stays in the state, tainted.
+        try:
+            client.patch(path, {"description": none_if_empty(planned.get("description"))})
+        except GraphAPIError as exc:
+            if exc.not_found:
+                raise graph_failure("Timed out whilst waiting for new service principal to be replicated in Azure AD",
+                                    exc) from None
+            raise graph_failure("Failed to patch service principal after creating", exc) from None
         reconcile_owners(client, path, known_strings(planned.get("owners")),
                          f"Service Principal (Object ID: {sp_id!r})")
         return self._read(sp_id, dict(planned, id=path))

@@ -19,6 +19,7 @@ from sandbox.up import start_sandbox
 pytestmark = pytest.mark.timeout(120)
 
 ENV_KEYS = {"TF_CLI_CONFIG_FILE", "AZUREAD_SANDBOX_GRAPH_URL", "ARM_TENANT_ID", "ARM_CLIENT_ID", "ARM_CLIENT_SECRET",
+            "AZUREAD_SANDBOX_POLL_SECONDS",
             "SEKOIA_SANDBOX_API_KEY"}
 
 
