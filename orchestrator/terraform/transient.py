@@ -43,7 +43,8 @@ TRANSIENT_PATTERNS: tuple[TransientPattern, ...] = (
     ),
     TransientPattern(
         "new object dropped by the read after its create",
-        r"Provider produced (?:inconsistent result after apply|null object).*azuread",
+        r"Provider (?:returned invalid result object after apply|produced inconsistent result after apply|produced "
+        r"null object).*azuread_",
         "the read that ends a create reached a replica that does not have the new object yet, so the "
         "provider dropped it from the state; it exists in Entra ID and is adopted or made again",
     ),

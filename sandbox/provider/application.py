@@ -26,6 +26,7 @@ from sandbox.provider.graph_resource import (
     GUID,
     GraphResource,
     IdFormat,
+    add_owners_of_new_object,
     graph_failure,
     keep_same_instant,
     known_strings,
@@ -33,7 +34,6 @@ from sandbox.provider.graph_resource import (
     none_if_empty,
     owner_ids,
     password_credential,
-    reconcile_owners,
 )
 from sandbox.provider.mapping import (
     flatten_app_roles,
@@ -92,8 +92,8 @@ class Application(GraphResource):
         path = f"/applications/{object_id}"
         self.created_state = {"id": path, "object_id": object_id, "client_id": app.get("appId") or ""}
         self._patch_after_create(object_id, str(planned.get("display_name") or ""))
-        reconcile_owners(client, path, known_strings(planned.get("owners")),
-                         f"application with object ID {object_id!r}")
+        add_owners_of_new_object(client, path, known_strings(planned.get("owners")),
+                                 f"application with object ID {object_id!r}")
         state = dict(planned, id=path)
         state["password"] = self._sync_password_block(object_id, None, planned.get("password"))
         return self._read(object_id, state)

@@ -17,7 +17,6 @@ from sandbox.provider.graph_resource import (
     wait_until_gone,
 )
 
-
 PASSWORD_SIGHTINGS = 5  # ContinuousTargetOccurence in application_password_resource.go
 
 

@@ -11,12 +11,12 @@ from sandbox.provider.graph_resource import (
     GUID,
     GraphResource,
     IdFormat,
+    add_owners_of_new_object,
     graph_failure,
     known_strings,
     known_value,
     none_if_empty,
     owner_ids,
-    reconcile_owners,
 )
 from sandbox.provider.mapping import flatten_service_principal, planned_tags
 
@@ -87,8 +87,8 @@ class ServicePrincipal(GraphResource):
                 raise graph_failure("Timed out whilst waiting for new service principal to be replicated in Azure AD",
                                     exc) from None
             raise graph_failure("Failed to patch service principal after creating", exc) from None
-        reconcile_owners(client, path, known_strings(planned.get("owners")),
-                         f"Service Principal (Object ID: {sp_id!r})")
+        add_owners_of_new_object(client, path, known_strings(planned.get("owners")),
+                                 f"Service Principal (Object ID: {sp_id!r})")
         return self._read(sp_id, dict(planned, id=path))
 
     def read(self, ctx: Any, current: dict[str, Any]) -> dict[str, Any] | None:
