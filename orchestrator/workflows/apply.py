@@ -502,6 +502,7 @@ def apply_environment(project_dir: Path, env: Environment, options: ApplyOptions
     needs, else dropped (the caller closes it in any case: a no-op once taken)."""
     workspace = Workspace(env, project_dir)
     workspace.require_rendered_root()
+    _transient_retry()  # a bad $SEKOIA_SSO_TRANSIENT_RETRY stops the run (exit 2) before anything is done
     if early is not None and not early.take(workspace):
         early.close()
         early = None
