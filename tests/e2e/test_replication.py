@@ -28,7 +28,7 @@ def test_a_first_apply_under_replication_lag_converges(runs, graph_emulator):
     assert done.returncode == 0, done.err[-4000:]
     assert "known transient error, new service principal not replicated yet" in done.err
     assert "Planning again after the transient failure" in done.err
-    assert "attempt 2 of 6" in done.err
+    assert "attempt 2 of 10" in done.err
     status = runs("status", "sandbox")
     assert status.returncode == 0, status.err[-3000:]
     # One of each: the retries made nothing twice.
