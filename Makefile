@@ -67,7 +67,7 @@ list: setup
 output: setup
 	$(SSO) output $(ENV) $(NAME) $(ARGS)
 
-# Benchmarks (preflight of 100,000 users, no-op re-apply, --help start-up): one table of ratios.
+# Benchmarks (preflight of 100,000 users, no-op re-apply, --help start-up, the reality profile): one table of ratios.
 bench: setup
 	$(BIN)/python -m bench.run
 
