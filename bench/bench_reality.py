@@ -41,7 +41,7 @@ def _cli_env(sandbox_dir: str) -> dict[str, str]:
 
 def _bare_terraform_env(sandbox: object, data_dir: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TF_", "ARM_", "AZUREAD_"))}
-    env.update(getattr(sandbox, "env"), TF_DATA_DIR=str(data_dir), TF_IN_AUTOMATION="1", CHECKPOINT_DISABLE="1")
+    env.update(sandbox.env, TF_DATA_DIR=str(data_dir), TF_IN_AUTOMATION="1", CHECKPOINT_DISABLE="1")
     return env
 
 
