@@ -93,7 +93,8 @@ class Application(GraphResource):
         self.created_state = {"id": path, "object_id": object_id, "client_id": app.get("appId") or ""}
         self._patch_after_create(object_id, str(planned.get("display_name") or ""))
         add_owners_of_new_object(client, path, known_strings(planned.get("owners")),
-                                 f"application with object ID {object_id!r}")
+                                 f"application with object ID {object_id!r}",
+                                 caller_id=str(self.provider.object_id or ""))
         state = dict(planned, id=path)
         state["password"] = self._sync_password_block(object_id, None, planned.get("password"))
         return self._read(object_id, state)

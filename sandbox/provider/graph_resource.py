@@ -199,15 +199,23 @@ def owner_ids(client: GraphClient, path: str) -> list[str]:
     return [o["id"] for o in client.list_all(f"{path}/owners") if o.get("id")]
 
 
-def add_owners_of_new_object(client: GraphClient, path: str, owners: list[str], what: str) -> None:
+def add_owners_of_new_object(client: GraphClient, path: str, owners: list[str], what: str,
+                             caller_id: str) -> None:
     """The owners of an object just created, added one by one: the real provider sends them with the create
-    (owners@odata.bind), so no read of the new object happens here and a lagging replica's 404 is retried."""
+    (owners@odata.bind), so no read of the new object happens here and a lagging replica's 404 is retried.
+    Then, as the real provider does, the caller goes unless configured (a 404: it was no owner)."""
     for owner in owners:
         try:
             client.retry_while(lambda o=owner: client.post(f"{path}/owners/$ref", directory_object_ref(client, o)),
                                lambda exc: exc.not_found)
         except GraphAPIError as exc:
             raise graph_failure(f"Could not add owners to {what}", exc) from None
+    if caller_id and caller_id.lower() not in {o.lower() for o in owners}:
+        try:
+            client.delete(f"{path}/owners/{caller_id}/$ref")
+        except GraphAPIError as exc:
+            if not exc.not_found:
+                raise graph_failure(f"Could not remove initial owner from {what}", exc) from None
 
 
 def reconcile_owners(client: GraphClient, path: str, desired: list[str], what: str) -> None:

@@ -88,7 +88,8 @@ class ServicePrincipal(GraphResource):
                                     exc) from None
             raise graph_failure("Failed to patch service principal after creating", exc) from None
         add_owners_of_new_object(client, path, known_strings(planned.get("owners")),
-                                 f"Service Principal (Object ID: {sp_id!r})")
+                                 f"Service Principal (Object ID: {sp_id!r})",
+                                 caller_id=str(self.provider.object_id or ""))
         return self._read(sp_id, dict(planned, id=path))
 
     def read(self, ctx: Any, current: dict[str, Any]) -> dict[str, Any] | None:
