@@ -9,7 +9,13 @@ from __future__ import annotations
 
 import pytest
 
-from tests.harness.e2e import apply, error_message, runs_fixture  # noqa: F401 - the fixture `runs`
+from tests.harness.e2e import (  # noqa: F401 - the fixture `runs`
+    Baseline,
+    apply,
+    converged_problems,
+    error_message,
+    runs_fixture,
+)
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -18,7 +24,8 @@ SP_NOT_FOUND = dict(status=404, path_prefix="/v1.0/servicePrincipals/", method="
                             "present.")
 
 
-def test_a_first_apply_under_replication_lag_converges(runs, graph_emulator):
+def test_a_first_apply_under_replication_lag_converges(runs, graph_emulator, sekoia_emulator):
+    baseline = Baseline.of(graph_emulator)
     # Seeded lag: some new objects unseen for up to 1.2 s, some requests already seeing them; and the first
     # service principal PATCH surely lands on a replica without it (the real provider's #1802 failure).
     graph_emulator.configure(replication_delay_ms=1200, replication_lag_share=0.6, replication_lag_jitter=0.5,
@@ -31,14 +38,15 @@ def test_a_first_apply_under_replication_lag_converges(runs, graph_emulator):
     assert "attempt 2 of 10" in done.err
     status = runs("status", "sandbox")
     assert status.returncode == 0, status.err[-3000:]
-    # One of each: the retries made nothing twice.
-    names = [a["displayName"] for a in graph_emulator.state.applications.values()]
-    assert names.count("Sekoia.io SSO (sandbox)") <= 1
+    # One of each, all in the state: the retries made nothing twice and left nothing behind.
+    problems, duplicates = converged_problems(runs, graph_emulator, sekoia_emulator, baseline)
+    assert problems == [] and duplicates == 0, problems
     again = apply(runs)
     assert again.returncode == 0 and "known transient" not in again.err
 
 
-def test_lag_that_outlasts_the_attempts_fails_bounded_and_a_rerun_goes_on(runs, graph_emulator):
+def test_lag_that_outlasts_the_attempts_fails_bounded_and_a_rerun_goes_on(runs, graph_emulator, sekoia_emulator):
+    baseline = Baseline.of(graph_emulator)
     runs.transient_retry = "2,0.2,0.2"
     graph_emulator.queue_fault(**SP_NOT_FOUND, times=2)  # each attempt's new service principal
     done = apply(runs)
@@ -50,6 +58,8 @@ def test_lag_that_outlasts_the_attempts_fails_bounded_and_a_rerun_goes_on(runs, 
     again = apply(runs)
     assert again.returncode == 0, again.err[-3000:]
     assert runs("status", "sandbox").returncode == 0
+    problems, duplicates = converged_problems(runs, graph_emulator, sekoia_emulator, baseline)
+    assert problems == [] and duplicates == 0, problems
 
 
 def test_a_bad_retry_setting_is_refused_with_exit_2(runs, graph_emulator):
