@@ -14,7 +14,8 @@ Layers: HTTP (`_Handler`, on sandbox/server.py) → faults and auth (`GraphEmula
 
 Fault knobs (`emulator.faults`, a `Faults`): latency per request; 429 + Retry-After every N Graph
 calls or at a rate; 5xx at a rate; connection resets at a rate; replication delay (a new object answers
-404 for N ms, and cannot be referenced yet); the discovery document wrong or missing; and, for
+404 for N ms, and cannot be referenced yet; per object, seeded: only a share of objects lag, by a share
+of the delay, and some requests already reach a replica that has it); the discovery document wrong or missing; and, for
 benchmarks of a client, `cache_reads` (a repeated user or member-list read answered with the bytes of
 its first answer). Periodic and random faults hit Graph calls (each $batch sub-request counts on its
 own; the $batch envelope itself is never throttled) and, with `include_login`, the login routes. Every
