@@ -13,8 +13,11 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 SSO := $(BIN)/sekoia-sso
+# checkov in a venv of its own: its many pinned dependencies would fight ours in .venv.
+CHECKOV_VERSION := 3.3.30
+CHECKOV_VENV := .venv-checkov
 
-.PHONY: setup test test-fast test-slow bench lint render check docs demo plan apply status preflight rotate destroy connect output list sandbox
+.PHONY: setup test test-fast test-slow bench lint render check docs demo plan apply status preflight rotate destroy connect output list sandbox init
 
 setup: $(VENV)/.installed
 
@@ -36,12 +39,27 @@ test: setup
 test-fast: setup
 	$(BIN)/pytest -q tests/unit
 
-lint: setup
+lint: setup $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
 	$(BIN)/ruff check orchestrator sandbox tests scripts bench
 	$(BIN)/mypy orchestrator
 	terraform fmt -check -recursive terraform/
 	$(BIN)/python scripts/module_docs.py --check
 	$(BIN)/cog --check README.md
+	@# The CI recipes a team copies: actionlint and zizmor (offline) on the GitHub workflows, our own rules on
+	@# those and on the Azure DevOps pipelines (parsed, templates resolved, required keys there).
+	$(BIN)/actionlint recipes/github/workflows/*.yml
+	$(BIN)/zizmor --offline --quiet recipes/github/workflows/*.yml
+	$(BIN)/python scripts/check_recipes.py
+	@# Offline: no policies or suppressions fetched (--skip-download), no module downloaded; findings fail.
+	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --download-external-modules false \
+		--framework terraform secrets -d terraform/modules/sekoia-sso -d terraform/envs
+
+$(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION):
+	rm -rf $(CHECKOV_VENV)
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/pip install --quiet checkov==$(CHECKOV_VERSION)
+	touch $@
 
 # The commands that act on one environment, e.g. `make plan ENV=prod ARGS=--json` runs `sekoia-sso plan prod --json`.
 ENV_COMMANDS := render check plan status preflight connect rotate destroy
@@ -62,6 +80,10 @@ apply: setup
 # Every environment of envs/ side by side, e.g. `make list ARGS=--json`.
 list: setup
 	$(SSO) list $(ARGS)
+
+# Start a repository of your own elsewhere, e.g. `make init DIR=../sso-infra` (README: "Start your own repository").
+init: setup
+	$(SSO) init $(DIR) $(ARGS)
 
 # One Terraform output, e.g. `make output ENV=prod NAME=client_id` (a sensitive one only to a terminal).
 output: setup

@@ -10,6 +10,7 @@ import sys
 
 from bench.bench_preflight import format_measures, run_benchmark
 from bench.bench_reality import run_reality_benchmarks
+from bench.bench_render import run_render_benchmark
 from bench.bench_workflow import run_help_benchmark, run_noop_apply_benchmark, run_status_benchmark
 
 
@@ -32,6 +33,11 @@ def main() -> int:
         print(f"{measures['measure']}: {measures['value_s']:.3f} s vs {measures['bound_s']:.3f} s", flush=True)
         rows.append((measures["measure"], f"{measures['value_s']:.3f} s",
                      f"{measures['bound_s']:.3f} s × {measures['target']}", f"{measures['ratio']:.2f}", measures["ok"]))
+    render = run_render_benchmark()
+    print(f"{render['measure']}: first {render['first_s']:.3f} s ({render['first_cpu_s']:.3f} s CPU), again "
+          f"{render['again_s']:.3f} s ({render['again_cpu_s']:.3f} s CPU)", flush=True)
+    rows.append((render["measure"], f"{render['value_s']:.3f} s", f"{render['bound_s']:.3f} s",
+                 f"{render['ratio']:.2f}", render["ok"]))
     # The reality profile's figures are reported, not judged: the lag is the profile's (bench_reality.py).
     for measures in run_reality_benchmarks(rounds=3):
         print(f"{measures['measure']}: {measures['value_s']:.1f} s vs {measures['bound_s']:.1f} s", flush=True)

@@ -15,7 +15,7 @@ import sys
 import click
 
 from orchestrator import __version__
-from orchestrator.commands import entra, files, lifecycle, terraform
+from orchestrator.commands import entra, files, init, lifecycle, terraform
 from orchestrator.errors import EXIT_USAGE
 from orchestrator.exits import SSOGroup, raise_terminated
 
@@ -35,6 +35,7 @@ def cli() -> None:
 for command in (files.render, files.check, files.list_, terraform.plan, terraform.output, entra.preflight,
                 lifecycle.connect, lifecycle.apply, lifecycle.status, lifecycle.rotate, lifecycle.destroy):
     cli.add_command(command)
+cli.add_command(init.init)
 
 
 def main() -> None:

@@ -85,7 +85,10 @@ def _json_run(group: click.Group, args: list[str]) -> tuple[click.Command, str, 
     rest = args[1:]
     given = rest[:rest.index("--")] if "--" in rest else rest
     takes = any("--json" in getattr(param, "opts", ()) for param in command.params)
-    return (command, args[0], rest) if takes and "--json" in given else None
+    # `plan --format json` is `plan --json` spelled otherwise: its failures are one document too
+    as_json = "--json" in given or "--format=json" in given or any(
+        flag == "--format" and value == "json" for flag, value in zip(given, given[1:], strict=False))
+    return (command, args[0], rest) if takes and as_json else None
 
 
 def _error_document(ctx: click.Context, json_run: tuple[click.Command, str, list[str]], code: int, message: str,

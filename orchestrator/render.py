@@ -8,11 +8,15 @@ value is escaped so that it stays literal text in HCL.
 from __future__ import annotations
 
 import difflib
+import functools
 import os
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from orchestrator.config.module_source import module_source_arguments
 from orchestrator.config.schema import AzurermBackend, Environment
 from orchestrator.errors import RenderFileError, SekoiaSSOError
 
@@ -34,6 +38,7 @@ MODULE_OUTPUTS = (
     ("client_secret_end_date", False),
     ("secrets", False),
     ("secret_values", True),
+    ("module_version", False),
 )
 # The rendered root's own outputs: the records of what Sekoia.io holds (workflows/client_secret.py).
 RECORD_OUTPUTS = (
@@ -48,8 +53,14 @@ def _unprintable(char: str) -> bool:
     return unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn")
 
 
+# Printable ASCII but `"` and `\`: written as it is (most values, so one match instead of a loop).
+_PLAIN_HCL = re.compile(r'[ !#-\[\]-~]*')
+
+
 def hcl_string(value: str) -> str:
     """A quoted HCL string whose content is the literal text, never an interpolation."""
+    if _PLAIN_HCL.fullmatch(value):
+        return '"' + value.replace("${", "$${").replace("%{", "%%{") + '"'
     out = []
     for char in value:
         if char == "\\":
@@ -161,30 +172,19 @@ def render_environment(env: Environment, project_dir: Path) -> RenderedRoot:
         ("user_object_ids", list(users.ids)),
     ])
 
-    outputs = [
-        (name, aligned([("value", Expression(f"module.sekoia_sso.{name}")),
-                        *([("sensitive", True)] if sensitive else [])]))
-        for name, sensitive in MODULE_OUTPUTS
-    ]
-    outputs += [(name, aligned([("value", Expression(value))])) for name, value in RECORD_OUTPUTS]
+    terraform = config.terraform
+    module_source = aligned(module_source_arguments(terraform.module_source, terraform.module_version))
 
-    jinja = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(templates_dir(project_dir))),
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        autoescape=False,
-    )
-    jinja.filters["hcl"] = hcl_value
+    jinja = _jinja(templates_dir(project_dir))
     context = {
         "header": header,
         "config": config,
         "cloud": env.cloud,
         "backend": backend,
         "backend_settings": backend_settings,
+        "module_source": module_source,
         "module_arguments": module_arguments,
-        "outputs": outputs,
+        "outputs": _outputs(),
     }
     files = {}
     for name in TEMPLATE_FILES:
@@ -200,10 +200,42 @@ def render_environment(env: Environment, project_dir: Path) -> RenderedRoot:
     return RenderedRoot(directory=Path("terraform") / "envs" / env.name, files=files)
 
 
+@functools.cache
+def _jinja(templates: Path) -> Any:
+    """One Jinja environment per templates directory in a process: each template is compiled once, not once per
+    environment (`render --all` of 200 spent most of its time there). Jinja checks a template's mtime on use."""
+    import jinja2
+
+    jinja = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(templates)),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,
+    )
+    jinja.filters["hcl"] = hcl_value
+    return jinja
+
+
+def _outputs() -> list[tuple[str, list[str]]]:
+    """The rendered root's outputs: the module's, passed through, then the records'."""
+    outputs = [
+        (name, aligned([("value", Expression(f"module.sekoia_sso.{name}")),
+                        *([("sensitive", True)] if sensitive else [])]))
+        for name, sensitive in MODULE_OUTPUTS
+    ]
+    return outputs + [(name, aligned([("value", Expression(value))])) for name, value in RECORD_OUTPUTS]
+
+
 def templates_dir(project_dir: Path) -> Path:
-    """The project's own templates/ when it has one, else the ones shipped beside this package."""
+    """The project's own templates/ when it has one, else the ones the tool ships (orchestrator/shipped.py)."""
     own = project_dir / "templates"
-    return own if own.is_dir() else Path(__file__).resolve().parent.parent / "templates"
+    if own.is_dir():
+        return own
+    from orchestrator.shipped import TEMPLATES, shipped
+
+    return shipped(TEMPLATES)
 
 
 def _read(path: Path, project_dir: Path) -> str:

@@ -5,4 +5,5 @@
 - terraform: plan, output
 - entra: preflight
 - lifecycle: connect, apply, status, rotate, destroy
+- init: init (a team's own repository, from the shipped files)
 """

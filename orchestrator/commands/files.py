@@ -25,14 +25,19 @@ def render(env: str | None, all_: bool) -> None:
         sekoia-sso render prod
         sekoia-sso render --all
     """
+    from concurrent.futures import ThreadPoolExecutor
+
     from orchestrator.render import render_environment, write_rendered
 
     project = project_dir()
-    for environment in environments(env, all_):
-        root = render_environment(environment, project)
-        changed = write_rendered(root, project)
-        state = f"{len(changed)} file(s) changed" if changed else "unchanged"
-        click.echo(f"{root.directory.as_posix()}: {state}")
+    roots = [render_environment(environment, project) for environment in environments(env, all_)]
+    # Each environment's files are written all or none, each synced to disk before its rename: side by side,
+    # the syncs overlap (one journal commit serves several) instead of queueing, 600 of them for 200 environments.
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        written = pool.map(lambda root: (root, write_rendered(root, project)), roots)
+        for root, changed in written:
+            state = f"{len(changed)} file(s) changed" if changed else "unchanged"
+            click.echo(f"{root.directory.as_posix()}: {state}")
 
 
 @click.command()
@@ -74,9 +79,11 @@ def list_(as_json: bool) -> None:
     """List every environment of envs/: region, community, tenant, backend, render current.
 
     Reads the files only (no Terraform, no network, no credentials), so a CI job can build its
-    matrix of environments from it. An environment whose file does not load is listed with the
-    reason, as are two environments naming one Sekoia.io community. Exit 0, or 2 when any
-    environment has such a problem (every environment is listed still).
+    matrix of environments from it. Each row names the variable holding the environment's
+    Sekoia.io API key too: jobs sharing a key share its budget (README, "A fleet"). An
+    environment whose file does not load is listed with the reason, as are two environments
+    naming one Sekoia.io community. Exit 0, or 2 when any environment has such a problem (every
+    environment is listed still).
 
     Example:
 

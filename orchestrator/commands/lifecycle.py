@@ -7,12 +7,17 @@ import sys
 import click
 
 from orchestrator.commands.options import (
+    all_option,
     confirm_on_terminal,
     console_for,
+    env_argument,
     environments,
+    jobs_option,
     json_option,
+    one_or_all,
     project_dir,
     quiet_option,
+    run_on_fleet,
     take_over_option,
     wait_options,
     yes_option,
@@ -119,10 +124,12 @@ def apply(env: str, yes: bool, wait: bool, timeout: str, max_problems: int, warn
 
 
 @click.command()
-@click.argument("env")
-@json_option("Print the report as one JSON document on stdout.")
+@env_argument
+@all_option
+@json_option("Print the report as one JSON document on stdout (with --all: a row per environment).")
 @click.option("--strict", is_flag=True, help="Exit 1 on a warning too (the secret inside its rotation window).")
-def status(env: str, as_json: bool, strict: bool) -> None:
+@jobs_option
+def status(env: str | None, all_: bool, as_json: bool, strict: bool, jobs: int) -> None:
     """Report each part of ENV and whether it matches the config; changes nothing.
 
     Each part is read from its own source and stands alone (a part that cannot be read is that
@@ -135,23 +142,33 @@ def status(env: str, as_json: bool, strict: bool) -> None:
     fields instead. Exit 0 all matches (warnings included, unless --strict), 1 drift or a
     problem, 3 waiting on Sekoia.io. Suited to a scheduled CI job.
 
+    With --all, every envs/*.yaml, --jobs at a time: one table on stdout (a row per environment:
+    outcome, exit code, the parts not ok), each environment's report on stderr in one piece, its
+    lines prefixed by its name. An environment that fails (a bad file, Sekoia.io down) is its row;
+    the others still run. Exit code the worst of theirs: 1, then 2, then 3, then 0.
+
     Example:
 
     \b
         sekoia-sso status prod
         sekoia-sso status prod --json --strict
+        sekoia-sso status --all --jobs 4
     """
     from orchestrator.terraform.workspace import work_elsewhere_when_read_only
-    from orchestrator.workflows.status import StatusOptions, status_environment
 
+    one_or_all(env, all_)
     work_elsewhere_when_read_only()  # status writes nothing in the checkout: it works on a read-only one
+    if all_:
+        from orchestrator.workflows.fleet import status_job
+
+        run_on_fleet("status", lambda project: status_job(project, strict=strict), as_json=as_json, jobs=jobs)
+        return
+    from orchestrator.workflows.status import StatusOptions, status_document, status_environment
+
     (environment,) = environments(env, False)
     code, checks = status_environment(project_dir(), environment, console_for(as_json), StatusOptions(strict=strict))
     if as_json:
-        states = [c.state for c in checks]
-        emit_json({"environment": environment.name, "exit_code": code, "strict": strict,
-                    "counts": {state: states.count(state) for state in sorted(set(states))},
-                    "checks": [c.to_dict() for c in checks]})
+        emit_json(status_document(environment, code, checks, strict=strict))
     if code:
         sys.exit(code)
 

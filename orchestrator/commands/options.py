@@ -11,6 +11,7 @@ import click
 
 if TYPE_CHECKING:  # the console is imported by the commands that print through it
     from orchestrator.console import Console
+    from orchestrator.workflows.fleet import EnvironmentJob
 
 F = TypeVar("F", bound=Callable[..., object])
 
@@ -98,3 +99,35 @@ def confirm_on_terminal() -> Callable[[str], bool] | None:
     if not (sys.stdin.isatty() and sys.stderr.isatty()):
         return None
     return lambda question: click.confirm(question, default=False, err=True)
+
+
+def jobs_option(function: F) -> F:
+    return click.option("--jobs", "-j", type=click.IntRange(min=1), default=4, show_default=True, metavar="N",
+                        help="With --all: how many environments run at once.")(function)
+
+
+def one_or_all(env: str | None, all_: bool) -> None:
+    """ENV or --all, never both nor neither (exit 2)."""
+    if not env and not all_:
+        raise click.UsageError("Missing argument 'ENV': name one environment, or pass --all for every one")
+    if env and all_:
+        raise click.UsageError("name one environment (ENV) or pass --all, not both")
+
+
+def run_on_fleet(command: str, make_job: Callable[[Path], EnvironmentJob], *, as_json: bool, jobs: int,
+                 terraform_lines: bool = True) -> None:
+    """`command --all`: the job on every environment (workflows/fleet.py), then one table or one JSON document on
+    stdout, each environment's lines on stderr; the exit code the worst of theirs."""
+    from orchestrator.exits import emit_json
+    from orchestrator.workflows.fleet import format_table, run_fleet, worst_exit
+
+    project = project_dir()
+    rows = run_fleet(project, make_job(project), jobs=jobs, err=sys.stderr, terraform_lines=terraform_lines)
+    code = worst_exit(row.exit_code for row in rows)
+    if as_json:
+        emit_json({"command": command, "all": True, "jobs": jobs, "exit_code": code,
+                   "environments": [row.to_dict() for row in rows]})
+    else:
+        click.echo(format_table(rows), nl=False)
+    if code:
+        sys.exit(code)

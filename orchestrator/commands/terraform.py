@@ -6,14 +6,31 @@ import sys
 
 import click
 
-from orchestrator.commands.options import environments, json_option, project_dir, quiet_option, terraform_echo
+from orchestrator.commands.options import (
+    all_option,
+    env_argument,
+    environments,
+    jobs_option,
+    json_option,
+    one_or_all,
+    project_dir,
+    quiet_option,
+    run_on_fleet,
+    terraform_echo,
+)
+from orchestrator.exits import emit_json
 
 
 @click.command()
-@click.argument("env")
-@json_option("Print the plan summary as JSON on stdout (for CI).")
+@env_argument
+@all_option
+@click.option("--format", "output_format", type=click.Choice(["text", "json", "markdown"]), default=None,
+              help="text for people; json for machines; markdown for a CI job summary or a pull-request comment "
+                   "(one ENV). With --all: text or json, a row per environment.  [default: text]")
+@json_option("The same as --format json.")
 @quiet_option("Do not stream Terraform's own progress lines to stderr.")
-def plan(env: str, as_json: bool, quiet: bool) -> None:
+@jobs_option
+def plan(env: str | None, all_: bool, output_format: str | None, as_json: bool, quiet: bool, jobs: int) -> None:
     """Plan the Terraform changes of ENV and summarise them.
 
     Refuses when the committed terraform/envs/ENV/ is stale (run `sekoia-sso render ENV`).
@@ -22,40 +39,47 @@ def plan(env: str, as_json: bool, quiet: bool) -> None:
     what apply will do to the client secret: rotate it inside its rotation window, or move
     Sekoia.io off a secret the plan replaces.
 
+    With --all, every envs/*.yaml, --jobs at a time: one table on stdout (a row per environment:
+    outcome, exit code, what changes), each environment's plan on stderr in one piece, its lines
+    prefixed by its name. An environment that fails (a bad file, a stale render) is its row; the
+    others still run. Exit code the worst of theirs: 1, then 2, then 3, then 0.
+
     Example:
 
     \b
         sekoia-sso plan prod
         sekoia-sso plan prod --json > plan.json
+        sekoia-sso plan prod --format markdown >> "$GITHUB_STEP_SUMMARY"
+        sekoia-sso plan --all --json > plans.json
     """
-    from orchestrator.terraform.workspace import Workspace, work_elsewhere_when_read_only
+    from orchestrator.terraform.workspace import work_elsewhere_when_read_only
 
-    if as_json:
+    one_or_all(env, all_)
+    if as_json and output_format not in (None, "json"):
+        raise click.UsageError(f"--json means --format json: it cannot go with --format {output_format}")
+    output_format = "json" if as_json else output_format or "text"
+    if all_ and output_format == "markdown":
+        raise click.UsageError("--format markdown plans one ENV; with --all use text or json")
+    document_only = output_format != "text"  # json and markdown: stdout holds the document alone
+    if document_only:
         work_elsewhere_when_read_only()  # writes nothing in the checkout: works on a read-only one
+    if all_:
+        from orchestrator.workflows.fleet import plan_job
+
+        run_on_fleet("plan", plan_job, as_json=output_format == "json", jobs=jobs, terraform_lines=not quiet)
+        return
+    from orchestrator.workflows.plan import plan_environment
+
     (environment,) = environments(env, False)
-    workspace = Workspace(environment, project_dir())
-    workspace.require_current_render()
-    runner = workspace.initialised_runner(on_line=terraform_echo(quiet or as_json))
-    result = runner.plan(workspace.plan_path)
-    summary = runner.show_plan(result.plan_path)
-    # What apply would do to the client secret besides the plan: a rotation inside the window, a move
-    # off a secret the plan replaces (from the state alone: `plan` needs no Graph access).
-    from orchestrator.workflows.client_secret import Ledger, SecretPlan
+    planned = plan_environment(project_dir(), environment, on_line=terraform_echo(quiet or document_only))
+    if output_format == "markdown":
+        from orchestrator.terraform.markdown import plan_markdown
 
-    secret = SecretPlan.of(Ledger.read(runner.outputs()), summary, applied=True,
-                           rotate_before_days=environment.config.secret.rotate_before_days)
-    if as_json:
-        import json
-
-        document = json.loads(summary.to_json())
-        document["client_secret"] = {"apply_will": secret.lines(), "rotation_due": secret.rotation_due,
-                                     "replaces_held_secret": secret.threatened,
-                                     "application_replaced": secret.application_replaced}
-        click.echo(json.dumps(document, indent=2, sort_keys=True))
+        click.echo(plan_markdown(planned.document(), environment=environment.name), nl=False)
+    elif output_format == "json":
+        emit_json(planned.document())
     else:
-        click.echo(summary.render_text())
-        for line in secret.lines():
-            click.echo(f"Client secret: {line}")
+        click.echo(planned.text(), nl=False)
 
 
 @click.command()

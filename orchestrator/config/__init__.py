@@ -5,6 +5,7 @@
 - values.py: the rules on single values: secret shapes, characters, URLs.
 - schema.py: the strict schema (every key, type and allowed value) and `Environment`.
 - loading.py: the YAML loader and `load_environment`: every error at once, never a secret echoed.
+- module_source.py: terraform.module_source/module_version, where rendered roots take the module from.
 - regions.py: the region table (Sekoia.io regions and their hosts, Entra ID clouds).
 
 Nothing is imported here: `sekoia-sso --help` and the early plan import only what they use.

@@ -251,6 +251,25 @@ class AzurermBackend(Strict):
 
 class TerraformSettings(Strict):
     backend: Annotated[LocalBackend | AzurermBackend, Field(discriminator="type")] = LocalBackend(type="local")
+    # Where rendered roots take the module from (config/module_source.py): omitted, the vendored copy.
+    module_source: str | None = None
+    module_version: str | None = Field(default=None, validate_default=True)
+
+    @field_validator("module_source")
+    @classmethod
+    def _module_source(cls, value: str | None) -> str | None:
+        from orchestrator.config.module_source import check_module_source
+
+        return None if value is None else check_module_source(value)
+
+    @field_validator("module_version")
+    @classmethod
+    def _module_version(cls, value: str | None, info: Any) -> str | None:
+        from orchestrator.config.module_source import check_module_version
+
+        if "module_source" not in info.data:
+            return value  # module_source itself was refused: that error says enough
+        return check_module_version(value, info.data["module_source"])
 
 
 class EnvironmentConfig(Strict):

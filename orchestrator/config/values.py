@@ -44,8 +44,15 @@ CREDENTIAL_VARIABLES = {"SYSTEM_ACCESSTOKEN", "GITHUB_TOKEN", "TERRAFORM_BIN"}
 BIDI_CONTROLS = set("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
+# Printable ASCII holds none of the characters refused below: most values are checked by one match.
+_PRINTABLE_ASCII = re.compile(r"[ -~]*")
+_PRINTABLE_ASCII_LINES = re.compile(r"[ -~\n\t]*")
+
+
 def bad_characters(value: str, *, multiline: bool = False) -> str | None:
     """Why `value` cannot be written as it is (a NUL byte, a control character, ...); None when it can."""
+    if (_PRINTABLE_ASCII_LINES if multiline else _PRINTABLE_ASCII).fullmatch(value):
+        return None
     import unicodedata
 
     for char in value:

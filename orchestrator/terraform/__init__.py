@@ -7,6 +7,7 @@
 - transient.py: the failures known to be Entra ID's replication lag, and apply's retry policy (pure).
 - runner.py: `TerraformRunner`, the one way a command runs (init, plan, apply, outputs, ...).
 - planview.py: a plan's JSON read into a summary: what changes, what drifted, what is sensitive.
+- markdown.py: the plan's JSON document (`plan --json`) as Markdown, for a CI job summary.
 - workspace.py: an environment's root, data dir, lock, init and the early plan.
 
 Nothing is imported here: `sekoia-sso --help` must not load python-terraform.

@@ -15,6 +15,10 @@ from orchestrator.terraform.diagnostics import printable
 
 _PIPE_LINGER = 2.0  # after exit, how long to wait for a grandchild still holding our pipes
 
+# Set when the whole process stops (Ctrl-C during `status --all`, whose environments run in worker threads that
+# never see KeyboardInterrupt): every Terraform supervised then gets SIGINT, as on its own `cancel`.
+STOP_EVERY_PROCESS = threading.Event()
+
 
 @dataclass
 class Stopping:
@@ -104,7 +108,8 @@ class Supervisor:
             elif not stopping.timed_out and now >= stopping.deadline:
                 stopping.timed_out = True
                 self.interrupt(within=stopping.grace_period)
-            elif self.cancel is not None and self.cancel.is_set() and not stopping.cancelled:
+            elif not stopping.cancelled and (STOP_EVERY_PROCESS.is_set()
+                                             or (self.cancel is not None and self.cancel.is_set())):
                 stopping.cancelled = True
                 self.interrupt(within=stopping.grace_period)
             if self.open_streams == 0:

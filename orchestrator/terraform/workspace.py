@@ -51,7 +51,7 @@ def find_project_dir(start: Path | None = None) -> Path:
         if (candidate / "envs").is_dir():
             return candidate
     raise ConfigError(f"no envs/ directory in {here} or its parents; run sekoia-sso from your project (or set "
-                      "SEKOIA_SSO_PROJECT_DIR)")
+                      "SEKOIA_SSO_PROJECT_DIR), or start one with `sekoia-sso init`")
 
 
 def apply_plan_step(name: str) -> str:

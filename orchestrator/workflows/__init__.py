@@ -6,7 +6,10 @@
 - destroy.py: `destroy`, SSO disabled first, then Terraform destroy.
 - client_secret.py: the client secret's whole life: the slots and records (ledger), what a plan does
   to the held secret, the hand-over to Sekoia.io.
-- fleet.py: `list`, the environments of a repository side by side, from the files alone.
+- plan.py: `plan`, one environment's plan and what apply does to its secret, as one document.
+- fleet.py: `list`, the environments side by side from the files alone; `status --all` and `plan --all`,
+  every environment a few at a time in one process, one row each, the worst exit code.
+- scaffold.py: `init`, a team's own repository from the shipped files: never overwrites, staged then renamed.
 - common.py: what they share: the environment lock, polling, confirmation, the one push to Sekoia.io.
 
 Nothing is imported here.

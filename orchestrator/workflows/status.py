@@ -371,3 +371,21 @@ def _status_code(checks: list[Check], *, strict: bool = False) -> int:
     if "waiting" in states:
         return EXIT_WAITING
     return EXIT_OK
+
+
+def status_document(env: Environment, code: int, checks: list[Check], *, strict: bool) -> dict[str, Any]:
+    """What `status --json` prints (and `status --all --json`'s row `result`)."""
+    states = [c.state for c in checks]
+    return {"environment": env.name, "exit_code": code, "strict": strict,
+            "counts": {state: states.count(state) for state in sorted(set(states))},
+            "checks": [c.to_dict() for c in checks]}
+
+
+def status_headline(checks: list[Check]) -> str:
+    """One line for a fleet's table: `10 ok`, or each part that is not ok by state (`drift: terraform drift`)."""
+    by_state: dict[str, list[str]] = {}
+    for check in checks:
+        by_state.setdefault(check.state, []).append(check.part)
+    ok = len(by_state.pop("ok", []))
+    parts = [f"{state}: {', '.join(dict.fromkeys(names))}" for state, names in by_state.items()]
+    return "; ".join([f"{ok} ok", *parts]) if parts else f"all {ok} parts ok"

@@ -27,10 +27,11 @@ What it enforces, and why:
   read the URL from the answer rather than build it.
 - Errors of existing routes are `{"message", "code"}`; a path or method that does not exist
   (including the operations in `missing_routes`) answers FastAPI's `{"detail": ...}` 404/405.
-- The WAF: more than `rate_limit` requests in one second, or more than `error_limit` errors per
-  second over `error_window` seconds, blocks every request for `rate_limit_block` seconds
-  (a (low, high) pair draws a duration, 30 s to 10 min by default like the real one) with 429
-  and `Retry-After`.
+- The WAF: more than `rate_limit` requests in one second with one API key (each key has its own
+  budget, so environments sharing a key share it) blocks that key, and more than `error_limit`
+  errors per second over `error_window` seconds (whatever the key, a bad one included) blocks every
+  request, for `rate_limit_block` seconds (a (low, high) pair draws a duration, 30 s to 10 min by
+  default like the real one) with 429 and `Retry-After`.
 
 Every random choice (keys, uuids, fault draws, block durations) comes from one `random.Random(seed)`.
 """
@@ -183,7 +184,8 @@ class SekoiaEmulator(ServedEmulator):
             self.state = SekoiaState(self._rng)
             self._requests: list[RequestRecord] = []
             self._faults = InjectedFaults()
-            self._waf = Waf()
+            self._waf = Waf()  # error storms and block(): every request
+            self._key_wafs: dict[str, Waf] = {}  # the request budget, by Authorization header: one per API key
             self.demo_api_key = None
             if self.demo:
                 self.seed_demo()
@@ -318,9 +320,10 @@ class SekoiaEmulator(ServedEmulator):
             self._faults.queued.append(fault)
 
     def block(self, seconds: float) -> None:
-        """The WAF blocks every request for `seconds` from now."""
+        """The WAF blocks every request, whatever its key, for `seconds` from now (replacing any block)."""
         with self._lock:
-            self._waf.blocked_until = time.monotonic() + seconds
+            for waf in (self._waf, *self._key_wafs.values()):
+                waf.blocked_until = time.monotonic() + seconds
 
     # ---- the request log --------------------------------------------------------------------
 
@@ -376,7 +379,11 @@ class SekoiaEmulator(ServedEmulator):
 
 
     def _answer(self, method: str, path: str, query: str, headers: Any, body: bytes) -> Reply:
-        blocked = self._waf.check(time.monotonic(), self, self._rng)
+        now = time.monotonic()
+        if now < self._waf.blocked_until:
+            return Waf.block_reply(self._waf.blocked_until - now)
+        key_waf = self._key_wafs.setdefault(str(headers.get("Authorization") or ""), Waf())
+        blocked = key_waf.check(now, self, self._rng)
         if blocked is not None:
             return blocked
         route, params, allowed = match_route(method, relative_path(self.base_path, path), self.missing_routes)

@@ -1,4 +1,4 @@
-"""The Sekoia.io emulator's WAF (rate limiter), in front of everything else.
+"""The Sekoia.io emulator's WAF (rate limiter) of one API key, in front of everything else.
 
 More than `rate_limit` requests in one second, or more than `error_limit` errors per second over
 `error_window` seconds, blocks every request for `rate_limit_block` seconds (a (low, high) pair
@@ -30,12 +30,12 @@ class Waf:
     def check(self, now: float, knobs: WafKnobs, rng: random.Random) -> Reply | None:
         """The WAF's 429 when the request arriving at `now` is blocked, else None (and it is counted)."""
         if now < self.blocked_until:
-            return self._reply(self.blocked_until - now)
+            return self.block_reply(self.blocked_until - now)
         self._arrivals.append(now)
         while self._arrivals and self._arrivals[0] <= now - 1.0:
             self._arrivals.popleft()
         if knobs.rate_limit is not None and len(self._arrivals) > knobs.rate_limit:
-            return self._reply(self._start_block(now, knobs, rng))
+            return self.block_reply(self._start_block(now, knobs, rng))
         return None
 
     def count_error(self, now: float, knobs: WafKnobs, rng: random.Random) -> None:
@@ -54,7 +54,7 @@ class Waf:
         return seconds
 
     @staticmethod
-    def _reply(remaining: float) -> Reply:
+    def block_reply(remaining: float) -> Reply:
         reply = error_reply(429, "Too many requests: blocked by the rate limiter", "TOO_MANY_REQUESTS",
                             **{"Retry-After": retry_after_header(remaining)})
         reply.waf = True

@@ -824,6 +824,78 @@ CONFIG_CASES += [
                 ("sekoia.region", "(150,000 characters)")),
 ]
 
+# Issue 17 §1: where rendered roots take the module from. Each names the key and what is allowed.
+GIT_SOURCE = "git::https://github.com/acme/sekoia-sso.git//terraform/modules/sekoia-sso"
+MODULE_ALLOWED = "allowed: a local path (./… or ../…), git::https://host/repo.git//path?ref=<tag or commit>"
+CONFIG_CASES += [
+    config_case("module-git-unpinned", with_change(_set("terraform.module_source", GIT_SOURCE)),
+                ("terraform.module_source", "must pin a ref", "?ref=<tag or commit>")),
+    config_case("module-git-empty-ref", with_change(_set("terraform.module_source", GIT_SOURCE + "?ref=")),
+                ("terraform.module_source", "must pin a ref")),
+    config_case("module-git-branch", with_change(_set("terraform.module_source", GIT_SOURCE + "?ref=main")),
+                ("terraform.module_source", "ref='main' names a branch", "pin a tag")),
+    config_case("module-git-token", with_change(_set("terraform.module_source",
+                                                     f"git::https://ci:{URL_PASSWORD}@github.com/acme/x.git?ref=v1")),
+                ("terraform.module_source", "must not hold a user name or token", "https://***@github.com")),
+    config_case("module-git-http", with_change(_set("terraform.module_source", "git::http://git.acme.example/x?ref=v1")),
+                ("terraform.module_source", "git::https://… or git::ssh://…")),
+    config_case("module-git-unknown-query",
+                with_change(_set("terraform.module_source", GIT_SOURCE + "?ref=v1&sshkey=x")),
+                ("terraform.module_source", "unknown query parameter 'sshkey'", "allowed: ref, depth")),
+    config_case("module-github-shorthand", with_change(_set("terraform.module_source", "github.com/acme/sekoia-sso")),
+                ("terraform.module_source", "got 'github.com/acme/sekoia-sso'", MODULE_ALLOWED)),
+    config_case("module-http-archive", with_change(_set("terraform.module_source", "https://acme.example/m.zip")),
+                ("terraform.module_source", MODULE_ALLOWED)),
+    config_case("module-source-empty", with_change(_set("terraform.module_source", "")),
+                ("terraform.module_source", "must not be empty", "omit it for the vendored module")),
+    config_case("module-source-quote", with_change(_set("terraform.module_source", '../m" { }')),
+                ("terraform.module_source", "contains a space, quote or backslash")),
+    config_case("module-source-number", with_change(_set("terraform.module_source", 1)),
+                ("terraform.module_source", "valid string")),
+    config_case("module-registry-no-version", with_change(_set("terraform.module_source", "acme/sekoia-sso/azuread")),
+                ("terraform.module_version", "required for the registry source", "exact version")),
+    config_case("module-registry-constraint", with_change(_all(_set("terraform.module_source", "acme/sso/azuread"),
+                                                               _set("terraform.module_version", "~> 1.0"))),
+                ("terraform.module_version", "got '~> 1.0'", "an exact version such as 1.0.0")),
+    config_case("module-registry-version-number", with_change(_all(_set("terraform.module_source", "acme/sso/azuread"),
+                                                                   _set("terraform.module_version", 1.0))),
+                ("terraform.module_version", "valid string")),
+    config_case("module-version-without-source", with_change(_set("terraform.module_version", "1.0.0")),
+                ("terraform.module_version", "applies to a registry source only", "remove module_version")),
+    config_case("module-version-with-git", with_change(_all(_set("terraform.module_source", GIT_SOURCE + "?ref=v1"),
+                                                            _set("terraform.module_version", "1.0.0"))),
+                ("terraform.module_version", "module_source is git (its ?ref= pins it)")),
+]
+
+
+def _broken_module_source(lab: Lab) -> None:
+    text = with_change(_set("terraform.module_source", GIT_SOURCE))
+    (lab.project / "envs" / "broken.yaml").write_text(text)
+
+
+def _file_named_envs(lab: Lab) -> None:
+    (lab.project / "new-repo").mkdir()
+    (lab.project / "new-repo" / "envs").write_text("not a directory\n")
+
+
+CLI_MODULE_CASES = [
+    cli_case("check-module-git-unpinned", ("check", "broken"), 2,
+             ("envs/broken.yaml", "terraform.module_source", "must pin a ref"), group="config",
+             prepare=_broken_module_source),
+    # `init`: it never overwrites, and a target it cannot write ends it with nothing written.
+    cli_case("init-over-a-project", ("init", "."), 2,
+             ("'.' already has", "terraform/modules/sekoia-sso/main.tf", "init never overwrites",
+              "Nothing was written")),
+    cli_case("init-file-where-directory-needed", ("init", "new-repo"), 2,
+             ("envs (a file where a directory is needed)", "Nothing was written"), prepare=_file_named_envs),
+    cli_case("init-target-is-a-file", ("init", "envs/sandbox.yaml"), 2,
+             ("'envs/sandbox.yaml' is not a directory", "Nothing was written")),
+    # An absolute path: the process's working directory is the writable mount beneath the read-only one.
+    Case("init-read-only-checkout", "cli",
+         lambda lab: lab.cli("init", str(lab.project / "new-repo"), read_only=True), 1,
+         ("new-repo': cannot be written (Read-only file system)", "nothing was written"), "alone"),
+]
+
 
 def _unset_sekoia_key(lab: Lab) -> None:
     lab.sandbox(drop_env=("SEKOIA_SANDBOX_API_KEY",))
@@ -1396,7 +1468,8 @@ SEKOIA_CASES = [
                  ("Sekoia.io GET /v1/me", "an HTML page"), process=True),
 ]
 
-CASES = [*CONFIG_CASES, *ENV_CASES, *CLI_CASES, *GRAPH_CASES, *LOGIN_CASES, *DISCOVERY_CASES, *SEKOIA_CASES]
+CASES = [*CONFIG_CASES, *CLI_MODULE_CASES, *ENV_CASES, *CLI_CASES, *GRAPH_CASES, *LOGIN_CASES, *DISCOVERY_CASES,
+         *SEKOIA_CASES]
 
 
 # ------------------------------------------------------------------------------------------------

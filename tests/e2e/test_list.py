@@ -40,6 +40,7 @@ def test_each_environment_with_its_region_community_tenant_backend_and_render(pr
     prod = lines[0]
     assert "FRA1" in prod and "9c8b7a6d-5e4f-4321-a0b9-c8d7e6f5a4b3" in prod and "2d1f6b0e-93a4" in prod
     assert "azurerm stsekoiassostate/tfstate/sekoia-sso/prod.tfstate" in prod and "render current" in prod
+    assert "key $SEKOIA_API_KEY" in prod  # environments naming one key variable share its Sekoia.io budget
     assert "local" in lines[1] and "render current" in lines[1]
 
 
@@ -52,7 +53,7 @@ def test_json_is_one_document_a_matrix_can_be_built_from(project):
     assert sandbox == {"name": "sandbox", "problem": None, "region": "FRA1",
                        "community_uuid": "3b1c6a52-7e0f-4f9a-9d2e-6c4b8a1f0e21",
                        "tenant_id": "8f0c2b7e-4d1a-4c55-9e3b-2a6f1d9c7e10", "backend": "local", "sandbox": True,
-                       "render_current": True}
+                       "render_current": True, "api_key_env": "SEKOIA_SANDBOX_API_KEY"}
     assert document["exit_code"] == 0
 
 

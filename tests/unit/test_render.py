@@ -33,7 +33,7 @@ def test_golden_sandbox_root_says_what_the_yaml_says():
     assert 'group_names          = ["SOC Analysts", "SOC Leads"]' in main_tf
     assert 'user_principal_names = ["ivan@contoso.example"]' in main_tf
     versions_tf = (REPO / "terraform/envs/sandbox/versions.tf").read_text()
-    assert 'version = "~> 3.7"' in versions_tf and 'backend "local" {}' in versions_tf
+    assert 'version = ">= 3.7, < 4.0"' in versions_tf and 'backend "local" {}' in versions_tf
     assert 'tenant_id   = "8f0c2b7e-4d1a-4c55-9e3b-2a6f1d9c7e10"' in versions_tf
 
 

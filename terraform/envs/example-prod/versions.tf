@@ -6,7 +6,7 @@ terraform {
   required_providers {
     azuread = {
       source  = "hashicorp/azuread"
-      version = "~> 3.7"
+      version = ">= 3.7, < 4.0"
     }
   }
 

@@ -55,6 +55,10 @@ output "secret_values" {
   sensitive = true
 }
 
+output "module_version" {
+  value = module.sekoia_sso.module_version
+}
+
 output "sekoia_pushed_secret_key_id" {
   value = terraform_data.sekoia_pushed_secret.output
 }

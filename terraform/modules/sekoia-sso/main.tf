@@ -1,4 +1,7 @@
 locals {
+  # This module's version (CHANGELOG.md): a root that vendors the module can tell which one it has.
+  module_version = "1.0.0"
+
   microsoft_graph_app_id     = "00000003-0000-0000-c000-000000000000"
   default_access_app_role_id = "00000000-0000-0000-0000-000000000000"
 

@@ -70,3 +70,8 @@ output "secret_values" {
   value       = { for slot, password in azuread_application_password.this : slot => password.value }
   sensitive   = true
 }
+
+output "module_version" {
+  description = "Version of this module (its CHANGELOG.md)."
+  value       = local.module_version
+}

@@ -27,6 +27,12 @@ variable "redirect_uris" {
     condition     = length(var.redirect_uris) > 0 && alltrue([for uri in var.redirect_uris : can(regex("^https://[^/]+/", uri))])
     error_message = "redirect_uris must hold at least one https:// URL with a path."
   }
+
+  # Entra ID refuses a redirect URI longer than 256 characters.
+  validation {
+    condition     = alltrue([for uri in var.redirect_uris : length(uri) <= 256])
+    error_message = "redirect_uris must each be at most 256 characters (Entra ID's limit)."
+  }
 }
 
 variable "owners" {
@@ -37,6 +43,12 @@ variable "owners" {
   validation {
     condition     = alltrue([for id in var.owners : can(regex("^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$", id))])
     error_message = "owners must be object IDs (GUIDs)."
+  }
+
+  # Entra ID compares object IDs without case: two spellings of one would be added twice, which it refuses.
+  validation {
+    condition     = length(distinct([for value in var.owners : lower(value)])) == length(var.owners)
+    error_message = "owners must not name one object ID twice (they are compared without case)."
   }
 }
 
@@ -85,6 +97,17 @@ variable "group_names" {
   description = "Display names of the groups whose DIRECT members may sign in (nested groups get nothing). Each must match exactly one group."
   type        = list(string)
   default     = []
+
+  validation {
+    condition     = alltrue([for name in var.group_names : length(trimspace(name)) > 0 && length(name) <= 256])
+    error_message = "group_names must each be 1 to 256 characters and not blank."
+  }
+
+  # Entra ID looks display names up without case: two spellings find one group, assigned twice, which it refuses.
+  validation {
+    condition     = length(distinct([for name in var.group_names : lower(name)])) == length(var.group_names)
+    error_message = "group_names must not name one group twice (they are compared without case)."
+  }
 }
 
 variable "group_object_ids" {
@@ -96,12 +119,29 @@ variable "group_object_ids" {
     condition     = alltrue([for id in var.group_object_ids : can(regex("^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$", id))])
     error_message = "group_object_ids must be object IDs (GUIDs)."
   }
+
+  # Entra ID compares object IDs without case: two spellings of one would be assigned twice, which it refuses.
+  validation {
+    condition     = length(distinct([for value in var.group_object_ids : lower(value)])) == length(var.group_object_ids)
+    error_message = "group_object_ids must not name one object ID twice (they are compared without case)."
+  }
 }
 
 variable "user_principal_names" {
   description = "User principal names (name@domain) of users who may sign in."
   type        = list(string)
   default     = []
+
+  validation {
+    condition     = alltrue([for upn in var.user_principal_names : can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", upn))])
+    error_message = "user_principal_names must each be name@domain, without spaces."
+  }
+
+  # User principal names are not case-sensitive in Entra ID: two spellings are one user, assigned twice.
+  validation {
+    condition     = length(distinct([for upn in var.user_principal_names : lower(upn)])) == length(var.user_principal_names)
+    error_message = "user_principal_names must not name one user twice (they are compared without case)."
+  }
 }
 
 variable "user_object_ids" {
@@ -112,6 +152,12 @@ variable "user_object_ids" {
   validation {
     condition     = alltrue([for id in var.user_object_ids : can(regex("^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$", id))])
     error_message = "user_object_ids must be object IDs (GUIDs)."
+  }
+
+  # Entra ID compares object IDs without case: two spellings of one would be assigned twice, which it refuses.
+  validation {
+    condition     = length(distinct([for value in var.user_object_ids : lower(value)])) == length(var.user_object_ids)
+    error_message = "user_object_ids must not name one object ID twice (they are compared without case)."
   }
 }
 
