@@ -7,6 +7,8 @@ ifeq ($(ENV),sandbox)
 APPLY_ARGS ?= --yes --warn-only
 endif
 ARGS ?=
+# The sandbox's profile (sandbox/profiles.py): fast (default) or reality, e.g. `make sandbox PROFILE=reality`.
+PROFILE ?= fast
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -70,7 +72,7 @@ demo: setup
 
 # The emulators on 127.0.0.1 until Ctrl-C; `make apply ENV=sandbox` in another terminal uses them.
 sandbox: setup
-	$(BIN)/python -m sandbox up
+	$(BIN)/python -m sandbox up --profile $(PROFILE)
 
 apply: setup
 	$(SSO) apply $(ENV) $(APPLY_ARGS) $(ARGS)
@@ -87,7 +89,7 @@ init: setup
 output: setup
 	$(SSO) output $(ENV) $(NAME) $(ARGS)
 
-# Benchmarks (preflight of 100,000 users, no-op re-apply, --help start-up): one table of ratios.
+# Benchmarks (preflight of 100,000 users, no-op re-apply, --help start-up, the reality profile): one table of ratios.
 bench: setup
 	$(BIN)/python -m bench.run
 

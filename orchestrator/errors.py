@@ -13,7 +13,8 @@
     │   ├── StalePlanError                   the saved plan was made against another state
     │   ├── BackendChangedError              init found other backend settings
     │   ├── TerraformCancelled               stopped on purpose (its caller cancelled it)
-    │   └── TerraformTimeoutError            ran past its timeout and was stopped
+    │   ├── TerraformTimeoutError            ran past its timeout and was stopped
+    │   └── StillTransientError              Entra ID's replication lag outlasted apply's attempts
     ├── ServiceError                 exit 1  an API answered an error (status, code)
     │   ├── NotFoundError                    the object asked for is not there (the service said so)
     │   ├── GraphError                       Microsoft Graph or the token endpoint
@@ -123,10 +124,14 @@ class ManualStepsRequired(WaitingError):
 
 
 class TerraformError(SekoiaSSOError):
-    def __init__(self, message: str, *, command: str = "", returncode: int | None = None):
+    """`diagnostics`: every `Error:` block of the failed command, one paragraph each (redacted)."""
+
+    def __init__(self, message: str, *, command: str = "", returncode: int | None = None,
+                 diagnostics: Sequence[str] = ()):
         super().__init__(message)
         self.command = command
         self.returncode = returncode
+        self.diagnostics = tuple(diagnostics)
 
 
 class StateLockedError(TerraformError):
@@ -151,6 +156,11 @@ class TerraformCancelled(TerraformError):
 
 class TerraformTimeoutError(TerraformError):
     """A command ran past its timeout and was stopped."""
+
+
+class StillTransientError(TerraformError):
+    """Terraform apply kept failing on errors known to be transient (orchestrator/terraform/transient.py)
+    after every attempt apply allows (exit 1): Entra ID had not caught up; a later re-run goes on."""
 
 
 # ---- the services: Microsoft Graph, Sekoia.io -----------------------------------------------

@@ -3,6 +3,7 @@
 Example:
     python -m sandbox up                       # .sandbox/ here, or $SEKOIA_SSO_SANDBOX_DIR
     python -m sandbox up --dir /tmp/sandbox
+    python -m sandbox up --profile reality     # replication lag, secret delay, latency, throttling
     jq -r '.env | to_entries[] | "export \\(.key)=\\(.value)"' .sandbox/endpoints.json
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from sandbox.profiles import DEFAULT_PROFILE, PROFILES
 from sandbox.up import DEFAULT_DOMAIN_VERIFICATION_SECONDS, ENDPOINTS_FILE, SANDBOX_DIR_ENV, run
 
 
@@ -30,10 +32,14 @@ def main(argv: list[str] | None = None) -> int:
                     metavar="SECONDS",
                     help="seconds after which the emulated Sekoia.io verifies a new domain "
                          f"(default {DEFAULT_DOMAIN_VERIFICATION_SECONDS:g}; negative: never, domains stay pending)")
+    up.add_argument("--profile", choices=sorted(PROFILES), default=DEFAULT_PROFILE,
+                    help="how strict the emulated Entra ID is: "
+                         + "; ".join(f"{p.name}: {p.summary}" for p in PROFILES.values())
+                         + f" (default {DEFAULT_PROFILE})")
     args = parser.parse_args(argv)
     if args.command == "up":
         delay = args.domain_verification_delay
-        return run(args.dir, domain_verification_delay=None if delay < 0 else delay)
+        return run(args.dir, domain_verification_delay=None if delay < 0 else delay, profile=args.profile)
     return 2
 
 

@@ -3,14 +3,17 @@
     with start_sandbox(".sandbox") as sandbox:           # in-process (tests, the demo)
         subprocess.run(["terraform", "plan"], env={**os.environ, **sandbox.env})
 
-    python -m sandbox up [--dir DIR]                      # a process, until SIGINT/SIGTERM
+    python -m sandbox up [--dir DIR] [--profile reality]  # a process, until SIGINT/SIGTERM
 
 `<dir>/endpoints.json` (mode 0600, removed on stop) tells the CLI and `envs/sandbox.yaml` where
 everything is:
 
     {"graph_url": ..., "login_url": ..., "sekoia_url": ..., "terraform_cli_config": ...,
      "env": {"TF_CLI_CONFIG_FILE", "AZUREAD_SANDBOX_GRAPH_URL", "ARM_TENANT_ID", "ARM_CLIENT_ID",
-             "ARM_CLIENT_SECRET", "SEKOIA_SANDBOX_API_KEY"}}
+             "ARM_CLIENT_SECRET", "AZUREAD_SANDBOX_POLL_SECONDS", "SEKOIA_SANDBOX_API_KEY"}}
+
+A profile (sandbox/profiles.py: fast, the default, or reality) sets the Graph emulator's fault knobs
+and the emulated provider's poll interval.
 
 It holds the sandbox's client secret and API key: those are made fresh at each start and only
 ever written there, never printed.
@@ -30,7 +33,8 @@ from typing import Any, TextIO
 
 from sandbox.graph.emulator import GraphEmulator
 from sandbox.mirror import Mirror, install_mirror
-from sandbox.provider import GRAPH_URL_ENV
+from sandbox.profiles import DEFAULT_PROFILE, Profile, profile_named
+from sandbox.provider import GRAPH_URL_ENV, POLL_SECONDS_ENV
 from sandbox.sekoia.emulator import SekoiaEmulator
 
 SANDBOX_DIR_ENV = "SEKOIA_SSO_SANDBOX_DIR"
@@ -56,6 +60,7 @@ class Sandbox:
     # Emulators handed in already running (e.g. pytest's session servers) are left running by stop().
     owns_graph: bool = True
     owns_sekoia: bool = True
+    profile: Profile = field(default_factory=lambda: profile_named(DEFAULT_PROFILE))
     _stopped: bool = field(default=False, repr=False)
 
     @property
@@ -66,6 +71,7 @@ class Sandbox:
             "ARM_TENANT_ID": self.graph.tenant_id,
             "ARM_CLIENT_ID": self.graph.principal_client_id,
             "ARM_CLIENT_SECRET": self.graph.principal_client_secret,
+            POLL_SECONDS_ENV: f"{self.profile.poll_seconds:g}",
             SEKOIA_API_KEY_ENV: self.sekoia.demo_api_key or "",
         }
 
@@ -111,12 +117,14 @@ class Sandbox:
 
 
 def start_sandbox(directory: Path | str | None = None, *, write_endpoints: bool = True, seed: int = 0,
-                  graph: GraphEmulator | None = None, sekoia: SekoiaEmulator | None = None) -> Sandbox:
+                  graph: GraphEmulator | None = None, sekoia: SekoiaEmulator | None = None,
+                  profile: str = DEFAULT_PROFILE) -> Sandbox:
     """Start the emulators on free 127.0.0.1 ports and install the provider mirror under `directory`.
 
     graph / sekoia: emulators to use instead of new ones; started here unless already running, and
-    then left running by `Sandbox.stop()`.
+    then left running by `Sandbox.stop()`. `profile`: a name of sandbox/profiles.py (ValueError if unknown).
     """
+    chosen = profile_named(profile)
     directory = Path(directory or default_dir()).resolve()
     directory.mkdir(parents=True, exist_ok=True)
     mirror = install_mirror(directory)
@@ -132,8 +140,10 @@ def start_sandbox(directory: Path | str | None = None, *, write_endpoints: bool 
         if owns_graph:
             graph.stop()
         raise
+    if chosen.graph_faults:
+        graph.configure(**chosen.graph_faults)
     sandbox = Sandbox(directory=directory, graph=graph, sekoia=sekoia, mirror=mirror, owns_graph=owns_graph,
-                      owns_sekoia=owns_sekoia)
+                      owns_sekoia=owns_sekoia, profile=chosen)
     if write_endpoints:
         try:
             sandbox.write_endpoints()
@@ -159,6 +169,7 @@ def describe(sandbox: Sandbox) -> str:
         f"  Sekoia.io API             {sandbox.sekoia.url}",
         f"  Terraform CLI config      {sandbox.mirror.cli_config}",
         f"  endpoints and credentials {sandbox.endpoints_file}",
+        f"  profile                   {sandbox.profile.name}: {sandbox.profile.summary}",
         "Stop with Ctrl-C.",
     ])
 
@@ -168,7 +179,8 @@ DEFAULT_DOMAIN_VERIFICATION_SECONDS = 5.0
 
 def run(directory: Path | str | None = None, *, out: TextIO = sys.stdout,
         on_ready: Callable[[Sandbox], None] | None = None,
-        domain_verification_delay: float | None = DEFAULT_DOMAIN_VERIFICATION_SECONDS) -> int:
+        domain_verification_delay: float | None = DEFAULT_DOMAIN_VERIFICATION_SECONDS,
+        profile: str = DEFAULT_PROFILE) -> int:
     """`python -m sandbox up`: start, print the URLs, wait for SIGINT/SIGTERM, stop cleanly.
 
     Sekoia.io's team verifies a new domain by hand; the sandbox's stand-in verifies it after
@@ -177,7 +189,7 @@ def run(directory: Path | str | None = None, *, out: TextIO = sys.stdout,
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        with start_sandbox(directory) as sandbox:
+        with start_sandbox(directory, profile=profile) as sandbox:
             sandbox.sekoia.domain_verification_delay = domain_verification_delay
             print(describe(sandbox), file=out, flush=True)
             if on_ready is not None:

@@ -199,4 +199,6 @@ def command_error(command: str, returncode: int, stderr: str, stdout: str, *, ro
             f"terraform {command} in {root_dir} failed with exit code {returncode}: "
             f"{last_words(stderr) or 'no error message'}"
         )
-    return TerraformError(message, command=command, returncode=returncode)
+    # Every block, so that apply can tell a known transient failure (transient.py) from the others.
+    paragraphs = tuple(b.paragraph() for b in error_blocks(text)) or (message,)
+    return TerraformError(message, command=command, returncode=returncode, diagnostics=paragraphs)

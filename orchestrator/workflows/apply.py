@@ -3,7 +3,8 @@
     plan:     Terraform plan; beside it: render current?, preflight, Sekoia.io's reads, outputs, Entra's secrets
     show:     one combined plan (Terraform + Sekoia.io + the client secret)
     confirm:  refuse SSO held by another application; ask (or --yes)
-    apply:    move Sekoia.io off a secret the plan replaces; Terraform apply of the saved plan;
+    apply:    move Sekoia.io off a secret the plan replaces; Terraform apply of the saved plan (on a
+              known transient failure, terraform/transient.py: wait, plan again, apply again, bounded);
               wait until Entra ID serves the new objects
     connect:  Sekoia.io (domains, verification wait, discovery check, OIDC); rotate when due; final check
     report:   the summary
@@ -15,6 +16,7 @@ Sekoia.io, so any step can be re-run and a re-run with nothing to do changes not
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -27,7 +29,7 @@ from orchestrator.config.schema import Environment
 from orchestrator.console import Console
 from orchestrator.entra.adopt import PASSWORD as PASSWORD_PREFIX
 from orchestrator.entra.adopt import creates
-from orchestrator.errors import ConfigError, GraphNotFoundError, SekoiaSSOError
+from orchestrator.errors import ConfigError, GraphNotFoundError, SekoiaSSOError, StillTransientError, TerraformError
 from orchestrator.secret import reveal
 from orchestrator.terraform.planview import PlanSummary
 from orchestrator.terraform.workspace import EarlyPlan, Workspace, apply_plan_step
@@ -44,6 +46,7 @@ if TYPE_CHECKING:  # each is imported by the step that needs it
     from orchestrator.workflows.client_secret import CredentialsReader
 
 READABLE_TIMEOUT = 120.0
+TRANSIENT_RETRY_ENV = "SEKOIA_SSO_TRANSIENT_RETRY"  # "attempts,first_wait,max_wait" (terraform/transient.py)
 
 
 @dataclass
@@ -193,6 +196,19 @@ def _adopt_unrecorded(env: Environment, project_dir: Path, workspace: Workspace,
     console.step("Planning again, with the adopted objects in the state")
     plan = runner.plan(workspace.plan_path)
     return plan, runner.show_plan(plan.plan_path) if plan.has_changes else PlanSummary()
+
+
+def _transient_retry() -> Any:
+    """How apply waits out transient Terraform failures: TransientRetry's defaults, or $SEKOIA_SSO_TRANSIENT_RETRY."""
+    from orchestrator.terraform.transient import TransientRetry
+
+    text = os.environ.get(TRANSIENT_RETRY_ENV, "").strip()
+    if not text:
+        return TransientRetry()
+    try:
+        return TransientRetry.from_text(text, source=TRANSIENT_RETRY_ENV)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def _remove_unrecorded_passwords(env: Environment, project_dir: Path, outputs: dict[str, Any],
@@ -408,7 +424,7 @@ class _ApplyRun:
                 self.console)
         if self.plan.has_changes:
             self.console.step("Applying the saved Terraform plan")
-            self.runner.apply(self.plan.plan_path)
+            self._apply_through_lag()
         self.workspace.plan_path.unlink(missing_ok=True)
         # With nothing applied, the outputs read beside the plan are still those of the state.
         if self.plan.has_changes or self.adopted or self.secret_plan.threatened:
@@ -416,6 +432,45 @@ class _ApplyRun:
         if self.plan.has_changes:
             self.console.step("Waiting until Entra ID serves the new objects")
             _wait_until_readable(self.env, self.project_dir, self.outputs, self.console)
+
+    def _apply_through_lag(self) -> None:
+        """Apply the saved plan; on a failure known to be Entra ID's replication lag (every error of it in
+        terraform/transient.py's table), say so, wait, plan again (adopting what the provider dropped from the
+        state) and apply that plan, up to the attempts allowed; then StillTransientError."""
+        from orchestrator.terraform.transient import transient_failure
+
+        retry = _transient_retry()
+        plan, attempt = self.plan, 1
+        while True:
+            try:
+                self.runner.apply(plan.plan_path)
+                return
+            except TerraformError as exc:
+                pattern = transient_failure(exc.diagnostics) if type(exc) is TerraformError else None
+                if pattern is None:
+                    raise
+                if attempt >= retry.attempts:
+                    raise StillTransientError(
+                        f"Terraform apply still failed after {attempt} attempts on a failure known to be Entra ID's "
+                        f"replication lag ({pattern.name}: {pattern.why}). Entra ID has not caught up yet; run apply "
+                        f"again in a few minutes: it goes on from where this run stopped. The last failure: {exc}",
+                        command="apply", returncode=exc.returncode, diagnostics=exc.diagnostics) from None
+            attempt += 1
+            pause = retry.wait_before(attempt)
+            self.console.note(f"Terraform apply failed on a known transient error, {pattern.name}: {pattern.why}. "
+                              f"Waiting {pause:g} s for Entra ID to catch up, then planning again and applying "
+                              f"(attempt {attempt} of {retry.attempts})")
+            time.sleep(pause)
+            self.console.step("Planning again after the transient failure")
+            plan = self.runner.plan(self.workspace.plan_path)
+            summary = self.runner.show_plan(plan.plan_path) if plan.has_changes else PlanSummary()
+            adopted = _adopt_unrecorded(self.env, self.project_dir, self.workspace, self.runner, summary,
+                                        self.console)
+            if adopted:
+                plan = adopted[0]
+            if not plan.has_changes:
+                return
+            self.console.step(f"Applying the new plan (attempt {attempt} of {retry.attempts})")
 
     def configure_sekoia(self) -> None:
         from orchestrator.sekoia.plan import plan_sekoia
@@ -480,6 +535,7 @@ def apply_environment(project_dir: Path, env: Environment, options: ApplyOptions
     needs, else dropped (the caller closes it in any case: a no-op once taken)."""
     workspace = Workspace(env, project_dir)
     workspace.require_rendered_root()
+    _transient_retry()  # a bad $SEKOIA_SSO_TRANSIENT_RETRY stops the run (exit 2) before anything is done
     if early is not None and not early.take(workspace):
         early.close()
         early = None

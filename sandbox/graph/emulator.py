@@ -14,7 +14,8 @@ Layers: HTTP (`_Handler`, on sandbox/server.py) → faults and auth (`GraphEmula
 
 Fault knobs (`emulator.faults`, a `Faults`): latency per request; 429 + Retry-After every N Graph
 calls or at a rate; 5xx at a rate; connection resets at a rate; replication delay (a new object answers
-404 for N ms, and cannot be referenced yet); the discovery document wrong or missing; and, for
+404 for N ms, and cannot be referenced yet; per object, seeded: only a share of objects lag, by a share
+of the delay, and some requests already reach a replica that has it); the discovery document wrong or missing; and, for
 benchmarks of a client, `cache_reads` (a repeated user or member-list read answered with the bytes of
 its first answer). Periodic and random faults hit Graph calls (each $batch sub-request counts on its
 own; the $batch envelope itself is never throttled) and, with `include_login`, the login routes. Every
@@ -81,6 +82,12 @@ class Faults:
     reset_rate: float = 0.0                 # probability that the connection is reset with no answer
     replication_delay_ms: float = 0.0       # a new object answers 404 (and can't be referenced) this long
     replication_delay_writes: bool = True   # also PATCH/DELETE/actions on it (the real provider's #611 404s)
+    # Replication as Entra ID shows it (seeded by `seed`, per object): only this share of new objects lag
+    # at all; a lagging one's lag is replication_delay_ms x uniform(1 - jitter, 1); while it lags, this share
+    # of requests already reach a replica that has it (so a write may pass and the next read 404).
+    replication_lag_share: float = 1.0
+    replication_lag_jitter: float = 0.0
+    replication_seen_share: float = 0.0
     secret_propagation_ms: float = 0.0      # a new password is refused by the token endpoint this long (Entra: 4-18 s)
     include_login: bool = False             # periodic/random faults also hit the login routes
     discovery_mode: str = "ok"              # "ok" | "wrong_issuer" | "missing" (404)
@@ -276,7 +283,7 @@ class GraphEmulator(ServedEmulator):
                 raise ValueError(f"unknown fault knob {name!r}; known: {', '.join(sorted(names))}")
             if name == "discovery_mode" and value not in DISCOVERY_MODES:
                 raise ValueError(f"discovery_mode must be one of {', '.join(DISCOVERY_MODES)}")
-            if name.endswith("_rate") and not 0 <= value <= 1:
+            if name.endswith(("_rate", "_share", "_jitter")) and not 0 <= value <= 1:
                 raise ValueError(f"{name} must be between 0 and 1")
             setattr(self.faults, name, value)
         return self.faults
@@ -510,6 +517,7 @@ class GraphEmulator(ServedEmulator):
             with self._lock:
                 self._knobs.replication_delay_s = self.faults.replication_delay_ms / 1000
                 self._knobs.replication_delay_writes = self.faults.replication_delay_writes
+                self.state.replication.configure(self.faults)
                 self.state.secret_propagation_s = self.faults.secret_propagation_ms / 1000
                 answer = self._api.dispatch(call)
         except GraphError as error:

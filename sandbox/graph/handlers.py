@@ -24,6 +24,7 @@ from sandbox.graph.entities import (
     SUBSCRIBED_SKU,
     USER,
 )
+from sandbox.graph.licences import subscribed_skus
 from sandbox.graph.odata import (
     EntityType,
     GraphError,
@@ -540,7 +541,7 @@ class GraphApi:
     def list_subscribed_skus(self, call: Call) -> Answer:
         if "$filter" in call.query or "$top" in call.query:  # subscribedSkus supports $select only
             raise bad_request("Query option is not supported on subscribedSkus.", code="BadRequest")
-        return self._collection(call, SUBSCRIBED_SKU, self.state.subscribed_skus())
+        return self._collection(call, SUBSCRIBED_SKU, subscribed_skus(self.state.tenant, self.state.entra_id_premium))
 
     def list_domains(self, call: Call) -> Answer:
         return self._collection(call, DOMAIN, list(self.state.tenant.get("domains", ())))

@@ -37,7 +37,7 @@ from sandbox.graph.entities import (
     SERVICE_PRINCIPAL,
     SERVICE_PRINCIPAL_WRITABLE,
 )
-from sandbox.graph.licences import group_assignment_refused, subscribed_skus
+from sandbox.graph.licences import group_assignment_refused
 from sandbox.graph.odata import GraphError, bad_request, not_found
 from sandbox.graph.validation import check_application, check_body, merge_changes
 
@@ -128,6 +128,7 @@ class TenantState:
         self.visible_at: dict[str, float] = {}
         # Entra ID P1/P2: without it a group cannot be assigned to an application (licences.py)
         self.entra_id_premium: bool = bool(self.tenant.get("entraIdPremium", True))
+        self.replication = Replication(self.seed)
         principal_app = self.application_by_app_id(self.principal["appId"])
         for credential in (principal_app or {}).get("passwordCredentials", ()):
             if credential["keyId"] == self.principal.get("passwordKeyId"):
@@ -144,8 +145,9 @@ class TenantState:
     # ------------------------------------------------------------------ replication delay
 
     def mark_created(self, object_id: str, replication_delay_s: float) -> None:
-        if replication_delay_s > 0:
-            self.visible_at[object_id] = time.monotonic() + replication_delay_s
+        lag = self.replication.lag_of_new_object(replication_delay_s)
+        if lag > 0:
+            self.visible_at[object_id] = time.monotonic() + lag
 
     def is_visible(self, object_id: str) -> bool:
         visible_at = self.visible_at.get(object_id)
@@ -154,7 +156,7 @@ class TenantState:
         if time.monotonic() >= visible_at:
             del self.visible_at[object_id]
             return True
-        return False
+        return self.replication.seen_by_this_request()
 
     # ------------------------------------------------------------------ lookups
 
@@ -553,9 +555,6 @@ class TenantState:
 
     # ------------------------------------------------------------------ organization
 
-    def subscribed_skus(self) -> list[dict]:
-        return subscribed_skus(self.tenant, self.entra_id_premium)
-
     def organization(self) -> dict:
         return {
             "id": self.tenant_id,
@@ -568,3 +567,32 @@ class TenantState:
                  "isInitial": d.get("isInitial", False), "name": d["id"], "type": "Managed"}
                 for d in self.tenant.get("domains", ()) if d.get("isVerified")],
         }
+
+
+class Replication:
+    """How long a new object stays unseen, drawn per object from one seeded sequence (Faults'
+    replication_* knobs): some objects do not lag at all, the others lag a share of the delay, and while
+    one lags some requests already reach a replica that has it."""
+
+    def __init__(self, seed: int):
+        self._rng = random.Random(f"graph-replication:{seed}")
+        self.lag_share = 1.0
+        self.lag_jitter = 0.0
+        self.seen_share = 0.0
+
+    def configure(self, faults: Any) -> None:
+        self.lag_share = faults.replication_lag_share
+        self.lag_jitter = faults.replication_lag_jitter
+        self.seen_share = faults.replication_seen_share
+
+    def lag_of_new_object(self, delay_s: float) -> float:
+        if delay_s <= 0:
+            return 0.0
+        if self.lag_share < 1 and self._rng.random() >= self.lag_share:
+            return 0.0
+        if self.lag_jitter > 0:
+            return delay_s * (1 - self.lag_jitter * self._rng.random())
+        return delay_s
+
+    def seen_by_this_request(self) -> bool:
+        return self.seen_share > 0 and self._rng.random() < self.seen_share

@@ -8,6 +8,8 @@ with the real provider's IDs, mappings, retries and SDKv2 plan semantics.
 Terraform finds it through a filesystem mirror (sandbox/mirror.py). At run time it reads:
 - AZUREAD_SANDBOX_GRAPH_URL: the Graph emulator's URL, which also serves the token endpoint;
 - AZUREAD_SANDBOX_LOGIN_URL (optional): another URL for the token endpoint;
+- AZUREAD_SANDBOX_POLL_SECONDS (optional): the interval of the provider's state-change polls (the wait
+  for a new password; the real provider's is 1 s, the default; the sandbox's fast profile sets less);
 - ARM_TENANT_ID, ARM_CLIENT_ID, ARM_CLIENT_SECRET, ... like the real provider.
 
 Modules (nothing is imported here but the constants below):
@@ -38,3 +40,4 @@ PROVIDER_ADDRESS = f"{PROVIDER_HOST}/{PROVIDER_NAMESPACE}/{PROVIDER_TYPE}"
 
 GRAPH_URL_ENV = "AZUREAD_SANDBOX_GRAPH_URL"
 LOGIN_URL_ENV = "AZUREAD_SANDBOX_LOGIN_URL"
+POLL_SECONDS_ENV = "AZUREAD_SANDBOX_POLL_SECONDS"

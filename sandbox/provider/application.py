@@ -6,12 +6,15 @@ same IDs, the same replication waits and the same error summaries. Deliberate di
 - owners are added with `POST .../owners/$ref` after the create instead of `owners@odata.bind`
   with the caller added then removed: same end state, fewer moving parts for the emulator;
 - `oauth2_post_response_required` lives on the beta API only: it is kept as configured;
-- the wait for a new password to show in the application polls until it appears once (the real
-  provider waits for 5 consecutive sightings, 1 s apart).
+- replication lag is met where the real provider meets it: the create PATCHes the new application twice
+  (a temporary display name, then the real one) retrying 404 and 409 like applicationUpdateRetryFunc, and
+  the read that ends the create drops an application Graph answers 404 for (Terraform then reports the
+  provider's inconsistent result), with no retry of its own.
 """
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from tf.types import Unknown
@@ -23,13 +26,13 @@ from sandbox.provider.graph_resource import (
     GUID,
     GraphResource,
     IdFormat,
+    add_owners_of_new_object,
     graph_failure,
     known_strings,
     known_value,
     none_if_empty,
     owner_ids,
     password_credential,
-    reconcile_owners,
 )
 from sandbox.provider.mapping import (
     flatten_app_roles,
@@ -87,14 +90,28 @@ class Application(GraphResource):
         object_id = app["id"]
         path = f"/applications/{object_id}"
         self.created_state = {"id": path, "object_id": object_id, "client_id": app.get("appId") or ""}
-        self.wait_for_replication(path,
-                                  missing="Timed out whilst waiting for new application to be replicated in Azure AD",
-                                  failed=f"Failed to patch application with object ID {object_id!r} after creating")
-        reconcile_owners(client, path, known_strings(planned.get("owners")),
-                         f"application with object ID {object_id!r}")
+        self._patch_after_create(object_id, str(planned.get("display_name") or ""))
+        add_owners_of_new_object(client, path, known_strings(planned.get("owners")),
+                                 f"application with object ID {object_id!r}",
+                                 caller_id=str(self.provider.object_id or ""))
         state = dict(planned, id=path)
         state["password"] = self._sync_password_block(object_id, None, planned.get("password"))
         return self._read(object_id, state)
+
+    def _patch_after_create(self, object_id: str, display_name: str) -> None:
+        """The real create's proof that the application exists: PATCH a temporary display name, then the real
+        one, each retried on 404 and 409 (applicationUpdateRetryFunc) until the consistency timeout."""
+        path = f"/applications/{object_id}"
+        for name in (f"TERRAFORM_UPDATE_{uuid.uuid4()}", display_name):
+            try:
+                self.client.retry_while(lambda n=name: self.client.patch(path, {"displayName": n}),
+                                        lambda exc: exc.status in (404, 409))
+            except GraphAPIError as exc:
+                if exc.not_found:
+                    raise graph_failure("Timed out whilst waiting for new application to be replicated in Azure AD",
+                                        exc) from None
+                raise graph_failure(f"Failed to patch application with object ID {object_id!r} after creating",
+                                    exc) from None
 
     def read(self, ctx: Any, current: dict[str, Any]) -> dict[str, Any] | None:
         (object_id,) = self.parse_id(current.get("id") or "")

@@ -16,6 +16,8 @@ from sandbox.provider.graph_resource import (
     wait_until_gone,
 )
 
+PASSWORD_SIGHTINGS = 5  # ContinuousTargetOccurence in application_password_resource.go
+
 
 class ApplicationPassword(GraphResource):
     type_name = "azuread_application_password"
@@ -34,8 +36,8 @@ class ApplicationPassword(GraphResource):
                                          planned.get("end_date"))
         path = f"/applications/{object_id}"
         try:
-            # The application may have been created a moment ago in this same apply.
-            client.get_after_create(path)
+            # One GET, no retry: an application created a moment ago may not be seen yet, and then this fails.
+            client.get(path)
         except GraphAPIError as exc:
             if exc.not_found:
                 raise ProviderError(f"Application (Application: {object_id!r}) was not found".replace("'", '"'),
@@ -54,18 +56,21 @@ class ApplicationPassword(GraphResource):
         resource_id = f"{object_id}/password/{key_id}"
         self.created_state = {"id": resource_id, "key_id": key_id, "value": secret}
 
-        def appeared() -> None:
+        def seen() -> bool:
             app = client.get(path)
-            if not any(str(c.get("keyId", "")).lower() == key_id.lower() for c in app.get("passwordCredentials") or []):
-                raise GraphAPIError("password credential not found in application manifest", status=404)
+            return any(str(c.get("keyId", "")).lower() == key_id.lower() for c in app.get("passwordCredentials") or [])
 
+        # The real provider's StateChangeConf: the new key ID seen 5 times in a row, polls MinTimeout (1 s)
+        # apart; a Graph error (a 404 included) ends the wait at once.
+        waited = f"Waiting for password credential for Application (Application: {object_id!r})".replace("'", '"')
         try:
-            client.retry_while(appeared, lambda exc: exc.not_found)
+            appeared = client.wait_for_sightings(seen, times=PASSWORD_SIGHTINGS)
         except GraphAPIError as exc:
-            raise graph_failure(f"Waiting for password credential for Application (Application: {object_id!r})",
-                                exc) from None
+            raise graph_failure(waited, exc) from None
+        if not appeared:
+            raise ProviderError(waited, "password credential not found in application manifest")
         state = dict(planned, id=resource_id, key_id=key_id, value=secret)
-        return self.read(ctx, state) or state
+        return self.read(ctx, state)  # None (a 404 on the read): dropped, as SDKv2's d.SetId("")
 
     def read(self, ctx: Any, current: dict[str, Any]) -> dict[str, Any] | None:
         object_id, key_id = self.parse_id(current.get("id") or "")

@@ -23,7 +23,7 @@ class DelegatedPermissionGrant(GraphPathResource):
         client_sp = planned["service_principal_object_id"]
         resource_sp = planned["resource_service_principal_object_id"]
         for sp_id, suffix in ((client_sp, ""), (resource_sp, " for resource")):
-            self.wait_for_replication(f"/servicePrincipals/{sp_id}",
+            self.require_present(f"/servicePrincipals/{sp_id}",
                                       missing=f"Service Principal (Object ID: {sp_id!r}) was not found{suffix}",
                                       failed=f"Could not retrieve Service Principal (Object ID: {sp_id!r}){suffix}",
                                       missing_attribute="principal_object_id")
@@ -47,10 +47,10 @@ class DelegatedPermissionGrant(GraphPathResource):
         path = f"/oauth2PermissionGrants/{grant['id']}"
         self.created_state = {"id": path}
         try:
-            found = self.client.get_after_create(path)
+            found = self.client.get_or_none(path)  # the read that ends the create: 404 drops it from the state
         except GraphAPIError as exc:
             raise graph_failure(f"Retrieving Delegated Permission Grant with ID {path!r}", exc, "id") from None
-        return self.flatten(found, dict(planned, id=path))
+        return None if found is None else self.flatten(found, dict(planned, id=path))
 
     def find(self, path: str) -> dict[str, Any] | None:
         try:

@@ -6,8 +6,9 @@ command, and every import counts.
 - Login: OAuth 2.0 client credentials at `{login}/{tenant}/oauth2/v2.0/token`, scope
   `https://graph.microsoft.com/.default`; the token is fetched once per process and again on 401.
 - Retries like the SDK's: 429 after `Retry-After`, 5xx and dropped connections with backoff.
-- Eventual consistency: `get_after_create` retries 404 for a bounded time, because a new object
-  is not readable everywhere at once (the provider's answer to azuread issues #611, #652, #1811).
+- Eventual consistency: nothing retries a 404 by itself (go-azure-sdk's msgraph client has its default
+  retry functions commented out); a caller that must wait names the errors it waits out with
+  `retry_while`, only where the real provider passes a RetryFunc (see sandbox/README.md, fidelity).
 - Errors carry the Graph error code and message, formatted like go-azure-sdk's, and never the
   request body, the token or the client secret.
 """
@@ -56,7 +57,8 @@ class AuthenticationError(GraphAPIError):
 
 class GraphClient:
     def __init__(self, *, graph_url: str, login_url: str, tenant_id: str, client_id: str, client_secret: str,
-                 sleep: Callable[[float], None] = time.sleep, consistency_timeout: float = CONSISTENCY_TIMEOUT):
+                 sleep: Callable[[float], None] = time.sleep, consistency_timeout: float = CONSISTENCY_TIMEOUT,
+                 poll_interval: float = 1.0):
         self.graph_url = graph_url.rstrip("/")
         self.login_url = login_url.rstrip("/")
         self.tenant_id = tenant_id
@@ -64,6 +66,7 @@ class GraphClient:
         self._client_secret = client_secret
         self._sleep = sleep
         self.consistency_timeout = consistency_timeout
+        self.poll_interval = poll_interval  # StateChangeConf's MinTimeout in the real provider: 1 s
         self._token: str | None = None
         self._token_expires = 0.0
         self._token_lock = threading.Lock()
@@ -207,6 +210,19 @@ class GraphClient:
     def get_after_create(self, path: str, **kwargs: Any) -> Any:
         """GET an object just created: 404 means 'not replicated yet' for a bounded time."""
         return self.retry_while(lambda: self.get(path, **kwargs), lambda exc: exc.not_found)
+
+    def wait_for_sightings(self, seen: Callable[[], bool], times: int) -> bool:
+        """StateChangeConf with ContinuousTargetOccurence `times`: poll `seen` every `poll_interval` until it
+        answers True that many times in a row (a miss starts the count again); False at the timeout.
+        An error from `seen` ends the wait at once, as the real Refresh function's error does."""
+        deadline = time.monotonic() + self.consistency_timeout
+        in_a_row = 0
+        while time.monotonic() < deadline:
+            in_a_row = in_a_row + 1 if seen() else 0
+            if in_a_row >= times:
+                return True
+            self._sleep(self.poll_interval)
+        return False
 
     # ------------------------------------------------------------------ transport
 

@@ -120,12 +120,11 @@ class GraphResource(GraphType):
             raise ProviderError("Bad API response", missing_id)
         return created
 
-    def wait_for_replication(self, path: str, *, missing: str, failed: str,
-                             missing_attribute: str | None = None) -> None:
-        """Wait for an object created a moment ago to answer; `missing` when it never does, `failed` on other
-        errors."""
+    def require_present(self, path: str, *, missing: str, failed: str, missing_attribute: str | None = None) -> None:
+        """One GET of an object the new one refers to, with no retry (the real provider's pre-checks):
+        `missing` on 404, as replication lag gives for an object created a moment ago; `failed` on other errors."""
         try:
-            self.client.get_after_create(path)
+            self.client.get(path)
         except GraphAPIError as exc:
             if exc.not_found:
                 raise graph_failure(missing, exc, missing_attribute) from None
@@ -198,6 +197,25 @@ def directory_object_ref(client: GraphClient, object_id: str) -> dict[str, str]:
 
 def owner_ids(client: GraphClient, path: str) -> list[str]:
     return [o["id"] for o in client.list_all(f"{path}/owners") if o.get("id")]
+
+
+def add_owners_of_new_object(client: GraphClient, path: str, owners: list[str], what: str,
+                             caller_id: str) -> None:
+    """The owners of an object just created, added one by one: the real provider sends them with the create
+    (owners@odata.bind), so no read of the new object happens here and a lagging replica's 404 is retried.
+    Then, as the real provider does, the caller goes unless configured (a 404: it was no owner)."""
+    for owner in owners:
+        try:
+            client.retry_while(lambda o=owner: client.post(f"{path}/owners/$ref", directory_object_ref(client, o)),
+                               lambda exc: exc.not_found)
+        except GraphAPIError as exc:
+            raise graph_failure(f"Could not add owners to {what}", exc) from None
+    if caller_id and caller_id.lower() not in {o.lower() for o in owners}:
+        try:
+            client.delete(f"{path}/owners/{caller_id}/$ref")
+        except GraphAPIError as exc:
+            if not exc.not_found:
+                raise graph_failure(f"Could not remove initial owner from {what}", exc) from None
 
 
 def reconcile_owners(client: GraphClient, path: str, desired: list[str], what: str) -> None:

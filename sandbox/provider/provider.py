@@ -11,7 +11,7 @@ from tf.schema import Schema
 from tf.types import Unknown
 from tf.utils import Diagnostics
 
-from sandbox.provider import GRAPH_URL_ENV, LOGIN_URL_ENV, PROVIDER_ADDRESS
+from sandbox.provider import GRAPH_URL_ENV, LOGIN_URL_ENV, POLL_SECONDS_ENV, PROVIDER_ADDRESS
 from sandbox.provider.errors import ProviderError
 from sandbox.provider.graph_client import GraphAPIError, GraphClient
 from sandbox.provider.schema import provider_env_vars, provider_spec
@@ -145,7 +145,8 @@ class AzureADProvider:
                                 "Set tenant_id in the provider block or ARM_TENANT_ID.")
 
         client = GraphClient(graph_url=graph_url, login_url=os.environ.get(LOGIN_URL_ENV, "").strip() or graph_url,
-                             tenant_id=tenant_id, client_id=client_id, client_secret=client_secret)
+                             tenant_id=tenant_id, client_id=client_id, client_secret=client_secret,
+                             poll_interval=_poll_seconds())
         try:
             client.token()
         except GraphAPIError as exc:
@@ -166,3 +167,12 @@ class AzureADProvider:
         self.tenant_id = tenant_id
         self.client_id = client_id
         self.object_id = object_id
+
+
+def _poll_seconds() -> float:
+    """$AZUREAD_SANDBOX_POLL_SECONDS, else the real provider's 1 s (StateChangeConf's MinTimeout)."""
+    try:
+        value = float(os.environ.get(POLL_SECONDS_ENV, "") or 1.0)
+    except ValueError:
+        raise ProviderError(f"{POLL_SECONDS_ENV} must be a number of seconds") from None
+    return min(max(value, 0.0), 10.0)

@@ -214,9 +214,10 @@ def _apply(diags: Diagnostics, instance: Any, type_name: str, prior: Any, planne
     """SDKv2's apply: create, delete or update as the states say; the state to answer with (None: gone)."""
     if prior is None:
         new_state = _call(diags, instance.create, CreateContext(diags, type_name), planned)
-        if new_state is None and instance.created_state is not None:
+        if new_state is None and diags.has_errors() and instance.created_state is not None:
             # Created in Graph, then a later step failed: keep it in state (Terraform taints it),
-            # as SDKv2 does when a create fails after d.SetId().
+            # as SDKv2 does when a create fails after d.SetId(). A create whose final read found nothing
+            # (no error) answers null, as SDKv2 does after d.SetId(""): Terraform reports it.
             new_state = {**planned, **instance.created_state}
         return new_state
     if planned is None:

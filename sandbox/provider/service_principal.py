@@ -11,12 +11,12 @@ from sandbox.provider.graph_resource import (
     GUID,
     GraphResource,
     IdFormat,
+    add_owners_of_new_object,
     graph_failure,
     known_strings,
     known_value,
     none_if_empty,
     owner_ids,
-    reconcile_owners,
 )
 from sandbox.provider.mapping import flatten_service_principal, planned_tags
 
@@ -77,11 +77,19 @@ class ServicePrincipal(GraphResource):
                                    missing_id="Object ID returned for service principal is nil")["id"]
         path = f"/servicePrincipals/{sp_id}"
         self.created_state = {"id": path, "object_id": sp_id}
-        self.wait_for_replication(
-            path, missing="Timed out whilst waiting for new service principal to be replicated in Azure AD",
-            failed="Failed to patch service principal after creating")
-        reconcile_owners(client, path, known_strings(planned.get("owners")),
-                         f"Service Principal (Object ID: {sp_id!r})")
+        # The real create's proof that the service principal exists: one PATCH of its description, with no
+        # retry on 404 (DefaultUpdateServicePrincipalOperationOptions): replication lag fails the create here
+        # (azuread issues #1802, #1811), and the object stays in the state, tainted.
+        try:
+            client.patch(path, {"description": none_if_empty(planned.get("description"))})
+        except GraphAPIError as exc:
+            if exc.not_found:
+                raise graph_failure("Timed out whilst waiting for new service principal to be replicated in Azure AD",
+                                    exc) from None
+            raise graph_failure("Failed to patch service principal after creating", exc) from None
+        add_owners_of_new_object(client, path, known_strings(planned.get("owners")),
+                                 f"Service Principal (Object ID: {sp_id!r})",
+                                 caller_id=str(self.provider.object_id or ""))
         return self._read(sp_id, dict(planned, id=path))
 
     def read(self, ctx: Any, current: dict[str, Any]) -> dict[str, Any] | None:

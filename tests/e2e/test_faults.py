@@ -81,6 +81,9 @@ class FaultMix:
         if "replication" in kinds:
             mix.graph["replication_delay_ms"] = round(rng.uniform(300, 3000) * wait)
             mix.graph["replication_delay_writes"] = rng.random() < 0.7
+            # Some objects lag, not all: the real provider fails a lagging service principal outright, and
+            # with every replacement lagging too no number of apply's attempts would do.
+            mix.graph["replication_lag_share"] = round(rng.uniform(0.3, 0.7), 2)
         mix.verification_delay = round(rng.choice([0.0, 0.0, rng.uniform(0.5, 3.0) * wait]), 2)
         return mix
 
@@ -117,7 +120,7 @@ class FaultMix:
 def faults_off(graph, sekoia) -> None:
     """The rates and delays back to none. One-shot faults not served yet stay: the next run meets them."""
     graph.configure(latency_ms=0, throttle_every=0, throttle_rate=0.0, error_rate=0.0, reset_rate=0.0,
-                    replication_delay_ms=0.0)
+                    replication_delay_ms=0.0, replication_lag_share=1.0)
     for name in ("error_rate", "reset_rate", "throttle_rate", "throttle_every", "latency", "latency_jitter"):
         setattr(sekoia, name, 0)
     sekoia.block(0)  # a WAF block the faults provoked is over

@@ -39,6 +39,7 @@ import pytest
 
 from orchestrator.config.loading import load_environment
 from orchestrator.terraform.workspace import Workspace
+from orchestrator.workflows.apply import TRANSIENT_RETRY_ENV
 from sandbox.sekoia.state import DEMO_COMMUNITY_UUID
 from tests.harness.project import copy_project
 
@@ -59,10 +60,14 @@ class Runs:
         self.sandbox_dir = sandbox_dir
         self.printed: list[bytes] = []
         self.started: list[Started] = []
+        self.transient_retry = "10,0.5,2"
 
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("TF_", "ARM_", "SEKOIA_"))}
         env.update(SEKOIA_SSO_PROJECT_DIR=str(self.project), SEKOIA_SSO_SANDBOX_DIR=str(self.sandbox_dir))
+        # apply's pauses between attempts after a transient Terraform failure, scaled to the emulator's lags
+        # (at most a few seconds here): 10 attempts, 0.5 s doubling to 2 s.
+        env[TRANSIENT_RETRY_ENV] = self.transient_retry
         return env
 
     def __call__(self, *args: str, input: str | None = None, read_only: Iterable[Path] = ()

@@ -893,3 +893,21 @@ def test_service_principal_passwords_log_in_too(graph_client, graph_emulator):
     assert token_request(graph_emulator, app["appId"], secret).status_code == 200
     assert graph_client.get(f"/v1.0/servicePrincipals/{sp['id']}").json()["passwordCredentials"][0][
         "secretText"] is None
+
+
+def test_replication_lag_per_object_is_seeded_and_some_requests_already_see_it(graph_client, graph_emulator):
+    # Only a share of new objects lag at all; while one lags, some requests already reach a replica with it.
+    graph_emulator.configure(replication_delay_ms=5000, replication_lag_share=0.5, replication_seen_share=0.5)
+    apps = [create_app(graph_client) for _ in range(12)]
+    first = [graph_client.get(f"/v1.0/applications/{a['id']}").status_code for a in apps]
+    assert set(first) == {200, 404}, first
+    lagging = [a for a, status in zip(apps, first, strict=True) if status == 404]
+    flickers = {graph_client.get(f"/v1.0/applications/{lagging[0]['id']}").status_code for _ in range(20)}
+    assert flickers == {200, 404}, "a lagging object answers from some replicas and not others"
+    # The same seed draws the same lags: a reset emulator replays them.
+    graph_emulator.reset()
+    graph_emulator.configure(replication_delay_ms=5000, replication_lag_share=0.5, replication_seen_share=0.5)
+    again = [create_app(graph_client) for _ in range(12)]
+    assert [graph_client.get(f"/v1.0/applications/{a['id']}").status_code for a in again] == first
+    with pytest.raises(ValueError, match="replication_lag_share must be between 0 and 1"):
+        graph_emulator.configure(replication_lag_share=1.5)

@@ -491,17 +491,69 @@ def test_apply_drift_and_destroy(sandbox, graph_emulator, graph_client: httpx.Cl
     assert graph_emulator.internal_errors == []
 
 
-def test_replication_delay_is_waited_out(sandbox, graph_emulator, tmp_path):
+def test_replication_lag_fails_the_service_principal_as_the_real_provider_does(sandbox, graph_emulator, tmp_path):
+    # Every new object unseen for 0.7 s, writes included. The application's create waits it out (its PATCH
+    # retries 404/409, applicationUpdateRetryFunc); the service principal's PATCH right after its POST does not
+    # (azuread #1802, #1811): the apply fails with the real text, and the object stays in the state, tainted.
     graph_emulator.configure(replication_delay_ms=700)
     workdir = write_root(tmp_path, ROOT.replace("PASSWORD_NAME", "sekoia-sso"))
     run_terraform(sandbox, workdir, "init")
+    failed = run_terraform(sandbox, workdir, "apply", "-auto-approve", ok=(1,))
+    assert "Timed out whilst waiting for new service principal to be replicated in Azure AD" in failed.stderr
+    assert "Request_ResourceNotFound" in failed.stderr
+    app_ids = [a["id"] for a in graph_emulator.state.applications.values() if a["displayName"] == "Sekoia.io SSO"]
+    assert len(app_ids) == 1
+    patched = [r for r in graph_emulator.requests if r.method == "PATCH" and app_ids[0] in r.path]
+    assert any(r.status == 404 for r in patched) and patched[-1].status == 204, "the application's PATCH waited"
+    listed = run_terraform(sandbox, workdir, "state", "list").stdout.split()
+    assert "azuread_service_principal.sso" in listed
+    shown = run_terraform(sandbox, workdir, "show", "-no-color").stdout
+    assert "azuread_service_principal.sso: (tainted)" in shown
+    # Once Entra ID has caught up, a plain re-apply replaces the tainted object and converges.
+    graph_emulator.configure(replication_delay_ms=0)
     run_terraform(sandbox, workdir, "apply", "-auto-approve")
-    out = outputs(sandbox, workdir)
-    # The provider did meet "not found yet" answers for the new objects, and waited them out.
-    not_yet = [r for r in graph_emulator.requests if r.status == 404 and out["application_object_id"] in r.path]
-    assert not_yet, "the replication delay was never hit: the test proves nothing"
-    assert len(assignments_of(graph_emulator, out["service_principal_object_id"])) == 2
     run_terraform(sandbox, workdir, "plan", "-detailed-exitcode", ok=(0,))
+    run_terraform(sandbox, workdir, "destroy", "-auto-approve")
+
+
+def test_a_404_on_the_read_after_create_drops_the_object(sandbox, graph_emulator, tmp_path):
+    # Writes reach a replica that has the new application, reads do not yet: the create's final read gets 404,
+    # the provider drops the object (SDKv2's d.SetId("")), and Terraform (1.11) reports the null object as
+    # "Provider returned invalid result object after apply" (older versions: "inconsistent result").
+    graph_emulator.configure(replication_delay_ms=1500, replication_delay_writes=False)
+    workdir = write_root(tmp_path, HEADER + 'resource "azuread_application" "dropped" {\n'
+                                            '  display_name = "Dropped by its read"\n}\n')
+    run_terraform(sandbox, workdir, "init")
+    failed = run_terraform(sandbox, workdir, "apply", "-auto-approve", ok=(1,))
+    assert "Provider returned invalid result object after apply" in failed.stderr, failed.stderr
+    assert "returned a null object for azuread_application.dropped" in " ".join(failed.stderr.split())
+    assert run_terraform(sandbox, workdir, "state", "list", ok=(0, 1)).stdout.strip() == ""
+    made = [a for a in graph_emulator.state.applications.values() if a["displayName"] == "Dropped by its read"]
+    assert len(made) == 1, "the application exists in Entra ID, outside the state"
+    graph_emulator.configure(replication_delay_ms=0, replication_delay_writes=True)
+    graph_emulator.state.applications.pop(made[0]["id"])
+
+
+def test_password_of_a_lagging_application_fails_with_the_real_text(sandbox, graph_emulator, tmp_path):
+    # azuread_application_password reads its application once, without retry.
+    workdir = write_root(tmp_path, HEADER + 'resource "azuread_application" "app" {\n'
+                                            '  display_name = "Password lag"\n}\n')
+    run_terraform(sandbox, workdir, "init")
+    run_terraform(sandbox, workdir, "apply", "-auto-approve")
+    (workdir / "password.tf").write_text('resource "azuread_application_password" "p" {\n'
+                                         '  application_id = azuread_application.app.id\n}\n')
+    graph_emulator.configure(replication_delay_ms=5000)
+    [app] = [a for a in graph_emulator.state.applications.values() if a["displayName"] == "Password lag"]
+    graph_emulator.state.mark_created(app["id"], 5.0)  # as if it had been created a moment ago
+    failed = run_terraform(sandbox, workdir, "apply", "-auto-approve", "-refresh=false", ok=(1,))
+    assert f'Application (Application: "{app["id"]}") was not found' in failed.stderr, failed.stderr
+    graph_emulator.configure(replication_delay_ms=0)
+    graph_emulator.state.visible_at.clear()
+    run_terraform(sandbox, workdir, "apply", "-auto-approve")
+    # The new key ID had to be seen 5 times in a row before the create was done.
+    key_reads = [r for r in graph_emulator.requests if r.method == "GET" and r.path.endswith(app["id"])]
+    assert len(key_reads) >= 5
+    run_terraform(sandbox, workdir, "destroy", "-auto-approve")
 
 
 def test_throttling_5xx_and_connection_resets_are_retried(sandbox, graph_emulator, tmp_path):

@@ -19,6 +19,7 @@ from sandbox.up import start_sandbox
 pytestmark = pytest.mark.timeout(120)
 
 ENV_KEYS = {"TF_CLI_CONFIG_FILE", "AZUREAD_SANDBOX_GRAPH_URL", "ARM_TENANT_ID", "ARM_CLIENT_ID", "ARM_CLIENT_SECRET",
+            "AZUREAD_SANDBOX_POLL_SECONDS",
             "SEKOIA_SANDBOX_API_KEY"}
 
 
@@ -148,3 +149,35 @@ def test_up_verifies_new_domains_after_the_given_delay(tmp_path, delay, verified
         assert [item["status"] for item in items] == ["verified" if verified else "pending"]
     finally:
         stop(process)
+
+
+def test_the_reality_profile_turns_on_lag_secret_delay_latency_and_throttling(tmp_path):
+    from sandbox.profiles import PROFILES
+
+    directory = tmp_path / "sb"
+    process = start_up(["--dir", str(directory), "--profile", "reality"], cwd=tmp_path)
+    try:
+        endpoints = wait_for(directory / "endpoints.json", process)
+        assert endpoints["env"]["AZUREAD_SANDBOX_POLL_SECONDS"] == "1"
+    finally:
+        out, _ = stop(process)
+    assert "profile                   reality: replication lag" in out
+    faults = PROFILES["reality"].graph_faults
+    assert faults["replication_delay_ms"] > 0 and 3000 <= faults["secret_propagation_ms"] <= 18000
+    assert faults["latency_ms"] == 25 and 0 < faults["throttle_rate"] < 0.1
+    with start_sandbox(tmp_path / "in-process", profile="reality") as sandbox:
+        assert sandbox.graph.faults.replication_lag_share == faults["replication_lag_share"]
+        assert sandbox.env["AZUREAD_SANDBOX_POLL_SECONDS"] == "1"
+    with start_sandbox(tmp_path / "fast") as sandbox:
+        assert sandbox.graph.faults.replication_delay_ms == 0 and sandbox.profile.name == "fast"
+
+
+def test_an_unknown_profile_is_refused_naming_the_known_ones(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "sandbox", "up", "--profile", "slow"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=30)
+    assert done.returncode == 2
+    assert "argument --profile: invalid choice: 'slow'" in done.stderr
+    assert "fast" in done.stderr.splitlines()[-1] and "reality" in done.stderr.splitlines()[-1]
+    with pytest.raises(ValueError, match="unknown sandbox profile 'slow'; known: fast, reality"):
+        start_sandbox(tmp_path / "x", profile="slow")
+    assert not (tmp_path / "x").exists(), "nothing made for a refused profile"
