@@ -158,7 +158,7 @@ class _Handler(QuietHandler):
         assert isinstance(outcome, Answer)
         payload = emulator._payload(outcome)
         self.send_response(outcome.status)
-        if outcome.body is not None:
+        if outcome.body is not None and "Content-Type" not in outcome.headers:
             self.send_header("Content-Type", JSON_CONTENT_TYPE)
         request_id = headers.get("client-request-id") or secrets.token_hex(16)
         self.send_header("request-id", secrets.token_hex(16))
@@ -526,6 +526,8 @@ class GraphEmulator(ServedEmulator):
         cached = self._read_payloads.get(id(answer))
         if cached is not None and cached[0] is answer:
             return cached[1]
+        if isinstance(answer.body, str):  # an HTML page of the login routes
+            return answer.body.encode()
         return b"" if answer.body is None else json.dumps(answer.body, separators=(",", ":")).encode()
 
 
