@@ -30,10 +30,16 @@ def main(argv: list[str] | None = None) -> int:
                     metavar="SECONDS",
                     help="seconds after which the emulated Sekoia.io verifies a new domain "
                          f"(default {DEFAULT_DOMAIN_VERIFICATION_SECONDS:g}; negative: never, domains stay pending)")
+    up.add_argument("--secret-propagation-delay", type=float, default=0.0, metavar="SECONDS",
+                    help="seconds during which the login emulator refuses a new client secret, as Entra ID "
+                         "does until it reaches every replica (4-18 s are reported; default 0)")
     args = parser.parse_args(argv)
     if args.command == "up":
         delay = args.domain_verification_delay
-        return run(args.dir, domain_verification_delay=None if delay < 0 else delay)
+        if args.secret_propagation_delay < 0:
+            parser.error("--secret-propagation-delay: a number of seconds, 0 or more")
+        return run(args.dir, domain_verification_delay=None if delay < 0 else delay,
+                   secret_propagation_delay=args.secret_propagation_delay)
     return 2
 
 

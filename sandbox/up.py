@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from sandbox.graph.emulator import GraphEmulator
+from sandbox.graph.login import LOGIN_HOST
 from sandbox.mirror import Mirror, install_mirror
 from sandbox.provider import GRAPH_URL_ENV
 from sandbox.sekoia.emulator import SekoiaEmulator
@@ -132,6 +133,8 @@ def start_sandbox(directory: Path | str | None = None, *, write_endpoints: bool 
         if owns_graph:
             graph.stop()
         raise
+    # the emulated Sekoia.io logs users in against the login emulator, as the real one against Entra ID
+    sekoia.login_routes = {LOGIN_HOST: graph.url}
     sandbox = Sandbox(directory=directory, graph=graph, sekoia=sekoia, mirror=mirror, owns_graph=owns_graph,
                       owns_sekoia=owns_sekoia)
     if write_endpoints:
@@ -168,17 +171,20 @@ DEFAULT_DOMAIN_VERIFICATION_SECONDS = 5.0
 
 def run(directory: Path | str | None = None, *, out: TextIO = sys.stdout,
         on_ready: Callable[[Sandbox], None] | None = None,
-        domain_verification_delay: float | None = DEFAULT_DOMAIN_VERIFICATION_SECONDS) -> int:
+        domain_verification_delay: float | None = DEFAULT_DOMAIN_VERIFICATION_SECONDS,
+        secret_propagation_delay: float = 0.0) -> int:
     """`python -m sandbox up`: start, print the URLs, wait for SIGINT/SIGTERM, stop cleanly.
 
     Sekoia.io's team verifies a new domain by hand; the sandbox's stand-in verifies it after
-    `domain_verification_delay` seconds (None: never, domains stay pending).
+    `domain_verification_delay` seconds (None: never, domains stay pending). A new client secret is
+    refused by the token endpoint for `secret_propagation_delay` seconds (Entra ID: 4-18 s).
     """
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         with start_sandbox(directory) as sandbox:
             sandbox.sekoia.domain_verification_delay = domain_verification_delay
+            sandbox.graph.configure(secret_propagation_ms=secret_propagation_delay * 1000)
             print(describe(sandbox), file=out, flush=True)
             if on_ready is not None:
                 on_ready(sandbox)

@@ -27,6 +27,12 @@ What it enforces, and why:
   read the URL from the answer rather than build it.
 - Errors of existing routes are `{"message", "code"}`; a path or method that does not exist
   (including the operations in `missing_routes`) answers FastAPI's `{"detail": ...}` 404/405.
+- SSO logins for real (sandbox/sekoia/oidc.py): `sso_login(community, user)`, or over HTTP
+  `GET <app url>/user/oidc/<sso uuid>` with `X-Sandbox-User: <UPN>` (the browser a user would
+  bring), runs the authorization-code flow against the provider URL it holds and answers the
+  verdict as JSON (200 accepted, 401 refused): the claims received, or where and why it stopped.
+  `login_routes` maps the public login host to the login emulator (start_sandbox sets it);
+  `callback_url` is the redirect URI sent, FRA1's by default.
 - The WAF: more than `rate_limit` requests in one second, or more than `error_limit` errors per
   second over `error_window` seconds, blocks every request for `rate_limit_block` seconds
   (a (low, high) pair draws a duration, 30 s to 10 min by default like the real one) with 429
@@ -37,7 +43,9 @@ Every random choice (keys, uuids, fault draws, block durations) comes from one `
 
 from __future__ import annotations
 
+import json
 import random
+import re
 import threading
 import time
 import uuid as uuidlib
@@ -49,6 +57,7 @@ from orchestrator.sekoia.routes import PERMISSION_READ, PERMISSION_WRITE, ROUTES
 from sandbox.sekoia.access import authorize
 from sandbox.sekoia.faults import InjectedFaults, QueuedFault
 from sandbox.sekoia.handlers import HANDLERS
+from sandbox.sekoia.oidc import SANDBOX_USER_HEADER, LoginResult, oidc_login
 from sandbox.sekoia.replies import RESET, Reply, detail_reply
 from sandbox.sekoia.routes import addresses, match_route, relative_path
 from sandbox.sekoia.state import (
@@ -67,6 +76,10 @@ from sandbox.sekoia.waf import Waf
 from sandbox.server import QuietHandler, ServedEmulator, reset_connection
 
 __all__ = ["RequestRecord", "SekoiaEmulator"]
+
+
+DEFAULT_CALLBACK_URL = "https://app.sekoia.io/user/callback"  # FRA1's; orchestrator/config/regions.py
+_LOGIN_PATH = re.compile(r"^/user/oidc/(?P<sso>[0-9a-f-]+)/?$")
 
 
 class RequestRecord(NamedTuple):
@@ -147,6 +160,9 @@ class SekoiaEmulator(ServedEmulator):
         }
         self._lock = threading.RLock()
         self.demo_api_key: str | None = None
+        # Not knobs (reset() keeps them): where the SSO login goes, and where it comes back.
+        self.login_routes: dict[str, str] = {}
+        self.callback_url = DEFAULT_CALLBACK_URL
         self.reset()
 
     # ---- life cycle -------------------------------------------------------------------------
@@ -185,6 +201,7 @@ class SekoiaEmulator(ServedEmulator):
             self._faults = InjectedFaults()
             self._waf = Waf()
             self.demo_api_key = None
+            self.sso_logins: list[LoginResult] = []
             if self.demo:
                 self.seed_demo()
 
@@ -292,6 +309,32 @@ class SekoiaEmulator(ServedEmulator):
         with self._lock:
             return self.state.secrets.get(community_uuid)
 
+    def sso_login(self, community_uuid: str, user: str) -> LoginResult:
+        """Log `user` in through the community's SSO, as Sekoia.io would (see sandbox/sekoia/oidc.py)."""
+        with self._lock:
+            sso = self.state.sso.get(community_uuid)
+            secret = self.state.secrets.get(community_uuid)
+            routes = dict(self.login_routes)
+        if sso is None or not sso.enabled or not secret:
+            result = LoginResult(False, user, "configuration", "SSO is not configured or not enabled")
+        else:
+            result = oidc_login(sso.provider_url, sso.client_id, secret, user, callback_url=self.callback_url,
+                                routes=routes)
+        with self._lock:
+            self.sso_logins.append(result)
+        return result
+
+    def _login_reply(self, sso_uuid: str, user: str) -> Reply:
+        with self._lock:
+            community = next((c for c, sso in self.state.sso.items() if sso.uuid == sso_uuid), None)
+        if community is None:
+            return Reply(404, json.dumps({"message": "No such SSO configuration", "code": "NOT_FOUND"}).encode())
+        if not user:
+            return Reply(400, json.dumps({"message": f"Name the user signing in with {SANDBOX_USER_HEADER}",
+                                          "code": "BAD_REQUEST"}).encode())
+        result = self.sso_login(community, user)
+        return Reply(200 if result.accepted else 401, json.dumps(result.to_dict()).encode())
+
     def sso_secret_history(self, community_uuid: str) -> list[str]:
         """Every secret pushed to the community, oldest first."""
         with self._lock:
@@ -356,10 +399,15 @@ class SekoiaEmulator(ServedEmulator):
             delay = self.latency + (self._rng.uniform(0, self.latency_jitter) if self.latency_jitter else 0)
         if delay > 0:
             time.sleep(delay)
+        login = _LOGIN_PATH.match(path) if handler.command == "GET" else None
+        if login is not None:  # outside the lock: the flow calls the login emulator
+            reply = self._login_reply(login.group("sso"), handler.headers.get(SANDBOX_USER_HEADER, "").strip())
+        else:
+            with self._lock:
+                reply = self._answer(handler.command, path, query, handler.headers, body)
         with self._lock:
-            reply = self._answer(handler.command, path, query, handler.headers, body)
             self._requests.append(RequestRecord(handler.command, path, reply.status))
-            if reply.status >= 400 and not reply.waf:
+            if reply.status >= 400 and not reply.waf and login is None:
                 self._waf.count_error(time.monotonic(), self, self._rng)
         if reply is RESET:
             reset_connection(handler)
