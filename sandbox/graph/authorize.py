@@ -12,7 +12,8 @@ Checks, in Entra's order (see sandbox/README.md, "Fidelity", for the sources):
 - the user: unknown → AADSTS50034, disabled → AADSTS50057; the service principal requires
   assignment and the user is neither assigned directly nor a *direct* member of an assigned group
   (nested groups do not count) → AADSTS50105, sent back to the redirect URI as error=access_denied.
-A code is single-use, bound to the client and the redirect URI, and expires (`CODE_LIFETIME_S`).
+A code is single-use, bound to the client and the redirect URI, and expires (knob
+`auth_code_lifetime_ms`, 10 minutes by default as Entra's).
 
 ID token claims (v2.0): iss, aud, exp, iat, nbf, sub (pairwise: per application), oid, tid, ver,
 nonce when asked; `name` and `preferred_username` with the profile scope; `email` from the user's
@@ -39,7 +40,6 @@ from sandbox.graph.signing import SigningKey
 from sandbox.graph.state import TenantState
 
 SANDBOX_USER_HEADER = "x-sandbox-user"
-CODE_LIFETIME_S = 600.0  # Entra's authorization codes live about 10 minutes
 ID_TOKEN_LIFETIME_S = 3600
 LOGIN_HOST = "https://login.microsoftonline.com"
 HTML_CONTENT_TYPE = "text/html; charset=utf-8"
@@ -67,12 +67,12 @@ class CodeFlow:
     """Authorize endpoint and the authorization-code grant, over one tenant's state."""
 
     def __init__(self, state_of: Callable[[], TenantState], key: SigningKey,
-                 error: Callable[[int, str, int, str], Answer]):
+                 error: Callable[[int, str, int, str], Answer], code_lifetime_s: Callable[[], float]):
         self._state_of = state_of
         self._key = key
         self._error = error
         self._codes: dict[str, _Code] = {}
-        self.code_lifetime_s = CODE_LIFETIME_S
+        self._code_lifetime_s = code_lifetime_s
 
     # ------------------------------------------------------------------ authorize
 
@@ -121,9 +121,12 @@ class CodeFlow:
                                      "an administrator. Please contact your administrator to assign access to "
                                      "this application.",
                 **back})
+        now = time.monotonic()
+        for spent in [c for c, held in self._codes.items() if held.redeemed or held.expires_at <= now]:
+            del self._codes[spent]
         code = secrets.token_urlsafe(48)
         self._codes[code] = _Code(client_id, redirect_uri, user["id"], frozenset(query.get("scope", "").split()),
-                                  query.get("nonce"), time.monotonic() + self.code_lifetime_s)
+                                  query.get("nonce"), now + self._code_lifetime_s())
         return _redirect(redirect_uri, {"code": code, **back, "session_state": secrets.token_hex(16)})
 
     @staticmethod

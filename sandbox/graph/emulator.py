@@ -83,6 +83,7 @@ class Faults:
     replication_delay_writes: bool = True   # also PATCH/DELETE/actions on it (the real provider's #611 404s)
     secret_propagation_ms: float = 0.0      # a new password is refused by the token endpoint this long (Entra: 4-18 s)
     include_login: bool = False             # periodic/random faults also hit the login routes
+    auth_code_lifetime_ms: float = 600_000  # an authorization code expires this long after it is issued
     discovery_mode: str = "ok"              # "ok" | "wrong_issuer" | "missing" (404)
     # Benchmarks of a client: answer a repeated user or member-list GET (same query, same caller) with
     # the bytes of its first answer, so the emulator's own rendering stops being what is measured.
@@ -192,7 +193,8 @@ class GraphEmulator(ServedEmulator):
         self._page_tokens = PageTokens(hashlib.sha256(f"graph-skiptoken:{seed}".encode()).digest())
         self._api = GraphApi(self.state, self._page_tokens, self._knobs)
         self._login = LoginEndpoints(lambda: self.state, self._store_token, seed=seed,
-                                     discovery_mode=lambda: self.faults.discovery_mode)
+                                     discovery_mode=lambda: self.faults.discovery_mode,
+                                     code_lifetime_s=lambda: self.faults.auth_code_lifetime_ms / 1000)
         self._tokens: dict[str, _TokenGrant] = {}
         self._queued: list[QueuedFault] = []
         self._log: list[RequestRecord] = []

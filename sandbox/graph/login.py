@@ -42,13 +42,13 @@ def is_login_path(path: str) -> bool:
 
 class LoginEndpoints:
     def __init__(self, state_of: Callable[[], TenantState], issue: Callable[[Caller], str], *, seed: int,
-                 discovery_mode: Callable[[], str]):
+                 discovery_mode: Callable[[], str], code_lifetime_s: Callable[[], float]):
         self._state_of = state_of
         self._issue = issue
         self._discovery_mode = discovery_mode
         self._key = signing_key(seed)
         self.key_id = self._key.key_id
-        self.code_flow = CodeFlow(state_of, self._key, self._error)
+        self.code_flow = CodeFlow(state_of, self._key, self._error, code_lifetime_s)
 
     # ------------------------------------------------------------------ routing
 
