@@ -22,6 +22,12 @@ def test_sso_login_accepts_a_complete_user_and_refuses_as_the_preflight_says(run
                                                                               sekoia_emulator):
     done = apply(runs)
     assert done.returncode == 0, done.err
+    assert "==> Checking login readiness" in done.err and "sandbox login of ivan@contoso.example accepted" in done.out
+    status = json.loads(runs("status", "sandbox", "--json").out)
+    readiness = next(c for c in status["checks"] if c["part"] == "login readiness")
+    assert readiness["state"] == "ok", readiness["detail"]
+    assert readiness["redirect_uri"] == "https://app.sekoia.io/user/callback"
+    assert readiness["sandbox_login"]["claims"]["email"] == "ivan@contoso.example"
     preflight = json.loads(runs("preflight", "sandbox", "--format", "json", "--warn-only").out)
     problems = {p["userPrincipalName"]: p["problems"] for p in preflight["problems"]}
     refused = {r["userPrincipalName"] for r in preflight["refused"]}
