@@ -112,9 +112,10 @@ def _token_accepts(http: httpx.Client, endpoints: Endpoints, token_endpoint: str
             sleep(delay)
             delay = min(delay * 2, 5.0)
             continue
+        code = next((c for c in _FIXES if f"AADSTS{c}:" in said), None)
         hint = (f"; a secret made in the last minute may still be propagating: re-run `sekoia-sso status "
                 f"{env_name}`, else `sekoia-sso apply {env_name}` gives Sekoia.io a working one"
-                if PROPAGATING in said else "")
+                if PROPAGATING in said else f" Fix: {_FIXES[code].replace('ENV', env_name)}" if code else "")
         raise LoginNotReadyError(f"the token endpoint refuses the client secret Sekoia.io holds (client "
                                  f"credentials grant): {said}{hint}")
 
