@@ -218,7 +218,8 @@ def terraform_fails(runs, graph) -> None:
 
 # The parts of the sandbox's report, in its order.
 PARTS = ["rendered HCL", "terraform drift", "terraform plan", "entra application", "assignment required",
-         "assignments", "client secret", "discovery document", "login readiness", "domain contoso.example", "sekoia oidc"]
+         "assignments", "client secret", "discovery document", "login readiness", "domain contoso.example",
+         "sekoia oidc"]
 BREAKS = {
     "graph_unreachable": (graph_unreachable, {"entra application", "assignment required", "assignments"}),
     "sekoia_unreachable": (sekoia_unreachable, {"sekoia domains", "sekoia oidc", "login readiness"}),
