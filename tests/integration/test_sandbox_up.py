@@ -148,3 +148,35 @@ def test_up_verifies_new_domains_after_the_given_delay(tmp_path, delay, verified
         assert [item["status"] for item in items] == ["verified" if verified else "pending"]
     finally:
         stop(process)
+
+
+def test_up_refuses_a_new_client_secret_for_the_given_propagation_delay(tmp_path):
+    process = start_up(["--dir", str(tmp_path), "--secret-propagation-delay", "1.5"], cwd=tmp_path)
+    try:
+        endpoints = wait_for(tmp_path / "endpoints.json", process)
+        env, graph = endpoints["env"], endpoints["graph_url"]
+        token_url = f"{graph}/{env['ARM_TENANT_ID']}/oauth2/v2.0/token"
+
+        def token(client_id: str, secret: str) -> httpx.Response:
+            return httpx.post(token_url, data={"grant_type": "client_credentials", "client_id": client_id,
+                                               "client_secret": secret,
+                                               "scope": "https://graph.microsoft.com/.default"})
+
+        admin = token(env["ARM_CLIENT_ID"], env["ARM_CLIENT_SECRET"]).json()["access_token"]
+        with httpx.Client(base_url=f"{graph}/v1.0", headers={"Authorization": f"Bearer {admin}"}) as portal:
+            app = portal.post("/applications", json={"displayName": "propagation"}).json()
+            portal.post("/servicePrincipals", json={"appId": app["appId"]}).raise_for_status()
+            secret = portal.post(f"/applications/{app['id']}/addPassword", json={}).json()["secretText"]
+        early = token(app["appId"], secret)
+        assert early.status_code == 401 and "AADSTS7000215" in early.text
+        time.sleep(1.6)
+        assert token(app["appId"], secret).status_code == 200
+    finally:
+        stop(process)
+
+
+def test_up_refuses_a_negative_propagation_delay(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "sandbox", "up", "--dir", str(tmp_path),
+                           "--secret-propagation-delay", "-1"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "--secret-propagation-delay" in done.stderr
+    assert not (tmp_path / "endpoints.json").exists()
