@@ -95,11 +95,7 @@ def _token_accepts(http: httpx.Client, endpoints: Endpoints, token_endpoint: str
     form = {"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret, "scope": scope}
     started, delay, told = time.monotonic(), 0.5, False
     while True:
-        try:
-            response = http.post(url, data=form)
-        except httpx.HTTPError as exc:
-            raise LoginNotReadyError(f"the token endpoint {token_endpoint} could not be reached "
-                                     f"({type(exc).__name__})") from None
+        response = _post_retrying_transient(http, url, form, token_endpoint, sleep)
         if response.status_code == 200:
             return time.monotonic() - started
         said = _scrub(_aadsts(response.text) or f"HTTP {response.status_code}", secret)
@@ -118,6 +114,28 @@ def _token_accepts(http: httpx.Client, endpoints: Endpoints, token_endpoint: str
                 if PROPAGATING in said else f" Fix: {_FIXES[code].replace('ENV', env_name)}" if code else "")
         raise LoginNotReadyError(f"the token endpoint refuses the client secret Sekoia.io holds (client "
                                  f"credentials grant): {said}{hint}")
+
+
+TRANSIENT = frozenset({429, 500, 502, 503, 504})
+TRANSIENT_TRIES = 3
+
+
+def _post_retrying_transient(http: httpx.Client, url: str, form: dict[str, str], shown_url: str,
+                             sleep: Callable[[float], None]) -> httpx.Response:
+    """One answer of the token endpoint, a throttled or failed one retried twice (1 s, 2 s) first."""
+    for attempt in range(TRANSIENT_TRIES):
+        last = attempt == TRANSIENT_TRIES - 1
+        try:
+            response = http.post(url, data=form)
+        except httpx.TransportError as exc:
+            if last:
+                raise LoginNotReadyError(f"the token endpoint {shown_url} could not be reached "
+                                         f"({type(exc).__name__}, {TRANSIENT_TRIES} tries)") from None
+        else:
+            if response.status_code not in TRANSIENT or last:
+                return response
+        sleep(2.0 ** attempt)
+    raise AssertionError("unreachable: the last try returns or raises")
 
 
 def _authorize_accepts(http: httpx.Client, endpoints: Endpoints, authorization_endpoint: str, client_id: str,

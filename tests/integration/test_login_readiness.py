@@ -75,3 +75,16 @@ def test_a_wrong_secret_fails_and_a_propagating_one_is_waited_out_saying_so(grap
     ready = check_login_readiness(target(graph_emulator, client_id, fresh), CALLBACK, endpoints=endpoints,
                                   env_name="prod", wait_s=30, on_wait=said.append)
     assert ready.secret_waited_s > 0 and len(said) == 1 and "waiting up to 30 s" in said[0]
+
+
+def test_a_throttled_or_failing_token_endpoint_is_retried_then_named(graph_client, graph_emulator, endpoints):
+    client_id, secret = make_app(graph_client, graph_emulator)
+    token_path = f"/{graph_emulator.tenant_id}/oauth2/v2.0/token"
+    graph_emulator.queue_fault(429, path_prefix=token_path, method="POST", retry_after=1, times=2)
+    check_login_readiness(target(graph_emulator, client_id, secret), CALLBACK, endpoints=endpoints,
+                          env_name="prod", sleep=lambda s: None)
+    graph_emulator.queue_fault(503, path_prefix=token_path, method="POST", times=3)
+    with pytest.raises(LoginNotReadyError) as raised:
+        check_login_readiness(target(graph_emulator, client_id, secret), CALLBACK, endpoints=endpoints,
+                              env_name="prod", sleep=lambda s: None)
+    assert "HTTP 503" in str(raised.value) and secret not in str(raised.value)
