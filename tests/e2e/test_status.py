@@ -291,7 +291,7 @@ def test_a_secret_inside_its_rotation_window_warns_and_fails_only_with_strict(ru
     secret = parts["client secret"]
     assert secret["state"] == "warning" and "inside the rotation window (180)" in secret["detail"]
     assert "sekoia-sso rotate sandbox" in secret["detail"] and secret["rotate_before_days"] == 180
-    assert document["counts"] == {"ok": 9, "warning": 1}
+    assert document["counts"] == {"ok": 10, "warning": 1}
     strict, document, _ = status_json(runs, "--strict")
     assert strict == 1 and document["strict"] is True
     text = runs("status", "sandbox", "--strict")
