@@ -30,17 +30,33 @@ def main(argv: list[str] | None = None) -> int:
                     metavar="SECONDS",
                     help="seconds after which the emulated Sekoia.io verifies a new domain "
                          f"(default {DEFAULT_DOMAIN_VERIFICATION_SECONDS:g}; negative: never, domains stay pending)")
-    up.add_argument("--secret-propagation-delay", type=float, default=0.0, metavar="SECONDS",
+    up.add_argument("--secret-propagation-delay", default="0", metavar="SECONDS|LOW-HIGH",
                     help="seconds during which the login emulator refuses a new client secret, as Entra ID "
-                         "does until it reaches every replica (4-18 s are reported; default 0)")
+                         "does until it reaches every replica; LOW-HIGH draws each secret's delay, seeded "
+                         "(4-18 s are reported; default 0)")
     args = parser.parse_args(argv)
     if args.command == "up":
         delay = args.domain_verification_delay
-        if args.secret_propagation_delay < 0:
-            parser.error("--secret-propagation-delay: a number of seconds, 0 or more")
+        propagation = _seconds_or_range(args.secret_propagation_delay)
+        if propagation is None:
+            parser.error(f"--secret-propagation-delay: {args.secret_propagation_delay!r} is not SECONDS or LOW-HIGH "
+                         "(numbers, 0 or more, LOW <= HIGH), e.g. 10 or 4-18")
         return run(args.dir, domain_verification_delay=None if delay < 0 else delay,
-                   secret_propagation_delay=args.secret_propagation_delay)
+                   secret_propagation_delay=propagation)
     return 2
+
+
+def _seconds_or_range(text: str) -> float | tuple[float, float] | None:
+    """'10' → 10.0, '4-18' → (4.0, 18.0); None when it is neither (negative, LOW > HIGH, not numbers)."""
+    low_text, dash, high_text = text.strip().partition("-")
+    try:
+        low = float(low_text)
+        high = float(high_text) if dash else low
+    except ValueError:
+        return None
+    if not (0 <= low <= high) or high != high or high == float("inf"):  # noqa: PLR0124 - NaN check
+        return None
+    return (low, high) if dash else low
 
 
 if __name__ == "__main__":

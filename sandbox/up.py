@@ -172,19 +172,22 @@ DEFAULT_DOMAIN_VERIFICATION_SECONDS = 5.0
 def run(directory: Path | str | None = None, *, out: TextIO = sys.stdout,
         on_ready: Callable[[Sandbox], None] | None = None,
         domain_verification_delay: float | None = DEFAULT_DOMAIN_VERIFICATION_SECONDS,
-        secret_propagation_delay: float = 0.0) -> int:
+        secret_propagation_delay: float | tuple[float, float] = 0.0) -> int:
     """`python -m sandbox up`: start, print the URLs, wait for SIGINT/SIGTERM, stop cleanly.
 
     Sekoia.io's team verifies a new domain by hand; the sandbox's stand-in verifies it after
     `domain_verification_delay` seconds (None: never, domains stay pending). A new client secret is
-    refused by the token endpoint for `secret_propagation_delay` seconds (Entra ID: 4-18 s).
+    refused by the token endpoint for `secret_propagation_delay` seconds, or a seeded draw in a
+    (low, high) pair for each new secret (Entra ID: 4-18 s).
     """
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         with start_sandbox(directory) as sandbox:
             sandbox.sekoia.domain_verification_delay = domain_verification_delay
-            sandbox.graph.configure(secret_propagation_ms=secret_propagation_delay * 1000)
+            low, high = (secret_propagation_delay if isinstance(secret_propagation_delay, tuple)
+                         else (secret_propagation_delay, secret_propagation_delay))
+            sandbox.graph.configure(secret_propagation_ms=low * 1000, secret_propagation_jitter_ms=(high - low) * 1000)
             print(describe(sandbox), file=out, flush=True)
             if on_ready is not None:
                 on_ready(sandbox)

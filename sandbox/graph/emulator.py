@@ -82,6 +82,7 @@ class Faults:
     replication_delay_ms: float = 0.0       # a new object answers 404 (and can't be referenced) this long
     replication_delay_writes: bool = True   # also PATCH/DELETE/actions on it (the real provider's #611 404s)
     secret_propagation_ms: float = 0.0      # a new password is refused by the token endpoint this long (Entra: 4-18 s)
+    secret_propagation_jitter_ms: float = 0.0  # plus a seeded draw in [0, this) per new password
     include_login: bool = False             # periodic/random faults also hit the login routes
     auth_code_lifetime_ms: float = 600_000  # an authorization code expires this long after it is issued
     discovery_mode: str = "ok"              # "ok" | "wrong_issuer" | "missing" (404)
@@ -513,6 +514,7 @@ class GraphEmulator(ServedEmulator):
                 self._knobs.replication_delay_s = self.faults.replication_delay_ms / 1000
                 self._knobs.replication_delay_writes = self.faults.replication_delay_writes
                 self.state.secret_propagation_s = self.faults.secret_propagation_ms / 1000
+                self.state.secret_propagation_jitter_s = self.faults.secret_propagation_jitter_ms / 1000
                 answer = self._api.dispatch(call)
         except GraphError as error:
             return self._error_answer(error)

@@ -175,8 +175,24 @@ def test_up_refuses_a_new_client_secret_for_the_given_propagation_delay(tmp_path
         stop(process)
 
 
-def test_up_refuses_a_negative_propagation_delay(tmp_path):
+@pytest.mark.parametrize("value", ["-1", "18-4", "abc", "nan", "4-"])
+def test_up_refuses_a_bad_propagation_delay_naming_the_forms_it_takes(tmp_path, value):
     done = subprocess.run([sys.executable, "-m", "sandbox", "up", "--dir", str(tmp_path),
-                           "--secret-propagation-delay", "-1"], capture_output=True, text=True, timeout=60)
-    assert done.returncode == 2 and "--secret-propagation-delay" in done.stderr
+                           f"--secret-propagation-delay={value}"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "SECONDS or LOW-HIGH" in done.stderr and "4-18" in done.stderr
     assert not (tmp_path / "endpoints.json").exists()
+
+
+def test_a_propagation_range_draws_each_secrets_delay_from_the_seed(graph_emulator, graph_client):
+    def delays() -> list[float]:
+        graph_emulator.configure(secret_propagation_ms=4000, secret_propagation_jitter_ms=14000)
+        app = graph_client.post("/v1.0/applications", json={"displayName": "draws"}).json()
+        before = time.monotonic()
+        keys = [graph_client.post(f"/v1.0/applications/{app['id']}/addPassword", json={}).json()["keyId"]
+                for _ in range(5)]
+        return [round(graph_emulator.state.secret_usable_at[k] - before) for k in keys]
+
+    first = delays()
+    assert all(4 <= d <= 18 for d in first) and len(set(first)) > 1
+    graph_emulator.reset()  # the same seed: the same draws
+    assert delays() == first
