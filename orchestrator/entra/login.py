@@ -9,8 +9,9 @@
     URI not registered) is a failure naming the fix. Without a browser session, Entra answers its
     sign-in page: that is success.
 (d) in the sandbox only, the real login: GET the SSO login URL Sekoia.io answers, with the login
-    emulator's `X-Sandbox-User` header naming a user; the Sekoia.io emulator runs the whole
-    authorization-code flow and answers its verdict and the claims it received.
+    emulator's `X-Sandbox-User` header naming a user and `?callback=` the region's redirect URI;
+    the Sekoia.io emulator runs the whole authorization-code flow and answers its verdict and the
+    claims it received.
 
 Requests go through `Endpoints.resolve`, never follow redirects, and nothing here ever prints,
 logs or raises the secret: texts coming back are scrubbed of it before they are quoted.
@@ -80,7 +81,7 @@ def check_login_readiness(target: Any, redirect_uri: str, *, endpoints: Endpoint
                            env_name)
         verdict = None
         if sandbox_user and login_url:
-            verdict = _sandbox_login(http, login_url, sandbox_user, str(secret or ""))
+            verdict = _sandbox_login(http, login_url, sandbox_user, redirect_uri, str(secret or ""))
     return LoginReadiness(discovery, redirect_uri, round(waited, 1), verdict)
 
 
@@ -159,13 +160,15 @@ def _authorize_accepts(http: httpx.Client, endpoints: Endpoints, authorization_e
                                  f"with redirect URI {redirect_uri}")
 
 
-def _sandbox_login(http: httpx.Client, login_url: str, user: str, secret: str) -> dict[str, Any]:
-    """(d), the sandbox only: Sekoia.io's emulator logs `user` in for real and answers its verdict."""
+def _sandbox_login(http: httpx.Client, login_url: str, user: str, callback: str, secret: str) -> dict[str, Any]:
+    """(d), the sandbox only: Sekoia.io's emulator logs `user` in for real and answers its verdict. Its one
+    emulator stands for every region: `callback` is the region's redirect URI."""
     if not is_loopback(login_url):
         raise LoginNotReadyError(f"the SSO login URL {login_url} is not the sandbox's: no real login is tried "
                                  "outside the sandbox")
     try:
-        response = http.get(login_url, headers={SANDBOX_USER_HEADER: user}, timeout=60.0)
+        response = http.get(login_url, params={"callback": callback}, headers={SANDBOX_USER_HEADER: user},
+                            timeout=60.0)
         verdict = response.json()
     except (httpx.HTTPError, ValueError) as exc:
         raise LoginNotReadyError(f"the sandbox's SSO login of {user} at {login_url} gave no verdict "

@@ -32,7 +32,9 @@ What it enforces, and why:
   bring), runs the authorization-code flow against the provider URL it holds and answers the
   verdict as JSON (200 accepted, 401 refused): the claims received, or where and why it stopped.
   `login_routes` maps the public login host to the login emulator (start_sandbox sets it);
-  `callback_url` is the redirect URI sent, FRA1's by default.
+  `callback_url` is the redirect URI sent, FRA1's by default: the one emulator stands for every
+  region, so a login may name its region's callback (`?callback=<url>`, or the `callback_url`
+  argument), which must be an https URL ending in /user/callback.
 - The WAF: more than `rate_limit` requests in one second, or more than `error_limit` errors per
   second over `error_window` seconds, blocks every request for `rate_limit_block` seconds
   (a (low, high) pair draws a duration, 30 s to 10 min by default like the real one) with 429
@@ -80,6 +82,7 @@ __all__ = ["RequestRecord", "SekoiaEmulator"]
 
 DEFAULT_CALLBACK_URL = "https://app.sekoia.io/user/callback"  # FRA1's; orchestrator/config/regions.py
 _LOGIN_PATH = re.compile(r"^/user/oidc/(?P<sso>[0-9a-f-]+)/?$")
+_CALLBACK = re.compile(r"https://[A-Za-z0-9.-]+(:\d+)?/user/callback")
 
 
 class RequestRecord(NamedTuple):
@@ -309,8 +312,10 @@ class SekoiaEmulator(ServedEmulator):
         with self._lock:
             return self.state.secrets.get(community_uuid)
 
-    def sso_login(self, community_uuid: str, user: str) -> LoginResult:
-        """Log `user` in through the community's SSO, as Sekoia.io would (see sandbox/sekoia/oidc.py)."""
+    def sso_login(self, community_uuid: str, user: str, *, callback_url: str | None = None) -> LoginResult:
+        """Log `user` in through the community's SSO, as Sekoia.io would (see sandbox/sekoia/oidc.py).
+
+        callback_url: the redirect URI of the community's region (default `self.callback_url`, FRA1's)."""
         with self._lock:
             sso = self.state.sso.get(community_uuid)
             secret = self.state.secrets.get(community_uuid)
@@ -318,13 +323,13 @@ class SekoiaEmulator(ServedEmulator):
         if sso is None or not sso.enabled or not secret:
             result = LoginResult(False, user, "configuration", "SSO is not configured or not enabled")
         else:
-            result = oidc_login(sso.provider_url, sso.client_id, secret, user, callback_url=self.callback_url,
-                                routes=routes)
+            result = oidc_login(sso.provider_url, sso.client_id, secret, user,
+                                callback_url=callback_url or self.callback_url, routes=routes)
         with self._lock:
             self.sso_logins.append(result)
         return result
 
-    def _login_reply(self, sso_uuid: str, user: str) -> Reply:
+    def _login_reply(self, sso_uuid: str, user: str, query: str) -> Reply:
         with self._lock:
             community = next((c for c, sso in self.state.sso.items() if sso.uuid == sso_uuid), None)
         if community is None:
@@ -332,7 +337,11 @@ class SekoiaEmulator(ServedEmulator):
         if not user:
             return Reply(400, json.dumps({"message": f"Name the user signing in with {SANDBOX_USER_HEADER}",
                                           "code": "BAD_REQUEST"}).encode())
-        result = self.sso_login(community, user)
+        callback = (parse_qs(query).get("callback") or [None])[0]
+        if callback is not None and not _CALLBACK.fullmatch(callback):
+            return Reply(400, json.dumps({"message": "callback must be an https URL ending in /user/callback",
+                                          "code": "BAD_REQUEST"}).encode())
+        result = self.sso_login(community, user, callback_url=callback)
         return Reply(200 if result.accepted else 401, json.dumps(result.to_dict()).encode())
 
     def sso_secret_history(self, community_uuid: str) -> list[str]:
@@ -401,7 +410,8 @@ class SekoiaEmulator(ServedEmulator):
             time.sleep(delay)
         login = _LOGIN_PATH.match(path) if handler.command == "GET" else None
         if login is not None:  # outside the lock: the flow calls the login emulator
-            reply = self._login_reply(login.group("sso"), handler.headers.get(SANDBOX_USER_HEADER, "").strip())
+            reply = self._login_reply(login.group("sso"), handler.headers.get(SANDBOX_USER_HEADER, "").strip(),
+                                      query)
         else:
             with self._lock:
                 reply = self._answer(handler.command, path, query, handler.headers, body)

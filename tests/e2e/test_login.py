@@ -59,6 +59,13 @@ def test_sso_login_accepts_a_complete_user_and_refuses_as_the_preflight_says(run
     login_url = sekoia_emulator.sso_configuration(DEMO_COMMUNITY_UUID)["login_url"]
     answer = httpx.get(login_url, headers={"X-Sandbox-User": "alice@contoso.example"}, timeout=30)
     assert answer.status_code == 200 and answer.json()["accepted"] is True
+    # the one emulator stands for every region: a login may name its region's callback, which Entra checks
+    elsewhere = httpx.get(login_url, params={"callback": "https://app.usa1.sekoia.io/user/callback"},
+                          headers={"X-Sandbox-User": "alice@contoso.example"}, timeout=30)
+    assert elsewhere.status_code == 401 and "AADSTS50011" in elsewhere.json()["reason"]
+    hostile = httpx.get(login_url, params={"callback": "http://127.0.0.1:1/collect"},
+                        headers={"X-Sandbox-User": "alice@contoso.example"}, timeout=30)
+    assert hostile.status_code == 400 and "https URL ending in /user/callback" in hostile.text
     assert secret not in answer.text and all(secret not in json.dumps(r.to_dict()) for r in sekoia_emulator.sso_logins)
 
 
