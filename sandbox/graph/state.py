@@ -116,6 +116,8 @@ class TenantState:
         self.password_secrets: dict[str, str] = {}
         # A new password logs in only once it has reached every replica: monotonic time, by keyId.
         self.secret_propagation_s = 0.0
+        self.secret_propagation_jitter_s = 0.0  # each new password waits propagation + uniform(0, jitter)
+        self._propagation_rng = random.Random(f"graph-secret-propagation:{self.seed}")
         self.secret_usable_at: dict[str, float] = {}
         self.visible_at: dict[str, float] = {}
         self.replication = Replication(self.seed)
@@ -324,8 +326,10 @@ class TenantState:
         }
         owner.setdefault("passwordCredentials", []).append(credential)
         self.password_secrets[credential["keyId"]] = secret_text
-        if self.secret_propagation_s > 0:
-            self.secret_usable_at[credential["keyId"]] = time.monotonic() + self.secret_propagation_s
+        delay = self.secret_propagation_s + (self._propagation_rng.uniform(0, self.secret_propagation_jitter_s)
+                                             if self.secret_propagation_jitter_s > 0 else 0.0)
+        if delay > 0:
+            self.secret_usable_at[credential["keyId"]] = time.monotonic() + delay
         return dict(credential, secretText=secret_text)
 
     def usable_credentials(self, client_id: str, secret: str) -> list[dict]:
