@@ -30,6 +30,7 @@
     │       ├── SekoiaRouteMissingError      an assumed route does not exist: do the step in the UI
     │       └── DomainRejectedError          Sekoia.io's team refused a domain
     ├── DiscoveryError                       the tenant's discovery document is missing or not this tenant's
+    ├── LoginNotReadyError                   Entra ID would refuse Sekoia.io's login (secret, client ID, redirect URI)
     ├── StaleRenderError                     committed rendered HCL differs from a fresh render
     ├── RenderFileError                      a rendered file cannot be read or written
     ├── EnvironmentBusyError                 another run holds the environment
@@ -243,6 +244,11 @@ class DomainRejectedError(SekoiaError):
 
 class DiscoveryError(SekoiaSSOError):
     """The tenant's discovery document is missing, unreachable or not this tenant's."""
+
+
+class LoginNotReadyError(SekoiaSSOError):
+    """Entra ID refuses the client secret Sekoia.io holds, or its authorize endpoint the client ID or the
+    redirect URI (AADSTS700016, AADSTS50011), or the sandbox's real login failed (exit 1)."""
 
 
 class StaleRenderError(SekoiaSSOError):

@@ -36,11 +36,35 @@ def main(argv: list[str] | None = None) -> int:
                     help="how strict the emulated Entra ID is: "
                          + "; ".join(f"{p.name}: {p.summary}" for p in PROFILES.values())
                          + f" (default {DEFAULT_PROFILE})")
+    up.add_argument("--secret-propagation-delay", default=None, metavar="SECONDS|LOW-HIGH",
+                    help="seconds during which the login emulator refuses a new client secret, as Entra ID "
+                         "does until it reaches every replica; LOW-HIGH draws each secret's delay, seeded "
+                         "(4-18 s are reported; default: the profile's, 0 on fast)")
     args = parser.parse_args(argv)
     if args.command == "up":
         delay = args.domain_verification_delay
-        return run(args.dir, domain_verification_delay=None if delay < 0 else delay, profile=args.profile)
+        propagation = None
+        if args.secret_propagation_delay is not None:
+            propagation = _seconds_or_range(args.secret_propagation_delay)
+            if propagation is None:
+                parser.error(f"--secret-propagation-delay: {args.secret_propagation_delay!r} is not SECONDS or "
+                             "LOW-HIGH (numbers, 0 or more, LOW <= HIGH), e.g. 10 or 4-18")
+        return run(args.dir, domain_verification_delay=None if delay < 0 else delay, profile=args.profile,
+                   secret_propagation_delay=propagation)
     return 2
+
+
+def _seconds_or_range(text: str) -> float | tuple[float, float] | None:
+    """'10' → 10.0, '4-18' → (4.0, 18.0); None when it is neither (negative, LOW > HIGH, not numbers)."""
+    low_text, dash, high_text = text.strip().partition("-")
+    try:
+        low = float(low_text)
+        high = float(high_text) if dash else low
+    except ValueError:
+        return None
+    if not (0 <= low <= high) or high != high or high == float("inf"):  # noqa: PLR0124 - NaN check
+        return None
+    return (low, high) if dash else low
 
 
 if __name__ == "__main__":

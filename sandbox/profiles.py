@@ -5,8 +5,8 @@
              - replication lag: half the new objects stay unseen for up to 2.5 s, and while one lags a
                third of the requests already reach a replica that has it (a write passes, the next read
                404s: the real provider's failures of sandbox/README.md's fidelity list);
-             - a new client secret works only after a few seconds (Entra: 4-18 s reported; here 3-6 s,
-               drawn from the seed, so the suite's slow test stays under two minutes);
+             - a new client secret works only after a few seconds (Entra: 4-18 s reported; here each
+               secret draws 4-8 s from the seed, so the suite's slow test stays near two minutes);
              - Graph answers in about 25 ms, and about 2 % of the calls get 429 with Retry-After: 1;
              - the provider polls a new password's sightings 1 s apart, as the real one does.
 
@@ -16,7 +16,6 @@ interval (AZUREAD_SANDBOX_POLL_SECONDS, through the sandbox's environment).
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,8 +30,7 @@ class Profile:
     poll_seconds: float = 0.05  # the emulated provider's state-change poll interval
 
 
-def _reality(seed: int = 0) -> Profile:
-    rng = random.Random(f"sandbox-profile-reality:{seed}")
+def _reality() -> Profile:
     return Profile(
         name="reality",
         summary="replication lag, secret propagation delay, Graph latency and occasional throttling",
@@ -42,7 +40,8 @@ def _reality(seed: int = 0) -> Profile:
             "replication_lag_share": 0.5,
             "replication_lag_jitter": 0.8,
             "replication_seen_share": 0.35,
-            "secret_propagation_ms": round(rng.uniform(3000, 6000)),
+            "secret_propagation_ms": 4000.0,
+            "secret_propagation_jitter_ms": 4000.0,  # each new secret: 4-8 s, drawn from the tenant's seed
             "latency_ms": 25.0,
             "throttle_rate": 0.02,
             "retry_after": 1.0,

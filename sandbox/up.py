@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from sandbox.graph.emulator import GraphEmulator
+from sandbox.graph.login import LOGIN_HOST
 from sandbox.mirror import Mirror, install_mirror
 from sandbox.profiles import DEFAULT_PROFILE, Profile, profile_named
 from sandbox.provider import GRAPH_URL_ENV, POLL_SECONDS_ENV
@@ -142,6 +143,8 @@ def start_sandbox(directory: Path | str | None = None, *, write_endpoints: bool 
         raise
     if chosen.graph_faults:
         graph.configure(**chosen.graph_faults)
+    # the emulated Sekoia.io logs users in against the login emulator, as the real one against Entra ID
+    sekoia.login_routes = {LOGIN_HOST: graph.url}
     sandbox = Sandbox(directory=directory, graph=graph, sekoia=sekoia, mirror=mirror, owns_graph=owns_graph,
                       owns_sekoia=owns_sekoia, profile=chosen)
     if write_endpoints:
@@ -180,17 +183,25 @@ DEFAULT_DOMAIN_VERIFICATION_SECONDS = 5.0
 def run(directory: Path | str | None = None, *, out: TextIO = sys.stdout,
         on_ready: Callable[[Sandbox], None] | None = None,
         domain_verification_delay: float | None = DEFAULT_DOMAIN_VERIFICATION_SECONDS,
-        profile: str = DEFAULT_PROFILE) -> int:
+        profile: str = DEFAULT_PROFILE,
+        secret_propagation_delay: float | tuple[float, float] | None = None) -> int:
     """`python -m sandbox up`: start, print the URLs, wait for SIGINT/SIGTERM, stop cleanly.
 
     Sekoia.io's team verifies a new domain by hand; the sandbox's stand-in verifies it after
-    `domain_verification_delay` seconds (None: never, domains stay pending).
+    `domain_verification_delay` seconds (None: never, domains stay pending). A new client secret is
+    refused by the token endpoint for `secret_propagation_delay` seconds, or a seeded draw in a
+    (low, high) pair for each new secret (Entra ID: 4-18 s).
     """
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         with start_sandbox(directory, profile=profile) as sandbox:
             sandbox.sekoia.domain_verification_delay = domain_verification_delay
+            if secret_propagation_delay is not None:  # given on the command line: it wins over the profile's
+                low, high = (secret_propagation_delay if isinstance(secret_propagation_delay, tuple)
+                             else (secret_propagation_delay, secret_propagation_delay))
+                sandbox.graph.configure(secret_propagation_ms=low * 1000,
+                                        secret_propagation_jitter_ms=(high - low) * 1000)
             print(describe(sandbox), file=out, flush=True)
             if on_ready is not None:
                 on_ready(sandbox)

@@ -2,12 +2,15 @@
 
 Starts the sandbox (Graph, login, Sekoia.io, the emulated azuread provider) in a temporary
 directory, runs `sekoia-sso apply sandbox --yes --warn-only --quiet` (its users are incomplete on
-purpose, so the preflight only warns) and `sekoia-sso status sandbox` as a user would,
-and stops the sandbox. The sandbox's "Sekoia.io team" verifies domains after a few seconds.
+purpose, so the preflight only warns) and `sekoia-sso status sandbox` as a user would, then logs
+one sandbox user in through SSO (the Sekoia.io emulator runs the authorization-code flow against
+the login emulator) and prints the claims Sekoia.io received, never a secret; then stops the
+sandbox. The sandbox's "Sekoia.io team" verifies domains after a few seconds.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -15,10 +18,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from sandbox.up import start_sandbox
+from sandbox.sekoia.state import DEMO_COMMUNITY_UUID
+from sandbox.up import Sandbox, start_sandbox
 
 REPO = Path(__file__).resolve().parent.parent
 DOMAIN_VERIFICATION_SECONDS = 3.0
+LOGIN_USER = "alice@contoso.example"  # complete, and a direct member of an assigned group
 
 
 def main() -> int:
@@ -40,8 +45,23 @@ def main() -> int:
                 print(f"\ndemo: `sekoia-sso {' '.join(step)}` exited {done.returncode}", file=sys.stderr)
                 return done.returncode
             print(flush=True)
+        if not log_in(sandbox):
+            return 1
     print(f"Demo done in {time.monotonic() - started:.1f}s; the sandbox is stopped.")
     return 0
+
+
+def log_in(sandbox: Sandbox) -> bool:
+    """One SSO login as a user would make it, and what Sekoia.io received (claims only: no secret in them)."""
+    print(f"$ SSO login of {LOGIN_USER} to Sekoia.io (authorization code flow, ID token checked)", flush=True)
+    result = sandbox.sekoia.sso_login(DEMO_COMMUNITY_UUID, LOGIN_USER)
+    if not result.accepted:
+        print(f"demo: Sekoia.io refused the login at {result.stage}: {result.reason}", file=sys.stderr)
+        return False
+    print("Sekoia.io accepted the login; the ID token's claims it received:")
+    print(json.dumps(result.claims, indent=2, sort_keys=True), flush=True)
+    print(flush=True)
+    return True
 
 
 if __name__ == "__main__":

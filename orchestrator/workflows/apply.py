@@ -77,6 +77,7 @@ class ApplySummary:
     client_secret_days_left: float | None
     rotated: bool = False
     preflight: dict[str, int] | None = None
+    login_readiness: dict[str, Any] | None = None  # orchestrator/entra/login.py; None when nothing was done
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -91,6 +92,7 @@ class ApplySummary:
             else round(self.client_secret_days_left, 1),
             "rotated": self.rotated,
             "preflight": self.preflight,
+            "login_readiness": self.login_readiness,
         }
 
 
@@ -287,6 +289,7 @@ class _ApplyRun:
         self.result: Any = None
         self.rotated = False
         self.licence: GroupAssignmentLicence | None = None
+        self.login_readiness: dict[str, Any] | None = None
 
     def plan_with_reads_beside(self, early: EarlyPlan | None) -> None:
         """The plan goes first, as it takes longest; everything else runs beside it: the render check,
@@ -498,6 +501,7 @@ class _ApplyRun:
             raise SekoiaSSOError("Sekoia.io does not hold the wanted configuration after the write: "
                                  + json.dumps(final.to_dict()["sso"], sort_keys=True))
         self.login_url = self.result.login_url or final.login_url
+        self.login_readiness = _check_login(env, self.workspace, self.outputs, self.login_url, console)
         if creates(self.tf_summary, PASSWORD_PREFIX):  # a killed run may have made one the state lacks
             _remove_unrecorded_passwords(env, self.project_dir, self.outputs, console)
 
@@ -515,6 +519,7 @@ class _ApplyRun:
             client_secret_days_left=left,
             rotated=self.rotated,
             preflight=self.preflight,
+            login_readiness=self.login_readiness,
         )
         result = self.console.result
         self.console.step("Done")
@@ -527,6 +532,23 @@ class _ApplyRun:
         if self.login_url:
             result(f"  SSO login URL      {self.login_url}")
         return summary
+
+
+def _check_login(env: Environment, workspace: Workspace, outputs: dict[str, Any], login_url: str | None,
+                 console: Console) -> dict[str, Any]:
+    """`login readiness`, once Sekoia.io holds its settings; a secret still propagating is waited out (bounded)."""
+    from orchestrator.entra.login import check_login_readiness
+    from orchestrator.sekoia.settings import SekoiaTarget
+    from orchestrator.workflows.client_secret import ACCEPT_TIMEOUT
+    from orchestrator.workflows.status import login_attempt
+
+    console.step("Checking login readiness")
+    url, user = login_attempt(env, login_url)
+    ready = check_login_readiness(SekoiaTarget.from_outputs(env, outputs), env.config.sekoia.redirect_uris[0],
+                                  endpoints=workspace.endpoints, env_name=env.name, sandbox_user=user,
+                                  login_url=url, wait_s=ACCEPT_TIMEOUT, on_wait=console.result)
+    console.result(f"login readiness: {ready.describe()}")
+    return ready.to_dict()
 
 
 def apply_environment(project_dir: Path, env: Environment, options: ApplyOptions, console: Console,

@@ -4,7 +4,8 @@ A report, not a script: each part is a small check of its own, run beside the ot
 check that fails (Terraform, Graph or Sekoia.io unreachable, an output missing) is that part's
 problem; the others still report. The sources are read once each, beside each other: ONE Terraform
 plan (its `resource_drift` and `resource_changes` carry both the drift and the pending changes),
-the outputs, Microsoft Graph, Sekoia.io and the tenant's discovery document.
+the outputs, Microsoft Graph, Sekoia.io and the tenant's discovery document; `login readiness` asks
+Entra ID's token and authorize endpoints (and, in the sandbox, logs a user in through Sekoia.io).
 
 The checks, in the order the report shows them, are STATUS_CHECKS at the end of this file.
 """
@@ -262,6 +263,28 @@ def _check_discovery(reads: _StatusReads) -> Check:
                  {"tenant_id": target.tenant_id, "issuer": discovery.issuer})
 
 
+def _check_login_readiness(reads: _StatusReads) -> Check:
+    """Entra ID takes the secret Sekoia.io holds and the client ID with the redirect URI (orchestrator/entra/login.py);
+    in the sandbox, a real SSO login too."""
+    from orchestrator.entra.login import check_login_readiness
+    from orchestrator.sekoia.settings import SekoiaTarget
+
+    env = reads.env
+    target = SekoiaTarget.from_outputs(env, reads.outputs.result())
+    login_url, user = login_attempt(env, reads.sekoia.result().login_url)
+    ready = check_login_readiness(target, env.config.sekoia.redirect_uris[0], endpoints=reads.workspace.endpoints,
+                                  env_name=env.name, sandbox_user=user, login_url=login_url)
+    return Check("login readiness", "ok", ready.describe(), ready.to_dict())
+
+
+def login_attempt(env: Environment, login_url: str | None) -> tuple[str | None, str | None]:
+    """(login URL, user) of the sandbox's real SSO login: the first UPN of access.users; (None, None) elsewhere."""
+    users = env.config.access.user_references.names
+    if not env.config.sandbox or not login_url or not users:
+        return None, None
+    return login_url, users[0]
+
+
 def _check_sekoia_domains(reads: _StatusReads) -> list[Check]:
     states = {"verified": "ok", "pending": "waiting", "missing": "drift"}  # missing: apply registers it
     apply = f"not registered in Sekoia.io: `sekoia-sso apply {reads.env.name}` sends it for verification"
@@ -311,6 +334,7 @@ STATUS_CHECKS: tuple[tuple[str, Callable[[_StatusReads], Check | list[Check]]], 
     ("client secret", lambda reads: _check_client_secret(reads.outputs_or_none(), reads.env,
                                                           _entra_credentials(reads))),
     ("discovery document", _check_discovery),
+    ("login readiness", _check_login_readiness),
     ("sekoia domains", _check_sekoia_domains),
     ("sekoia oidc", _check_sekoia_oidc),
 )

@@ -89,7 +89,9 @@ class Faults:
     replication_lag_jitter: float = 0.0
     replication_seen_share: float = 0.0
     secret_propagation_ms: float = 0.0      # a new password is refused by the token endpoint this long (Entra: 4-18 s)
+    secret_propagation_jitter_ms: float = 0.0  # plus a seeded draw in [0, this) per new password
     include_login: bool = False             # periodic/random faults also hit the login routes
+    auth_code_lifetime_ms: float = 600_000  # an authorization code expires this long after it is issued
     discovery_mode: str = "ok"              # "ok" | "wrong_issuer" | "missing" (404)
     # Benchmarks of a client: answer a repeated user or member-list GET (same query, same caller) with
     # the bytes of its first answer, so the emulator's own rendering stops being what is measured.
@@ -165,7 +167,7 @@ class _Handler(QuietHandler):
         assert isinstance(outcome, Answer)
         payload = emulator._payload(outcome)
         self.send_response(outcome.status)
-        if outcome.body is not None:
+        if outcome.body is not None and "Content-Type" not in outcome.headers:
             self.send_header("Content-Type", JSON_CONTENT_TYPE)
         request_id = headers.get("client-request-id") or secrets.token_hex(16)
         self.send_header("request-id", secrets.token_hex(16))
@@ -199,7 +201,8 @@ class GraphEmulator(ServedEmulator):
         self._page_tokens = PageTokens(hashlib.sha256(f"graph-skiptoken:{seed}".encode()).digest())
         self._api = GraphApi(self.state, self._page_tokens, self._knobs)
         self._login = LoginEndpoints(lambda: self.state, self._store_token, seed=seed,
-                                     discovery_mode=lambda: self.faults.discovery_mode)
+                                     discovery_mode=lambda: self.faults.discovery_mode,
+                                     code_lifetime_s=lambda: self.faults.auth_code_lifetime_ms / 1000)
         self._tokens: dict[str, _TokenGrant] = {}
         self._queued: list[QueuedFault] = []
         self._log: list[RequestRecord] = []
@@ -519,6 +522,7 @@ class GraphEmulator(ServedEmulator):
                 self._knobs.replication_delay_writes = self.faults.replication_delay_writes
                 self.state.replication.configure(self.faults)
                 self.state.secret_propagation_s = self.faults.secret_propagation_ms / 1000
+                self.state.secret_propagation_jitter_s = self.faults.secret_propagation_jitter_ms / 1000
                 answer = self._api.dispatch(call)
         except GraphError as error:
             return self._error_answer(error)
@@ -534,6 +538,8 @@ class GraphEmulator(ServedEmulator):
         cached = self._read_payloads.get(id(answer))
         if cached is not None and cached[0] is answer:
             return cached[1]
+        if isinstance(answer.body, str):  # an HTML page of the login routes
+            return answer.body.encode()
         return b"" if answer.body is None else json.dumps(answer.body, separators=(",", ":")).encode()
 
 

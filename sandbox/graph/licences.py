@@ -60,3 +60,9 @@ def group_assignment_refused() -> GraphError:
     group operation reserved to premium tenants (a directory role given to a group), see sandbox/README.md."""
     return GraphError(403, "Authorization_RequestDenied",
                       "Only companies who have purchased AAD Premium may perform this operation.")
+
+
+def refuse_group_without_premium(principal_kind: str, premium: bool) -> None:
+    """Graph's answer to a group assigned to an application in a tenant without Entra ID P1/P2."""
+    if principal_kind == "group" and not premium:
+        raise group_assignment_refused()

@@ -4,7 +4,8 @@ Served on the same server as Graph; in sandbox mode the orchestrator maps login.
 to it. The documents name the real host (https://login.microsoftonline.com/...) exactly as Entra's do,
 because a client that checks the issuer must see the real value.
 
-Only the client-credentials grant is implemented (what Terraform and the orchestrator use). A client
+Grants: client credentials (what Terraform and the orchestrator use) and the authorization code
+(a user's login: sandbox/graph/authorize.py, which also serves GET .../oauth2/v2.0/authorize). A client
 is any application of the tenant with a service principal; its secret is checked against the
 password credentials Entra keeps, so a secret made through addPassword logs in like the real one.
 Errors are AADSTS-style: `{"error", "error_description": "AADSTSnnnn: ...", "error_codes": [...]}`.
@@ -13,21 +14,22 @@ Errors are AADSTS-style: `{"error", "error_description": "AADSTSnnnn: ...", "err
 from __future__ import annotations
 
 import base64
-import hashlib
-import random
 import re
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl
 
+from sandbox.graph.authorize import CodeFlow
 from sandbox.graph.entities import MICROSOFT_GRAPH_APP_ID
 from sandbox.graph.handlers import Answer, Caller
+from sandbox.graph.signing import signing_key
 from sandbox.graph.state import TenantState, parse_datetime
 
 LOGIN_HOST = "https://login.microsoftonline.com"
 MULTI_TENANT = ("common", "organizations", "consumers")
 DISCOVERY_MODES = ("ok", "wrong_issuer", "missing")
+_AUTHORIZE_PATH = re.compile(r"^/(?P<tenant>[^/]+)/oauth2/v2\.0/authorize$")
 _TOKEN_PATH = re.compile(r"^/(?P<tenant>[^/]+)/oauth2/v2\.0/token$")
 _DISCOVERY_PATH = re.compile(r"^/(?P<tenant>[^/]+)/v2\.0/\.well-known/openid-configuration$")
 _KEYS_PATH = re.compile(r"^/(?P<tenant>[^/]+)/discovery/v2\.0/keys$")
@@ -35,21 +37,18 @@ _INSTANCE_PATH = re.compile(r"^/(?P<tenant>[^/]+)/discovery/instance$")
 
 
 def is_login_path(path: str) -> bool:
-    return any(p.match(path) for p in (_TOKEN_PATH, _DISCOVERY_PATH, _KEYS_PATH, _INSTANCE_PATH))
+    return any(p.match(path) for p in (_AUTHORIZE_PATH, _TOKEN_PATH, _DISCOVERY_PATH, _KEYS_PATH, _INSTANCE_PATH))
 
 
 class LoginEndpoints:
     def __init__(self, state_of: Callable[[], TenantState], issue: Callable[[Caller], str], *, seed: int,
-                 discovery_mode: Callable[[], str]):
+                 discovery_mode: Callable[[], str], code_lifetime_s: Callable[[], float]):
         self._state_of = state_of
         self._issue = issue
         self._discovery_mode = discovery_mode
-        rng = random.Random(f"graph-jwks:{seed}")
-        modulus = rng.getrandbits(2048) | (1 << 2047) | 1
-        thumbprint = hashlib.sha1(modulus.to_bytes(256, "big")).digest()  # noqa: S324 - a key id, not security
-        self.key_id = base64.urlsafe_b64encode(thumbprint).decode().rstrip("=")
-        self._modulus = base64.urlsafe_b64encode(modulus.to_bytes(256, "big")).decode().rstrip("=")
-        self._certificate = base64.b64encode(rng.getrandbits(8 * 700).to_bytes(700, "big")).decode()
+        self._key = signing_key(seed)
+        self.key_id = self._key.key_id
+        self.code_flow = CodeFlow(state_of, self._key, self._error, code_lifetime_s)
 
     # ------------------------------------------------------------------ routing
 
@@ -62,6 +61,11 @@ class LoginEndpoints:
             return self.token(match.group("tenant"), headers, body, base_url)
         if method != "GET":
             return self._error(405, "invalid_request", 900561, "The endpoint only accepts GET requests.")
+        if match := _AUTHORIZE_PATH.match(path):
+            tenant = match.group("tenant")
+            tenant_id = None if tenant.lower() in MULTI_TENANT else self._tenant_guid(tenant)
+            return self._unknown_tenant(tenant) if tenant_id is None else \
+                self.code_flow.authorize(tenant_id, query, headers)
         if match := _DISCOVERY_PATH.match(path):
             return self.discovery(match.group("tenant"))
         if match := _KEYS_PATH.match(path):
@@ -115,10 +119,25 @@ class LoginEndpoints:
         sp = self._client(state, form, tenant_id)
         if isinstance(sp, Answer):
             return sp
+        if form["grant_type"] == "authorization_code":
+            return self._code_grant(form, tenant_id, sp)
         token = self._issue(Caller(client_app_id=form["client_id"], service_principal_id=sp["id"],
                                    roles=frozenset(state.roles_of(sp["id"]))))
         return Answer(200, {"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599,
                             "access_token": token})
+
+    def _code_grant(self, form: Mapping[str, str], tenant_id: str, sp: dict) -> Answer:
+        code = self.code_flow.redeem(form, tenant_id)
+        if isinstance(code, Answer):
+            return code
+        access_token = self._issue(Caller(client_app_id=form["client_id"], service_principal_id=sp["id"],
+                                          roles=frozenset()))
+        answer = {"token_type": "Bearer", "scope": " ".join(sorted(code.scopes)), "expires_in": 3599,
+                  "ext_expires_in": 3599, "access_token": access_token}
+        id_token = self.code_flow.id_token(code, tenant_id)
+        if id_token is not None:
+            answer["id_token"] = id_token
+        return Answer(200, answer)
 
     def _token_form(self, headers: Mapping[str, str], body: bytes) -> dict[str, str] | Answer:
         """The client-credentials form, client id and secret taken from Basic auth when the form lacks them."""
@@ -134,11 +153,14 @@ class LoginEndpoints:
                 form.setdefault("client_secret", password)
             except (ValueError, UnicodeDecodeError):
                 return self._error(401, "invalid_client", 7000216, "Malformed client credentials.")
-        for required in ("grant_type", "client_id", "scope"):
-            if not form.get(required):
+        grant = form.get("grant_type")
+        required = ("grant_type", "client_id", "code", "redirect_uri") if grant == "authorization_code" else \
+            ("grant_type", "client_id", "scope")
+        for name in required:
+            if not form.get(name):
                 return self._error(400, "invalid_request", 900144,
-                                   f"The request body must contain the following parameter: '{required}'.")
-        if form["grant_type"] != "client_credentials":
+                                   f"The request body must contain the following parameter: '{name}'.")
+        if form["grant_type"] not in ("client_credentials", "authorization_code"):
             return self._error(400, "unsupported_grant_type", 70003,
                                f"The app requested an unsupported grant type '{form['grant_type']}'.")
         return form
@@ -152,6 +174,8 @@ class LoginEndpoints:
         tenant_id = self._tenant_guid(tenant)
         if tenant_id is None:
             return self._unknown_tenant(tenant)
+        if form["grant_type"] == "authorization_code":
+            return tenant_id  # its scopes are the authorization request's
         scope = form["scope"].strip()
         if not scope.endswith("/.default") or " " in scope:
             return self._error(400, "invalid_scope", 1002012,
@@ -181,7 +205,7 @@ class LoginEndpoints:
         if not secret:
             return self._error(401, "invalid_client", 7000216,
                                "'client_assertion', 'client_secret' or 'request' is required for the "
-                               "'client_credentials' grant type.")
+                               f"'{form['grant_type']}' grant type.")
         now = datetime.now(UTC)
         sp = state.service_principal_by_app_id(client_id)
         credentials = [*app.get("passwordCredentials", ()), *(sp or {}).get("passwordCredentials", ())]
@@ -264,10 +288,7 @@ class LoginEndpoints:
             if tenant_id is None:
                 return self._unknown_tenant(tenant)
             issuer = f"{LOGIN_HOST}/{tenant_id}/v2.0"
-        return Answer(200, {"keys": [{
-            "kty": "RSA", "use": "sig", "kid": self.key_id, "x5t": self.key_id, "n": self._modulus, "e": "AQAB",
-            "x5c": [self._certificate], "cloud_instance_name": "microsoftonline.com", "issuer": issuer,
-        }]})
+        return Answer(200, {"keys": [self._key.jwk(issuer)]})
 
     @staticmethod
     def instance_discovery(query: Mapping[str, str]) -> Answer:

@@ -37,14 +37,13 @@ from sandbox.graph.entities import (
     SERVICE_PRINCIPAL,
     SERVICE_PRINCIPAL_WRITABLE,
 )
-from sandbox.graph.licences import group_assignment_refused
+from sandbox.graph.licences import refuse_group_without_premium
 from sandbox.graph.odata import GraphError, bad_request, not_found
 from sandbox.graph.validation import check_application, check_body, merge_changes
 
 
 def now_iso(moment: datetime | None = None) -> str:
-    """A DateTimeOffset as Graph writes it: UTC, up to seven fractional digits (100 ns ticks) without
-    trailing zeros, none at all on a whole second ("2014-01-01T00:00:00Z", "2021-09-09T19:50:29.3086381Z")."""
+    """As Graph writes a DateTimeOffset: UTC, 0-7 fractional digits (100 ns ticks), no trailing zero."""
     if moment is None:
         nanoseconds = time.time_ns()
         moment, ticks = datetime.fromtimestamp(nanoseconds // 10**9, UTC), nanoseconds % 10**9 // 100
@@ -124,10 +123,11 @@ class TenantState:
         self.password_secrets: dict[str, str] = {}
         # A new password logs in only once it has reached every replica: monotonic time, by keyId.
         self.secret_propagation_s = 0.0
+        self.secret_propagation_jitter_s = 0.0  # each new password waits propagation + uniform(0, jitter)
+        self._propagation_rng = random.Random(f"graph-secret-propagation:{self.seed}")
         self.secret_usable_at: dict[str, float] = {}
         self.visible_at: dict[str, float] = {}
-        # Entra ID P1/P2: without it a group cannot be assigned to an application (licences.py)
-        self.entra_id_premium: bool = bool(self.tenant.get("entraIdPremium", True))
+        self.entra_id_premium = bool(self.tenant.get("entraIdPremium", True))  # P1/P2: groups assignable (licences.py)
         self.replication = Replication(self.seed)
         principal_app = self.application_by_app_id(self.principal["appId"])
         for credential in (principal_app or {}).get("passwordCredentials", ()):
@@ -335,8 +335,10 @@ class TenantState:
         }
         owner.setdefault("passwordCredentials", []).append(credential)
         self.password_secrets[credential["keyId"]] = secret_text
-        if self.secret_propagation_s > 0:
-            self.secret_usable_at[credential["keyId"]] = time.monotonic() + self.secret_propagation_s
+        delay = self.secret_propagation_s + (self._propagation_rng.uniform(0, self.secret_propagation_jitter_s)
+                                             if self.secret_propagation_jitter_s > 0 else 0.0)
+        if delay > 0:
+            self.secret_usable_at[credential["keyId"]] = time.monotonic() + delay
         return dict(credential, secretText=secret_text)
 
     def usable_credentials(self, client_id: str, secret: str) -> list[dict]:
@@ -473,8 +475,7 @@ class TenantState:
         if principal is None or principal[0] == "application" or not self.is_visible(body["principalId"]):
             raise not_found(body["principalId"])
         kind, principal_object = principal
-        if kind == "group" and not self.entra_id_premium:
-            raise group_assignment_refused()
+        refuse_group_without_premium(kind, self.entra_id_premium)
         principal_type = {"user": "User", "group": "Group", "servicePrincipal": "ServicePrincipal"}[kind]
         app_role_id = body["appRoleId"].lower()
         if app_role_id != DEFAULT_ACCESS_APP_ROLE_ID:

@@ -8,4 +8,5 @@ access.py    the API key, its community's reach and the route's permission
 handlers.py  one handler per route
 state.py     communities, roles, API keys, domains and SSO configurations; the demo data's constants
 replies.py   Reply and the API's error shapes
+oidc.py      Sekoia.io's side of an SSO login: the authorization-code flow and the ID token's checks
 """

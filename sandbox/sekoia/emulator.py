@@ -27,6 +27,14 @@ What it enforces, and why:
   read the URL from the answer rather than build it.
 - Errors of existing routes are `{"message", "code"}`; a path or method that does not exist
   (including the operations in `missing_routes`) answers FastAPI's `{"detail": ...}` 404/405.
+- SSO logins for real (sandbox/sekoia/oidc.py): `sso_login(community, user)`, or over HTTP
+  `GET <app url>/user/oidc/<sso uuid>` with `X-Sandbox-User: <UPN>` (the browser a user would
+  bring), runs the authorization-code flow against the provider URL it holds and answers the
+  verdict as JSON (200 accepted, 401 refused): the claims received, or where and why it stopped.
+  `login_routes` maps the public login host to the login emulator (start_sandbox sets it);
+  `callback_url` is the redirect URI sent, FRA1's by default: the one emulator stands for every
+  region, so a login may name its region's callback (`?callback=<url>`, or the `callback_url`
+  argument), which must be an https URL ending in /user/callback.
 - The WAF: more than `rate_limit` requests in one second with one API key (each key has its own
   budget, so environments sharing a key share it) blocks that key, and more than `error_limit`
   errors per second over `error_window` seconds (whatever the key, a bad one included) blocks every
@@ -38,7 +46,9 @@ Every random choice (keys, uuids, fault draws, block durations) comes from one `
 
 from __future__ import annotations
 
+import json
 import random
+import re
 import threading
 import time
 import uuid as uuidlib
@@ -50,6 +60,7 @@ from orchestrator.sekoia.routes import PERMISSION_READ, PERMISSION_WRITE, ROUTES
 from sandbox.sekoia.access import authorize
 from sandbox.sekoia.faults import InjectedFaults, QueuedFault
 from sandbox.sekoia.handlers import HANDLERS
+from sandbox.sekoia.oidc import SANDBOX_USER_HEADER, LoginResult, oidc_login
 from sandbox.sekoia.replies import RESET, Reply, detail_reply
 from sandbox.sekoia.routes import addresses, match_route, relative_path
 from sandbox.sekoia.state import (
@@ -68,6 +79,11 @@ from sandbox.sekoia.waf import Waf
 from sandbox.server import QuietHandler, ServedEmulator, reset_connection
 
 __all__ = ["RequestRecord", "SekoiaEmulator"]
+
+
+DEFAULT_CALLBACK_URL = "https://app.sekoia.io/user/callback"  # FRA1's; orchestrator/config/regions.py
+_LOGIN_PATH = re.compile(r"^/user/oidc/(?P<sso>[0-9a-f-]+)/?$")
+_CALLBACK = re.compile(r"https://[A-Za-z0-9.-]+(:\d+)?/user/callback")
 
 
 class RequestRecord(NamedTuple):
@@ -148,6 +164,9 @@ class SekoiaEmulator(ServedEmulator):
         }
         self._lock = threading.RLock()
         self.demo_api_key: str | None = None
+        # Not knobs (reset() keeps them): where the SSO login goes, and where it comes back.
+        self.login_routes: dict[str, str] = {}
+        self.callback_url = DEFAULT_CALLBACK_URL
         self.reset()
 
     # ---- life cycle -------------------------------------------------------------------------
@@ -187,6 +206,7 @@ class SekoiaEmulator(ServedEmulator):
             self._waf = Waf()  # error storms and block(): every request
             self._key_wafs: dict[str, Waf] = {}  # the request budget, by Authorization header: one per API key
             self.demo_api_key = None
+            self.sso_logins: list[LoginResult] = []
             if self.demo:
                 self.seed_demo()
 
@@ -294,6 +314,38 @@ class SekoiaEmulator(ServedEmulator):
         with self._lock:
             return self.state.secrets.get(community_uuid)
 
+    def sso_login(self, community_uuid: str, user: str, *, callback_url: str | None = None) -> LoginResult:
+        """Log `user` in through the community's SSO, as Sekoia.io would (see sandbox/sekoia/oidc.py).
+
+        callback_url: the redirect URI of the community's region (default `self.callback_url`, FRA1's)."""
+        with self._lock:
+            sso = self.state.sso.get(community_uuid)
+            secret = self.state.secrets.get(community_uuid)
+            routes = dict(self.login_routes)
+        if sso is None or not sso.enabled or not secret:
+            result = LoginResult(False, user, "configuration", "SSO is not configured or not enabled")
+        else:
+            result = oidc_login(sso.provider_url, sso.client_id, secret, user,
+                                callback_url=callback_url or self.callback_url, routes=routes)
+        with self._lock:
+            self.sso_logins.append(result)
+        return result
+
+    def _login_reply(self, sso_uuid: str, user: str, query: str) -> Reply:
+        with self._lock:
+            community = next((c for c, sso in self.state.sso.items() if sso.uuid == sso_uuid), None)
+        if community is None:
+            return Reply(404, json.dumps({"message": "No such SSO configuration", "code": "NOT_FOUND"}).encode())
+        if not user:
+            return Reply(400, json.dumps({"message": f"Name the user signing in with {SANDBOX_USER_HEADER}",
+                                          "code": "BAD_REQUEST"}).encode())
+        callback = (parse_qs(query).get("callback") or [None])[0]
+        if callback is not None and not _CALLBACK.fullmatch(callback):
+            return Reply(400, json.dumps({"message": "callback must be an https URL ending in /user/callback",
+                                          "code": "BAD_REQUEST"}).encode())
+        result = self.sso_login(community, user, callback_url=callback)
+        return Reply(200 if result.accepted else 401, json.dumps(result.to_dict()).encode())
+
     def sso_secret_history(self, community_uuid: str) -> list[str]:
         """Every secret pushed to the community, oldest first."""
         with self._lock:
@@ -359,10 +411,16 @@ class SekoiaEmulator(ServedEmulator):
             delay = self.latency + (self._rng.uniform(0, self.latency_jitter) if self.latency_jitter else 0)
         if delay > 0:
             time.sleep(delay)
+        login = _LOGIN_PATH.match(path) if handler.command == "GET" else None
+        if login is not None:  # outside the lock: the flow calls the login emulator
+            reply = self._login_reply(login.group("sso"), handler.headers.get(SANDBOX_USER_HEADER, "").strip(),
+                                      query)
+        else:
+            with self._lock:
+                reply = self._answer(handler.command, path, query, handler.headers, body)
         with self._lock:
-            reply = self._answer(handler.command, path, query, handler.headers, body)
             self._requests.append(RequestRecord(handler.command, path, reply.status))
-            if reply.status >= 400 and not reply.waf:
+            if reply.status >= 400 and not reply.waf and login is None:
                 self._waf.count_error(time.monotonic(), self, self._rng)
         if reply is RESET:
             reset_connection(handler)

@@ -46,7 +46,7 @@ DESTROY = ("destroy", "sandbox", "--yes", "--confirm", "sandbox")
 MARKERS = {
     "apply": ("==> Planning the Terraform changes", "==> Applying the saved Terraform plan",
               "==> Waiting until Entra ID serves", "==> Configuring Sekoia.io", "Recording key ID",
-              "==> Verifying that Sekoia.io holds"),
+              "==> Verifying that Sekoia.io holds", "==> Checking login readiness"),
     "rotate": ("==> Rotating: slot", "a fresh secret (rotation)", "Entra ID accepts the secret",
                "OIDC settings written", "Recording key ID", "a fresh secret (Sekoia.io no longer uses"),
     "destroy": ("==> Disabling SSO in Sekoia.io", "==> Destroying the Terraform resources"),

@@ -110,15 +110,17 @@ def sekoia_domain_removed(portal: Portal, ui: SekoiaUI) -> None:
 
 # (the drift, the parts of status that must report it as drift)
 DRIFTS: dict[str, tuple[Callable[[Portal, SekoiaUI], None], set[str]]] = {
-    "redirect_uri_removed": (redirect_uri_removed, TERRAFORM | {"entra application"}),
+    # login readiness: authorize answers AADSTS50011 to the redirect URI Sekoia.io sends
+    "redirect_uri_removed": (redirect_uri_removed, TERRAFORM | {"entra application", "login readiness"}),
     "redirect_uri_added": (redirect_uri_added, TERRAFORM | {"entra application"}),
     "display_name_changed": (display_name_changed, TERRAFORM),
     "assignment_not_required": (assignment_not_required, TERRAFORM | {"assignment required"}),
-    "assignments_removed": (assignments_removed, TERRAFORM | {"assignments"}),
+    "assignments_removed": (assignments_removed, TERRAFORM | {"assignments", "login readiness"}),  # AADSTS50105
     "owner_added": (owner_added, TERRAFORM),
     "notes_and_tags_edited": (notes_and_tags_edited, TERRAFORM),
-    "secret_deleted": (secret_deleted, TERRAFORM | {"client secret"}),  # the one Sekoia.io holds is gone
-    "sekoia_sso_edited": (sekoia_sso_edited, {"sekoia oidc"}),
+    # the one Sekoia.io holds is gone: the token endpoint refuses it
+    "secret_deleted": (secret_deleted, TERRAFORM | {"client secret", "login readiness"}),
+    "sekoia_sso_edited": (sekoia_sso_edited, {"sekoia oidc", "login readiness"}),  # the login goes to another tenant
     "sekoia_sso_disabled": (sekoia_sso_disabled, {"sekoia oidc"}),
     "sekoia_domain_removed": (sekoia_domain_removed, {"domain contoso.example"}),
 }
@@ -216,10 +218,11 @@ def terraform_fails(runs, graph) -> None:
 
 # The parts of the sandbox's report, in its order.
 PARTS = ["rendered HCL", "terraform drift", "terraform plan", "entra application", "assignment required",
-         "assignments", "client secret", "discovery document", "domain contoso.example", "sekoia oidc"]
+         "assignments", "client secret", "discovery document", "login readiness", "domain contoso.example",
+         "sekoia oidc"]
 BREAKS = {
     "graph_unreachable": (graph_unreachable, {"entra application", "assignment required", "assignments"}),
-    "sekoia_unreachable": (sekoia_unreachable, {"sekoia domains", "sekoia oidc"}),
+    "sekoia_unreachable": (sekoia_unreachable, {"sekoia domains", "sekoia oidc", "login readiness"}),
     "terraform_fails": (terraform_fails, {"terraform drift", "terraform plan"}),
 }
 
@@ -258,7 +261,7 @@ def test_the_report_goes_to_stdout_and_json_gives_each_parts_fields(runs, sekoia
 
     code, document, parts = status_json(runs)
     outputs = runs.outputs()
-    assert code == 0 and document["strict"] is False and document["counts"] == {"ok": 10}
+    assert code == 0 and document["strict"] is False and document["counts"] == {"ok": 11}
     assert set(document) == {"environment", "exit_code", "strict", "counts", "checks"}
     secret = parts["client secret"]
     assert secret["key_id"] == outputs["client_secret_key_id"] and secret["end_date"] == outputs[
@@ -288,7 +291,7 @@ def test_a_secret_inside_its_rotation_window_warns_and_fails_only_with_strict(ru
     secret = parts["client secret"]
     assert secret["state"] == "warning" and "inside the rotation window (180)" in secret["detail"]
     assert "sekoia-sso rotate sandbox" in secret["detail"] and secret["rotate_before_days"] == 180
-    assert document["counts"] == {"ok": 9, "warning": 1}
+    assert document["counts"] == {"ok": 10, "warning": 1}
     strict, document, _ = status_json(runs, "--strict")
     assert strict == 1 and document["strict"] is True
     text = runs("status", "sandbox", "--strict")

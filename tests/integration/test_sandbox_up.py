@@ -181,3 +181,51 @@ def test_an_unknown_profile_is_refused_naming_the_known_ones(tmp_path):
     with pytest.raises(ValueError, match="unknown sandbox profile 'slow'; known: fast, reality"):
         start_sandbox(tmp_path / "x", profile="slow")
     assert not (tmp_path / "x").exists(), "nothing made for a refused profile"
+
+
+def test_up_refuses_a_new_client_secret_for_the_given_propagation_delay(tmp_path):
+    process = start_up(["--dir", str(tmp_path), "--secret-propagation-delay", "1.5"], cwd=tmp_path)
+    try:
+        endpoints = wait_for(tmp_path / "endpoints.json", process)
+        env, graph = endpoints["env"], endpoints["graph_url"]
+        token_url = f"{graph}/{env['ARM_TENANT_ID']}/oauth2/v2.0/token"
+
+        def token(client_id: str, secret: str) -> httpx.Response:
+            return httpx.post(token_url, data={"grant_type": "client_credentials", "client_id": client_id,
+                                               "client_secret": secret,
+                                               "scope": "https://graph.microsoft.com/.default"})
+
+        admin = token(env["ARM_CLIENT_ID"], env["ARM_CLIENT_SECRET"]).json()["access_token"]
+        with httpx.Client(base_url=f"{graph}/v1.0", headers={"Authorization": f"Bearer {admin}"}) as portal:
+            app = portal.post("/applications", json={"displayName": "propagation"}).json()
+            portal.post("/servicePrincipals", json={"appId": app["appId"]}).raise_for_status()
+            secret = portal.post(f"/applications/{app['id']}/addPassword", json={}).json()["secretText"]
+        early = token(app["appId"], secret)
+        assert early.status_code == 401 and "AADSTS7000215" in early.text
+        time.sleep(1.6)
+        assert token(app["appId"], secret).status_code == 200
+    finally:
+        stop(process)
+
+
+@pytest.mark.parametrize("value", ["-1", "18-4", "abc", "nan", "4-"])
+def test_up_refuses_a_bad_propagation_delay_naming_the_forms_it_takes(tmp_path, value):
+    done = subprocess.run([sys.executable, "-m", "sandbox", "up", "--dir", str(tmp_path),
+                           f"--secret-propagation-delay={value}"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "SECONDS or LOW-HIGH" in done.stderr and "4-18" in done.stderr
+    assert not (tmp_path / "endpoints.json").exists()
+
+
+def test_a_propagation_range_draws_each_secrets_delay_from_the_seed(graph_emulator, graph_client):
+    def delays() -> list[float]:
+        graph_emulator.configure(secret_propagation_ms=4000, secret_propagation_jitter_ms=14000)
+        app = graph_client.post("/v1.0/applications", json={"displayName": "draws"}).json()
+        before = time.monotonic()
+        keys = [graph_client.post(f"/v1.0/applications/{app['id']}/addPassword", json={}).json()["keyId"]
+                for _ in range(5)]
+        return [round(graph_emulator.state.secret_usable_at[k] - before) for k in keys]
+
+    first = delays()
+    assert all(4 <= d <= 18 for d in first) and len(set(first)) > 1
+    graph_emulator.reset()  # the same seed: the same draws
+    assert delays() == first
