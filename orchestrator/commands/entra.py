@@ -45,6 +45,9 @@ def preflight(env: str, format_: str, max_problems: int, warn_only: bool) -> Non
             progress.clear()
     click.echo(FORMATTERS[format_](report), nl=False)
     if not warn_only:
+        from orchestrator.entra.licences import refuse_unlicensed
+
+        refuse_unlicensed(environment, report.group_assignment)
         report.raise_for_problems(max_problems)
 
 

@@ -89,7 +89,9 @@ def apply(env: str, yes: bool, wait: bool, timeout: str, max_problems: int, warn
     changes, as `rotate`); when the plan would delete or replace the secret Sekoia.io holds,
     Sekoia.io is first moved to a fresh one. A re-run with nothing to do changes nothing. When
     the community's SSO points at another application (another environment's), nothing is
-    written and it exits 1, unless --take-over. Exit 0 done, 1 failed, 2 bad config or not
+    written and it exits 1, unless --take-over. It also writes nothing and exits 1 when its
+    plan assigns a group in a tenant without Entra ID P1/P2, which cannot assign groups.
+    Exit 0 done, 1 failed, 2 bad config or not
     confirmed, 3 waiting on Sekoia.io (a domain not verified yet: re-run later to go on).
 
     Example:

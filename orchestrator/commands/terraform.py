@@ -37,7 +37,9 @@ def plan(env: str | None, all_: bool, output_format: str | None, as_json: bool, 
     The plan is saved in the environment's data dir; `sekoia-sso apply` shows and applies a
     fresh one. Sensitive values are never shown, only the names of what changes. Also says
     what apply will do to the client secret: rotate it inside its rotation window, or move
-    Sekoia.io off a secret the plan replaces.
+    Sekoia.io off a secret the plan replaces; and, when access.groups is set, whether the
+    tenant can assign groups at all (Entra ID P1/P2, read through Microsoft Graph): apply
+    refuses a plan that assigns a group when it cannot.
 
     With --all, every envs/*.yaml, --jobs at a time: one table on stdout (a row per environment:
     outcome, exit code, what changes), each environment's plan on stderr in one piece, its lines

@@ -26,6 +26,7 @@ from orchestrator.config.values import (
     UPN_RE,
     _https_url,
     bad_characters,
+    redirect_uri_problem,
 )
 from orchestrator.errors import ConfigError, shorten
 
@@ -129,6 +130,19 @@ class Access(Strict):
             seen.add(item.lower())
         return value
 
+    @field_validator("groups")
+    @classmethod
+    def _group_names_quotable(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        # The azuread provider looks a group up with `displayName eq '<name>'` and does not escape quotes
+        # (group_data_source.go, 3.7.0-3.9.0): Graph refuses the filter, so the plan would fail.
+        for item in value:
+            if "'" in item and not GUID_RE.fullmatch(item):
+                raise ValueError(f"{shorten(item)} contains an apostrophe ('): the azuread provider looks groups up "
+                                 "by name with a filter it does not escape, which Microsoft Graph refuses. List the "
+                                 "group by its object ID (a GUID: Entra admin center > Groups > the group > Object "
+                                 "ID) instead")
+        return value
+
     @field_validator("users")
     @classmethod
     def _user_refs(cls, value: tuple[str, ...]) -> tuple[str, ...]:
@@ -203,7 +217,16 @@ class Sekoia(Strict):
     @classmethod
     def _urls(cls, value: str | None, info: Any) -> str | None:
         sandbox = (info.context or {}).get("sandbox", True)
-        return None if value is None else _https_url(value, field=info.field_name, sandbox=sandbox)
+        if value is None:
+            return None
+        url = _https_url(value, field=info.field_name, sandbox=sandbox)
+        # The redirect URI registered in Entra ID: callback_url itself, or app_url + /user/callback
+        redirect = {"callback_url": url, "app_url": f"{url}/user/callback"}.get(info.field_name)
+        problem = None if redirect is None else redirect_uri_problem(redirect)
+        if problem:
+            what = "" if info.field_name == "callback_url" else f" (the redirect URI {shorten(redirect)})"
+            raise ValueError(f"{info.field_name}{what} {problem}")
+        return url
 
     @model_validator(mode="after")
     def _jit_needs_role(self) -> Sekoia:

@@ -96,6 +96,31 @@ def looks_like_secret(value: str) -> bool:
     return False
 
 
+# Entra ID's rules on a redirect URI (identity-platform reply-url.md): at most 256 characters, none of these
+# characters, no IPv6 loopback, and a wildcard only for work-account audiences (Sekoia.io calls back one exact
+# URL, so none here). The tool checks the URIs it registers (sekoia.callback_url, or app_url + /user/callback).
+MAX_REDIRECT_URI_LENGTH = 256
+FORBIDDEN_REDIRECT_CHARACTERS = "!$'(),;"
+
+
+def redirect_uri_problem(uri: str) -> str | None:
+    """Why Entra ID would refuse `uri` as a redirect URI (what is allowed, in words), or None."""
+    if len(uri) > MAX_REDIRECT_URI_LENGTH:
+        return (f"is {len(uri)} characters long; Entra ID accepts redirect URIs of at most {MAX_REDIRECT_URI_LENGTH} "
+                "characters")
+    bad = [char for char in FORBIDDEN_REDIRECT_CHARACTERS if char in uri]
+    if bad:
+        return (f"contains {' '.join(repr(c) for c in bad)}; Entra ID refuses redirect URIs with any of "
+                f"{' '.join(FORBIDDEN_REDIRECT_CHARACTERS)}")
+    host = urlsplit(uri).netloc.rsplit("@", 1)[-1]
+    if host.startswith("["):
+        return "points at an IPv6 address; Entra ID refuses IPv6 loopback ([::1]) and IP literals here: use a host name"
+    if "*" in uri:
+        return ("contains a wildcard (*): Sekoia.io calls back one exact URL, and Entra ID accepts wildcards only "
+                "for work-account audiences; write the URL out")
+    return None
+
+
 def _redacted(value: str) -> str:
     """The URL for a message: user info (a password?) replaced, shortened."""
     scheme, sep, rest = value.partition("://")

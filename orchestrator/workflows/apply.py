@@ -37,6 +37,7 @@ from orchestrator.workflows.client_secret import days_left
 from orchestrator.workflows.common import confirm, credentials_reader, environment_lock, poll_policy, push
 
 if TYPE_CHECKING:  # each is imported by the step that needs it
+    from orchestrator.entra.licences import GroupAssignmentLicence
     from orchestrator.entra.preflight.report import PreflightReport
     from orchestrator.sekoia.client import SekoiaClient
     from orchestrator.sekoia.plan import SekoiaPlan
@@ -130,6 +131,17 @@ def _preflight_report(env: Environment, project_dir: Path, options: ApplyOptions
     return run_preflight(env, project_dir)
 
 
+def _read_group_licence(env: Environment, project_dir: Path, options: ApplyOptions) -> GroupAssignmentLicence | None:
+    """Beside the plan, when the preflight (which reads it too) is skipped: may the groups be assigned?"""
+    from orchestrator.entra.graph import open_graph
+    from orchestrator.entra.licences import check_group_licence
+
+    if not options.skip_preflight or not env.config.access.groups:
+        return None
+    with open_graph(env, project_dir) as graph:
+        return check_group_licence(graph, env)
+
+
 def _show_preflight(report: PreflightReport | None, options: ApplyOptions, console: Console) -> dict[str, int] | None:
     if report is None:
         console.step("Preflight skipped (--skip-preflight)")
@@ -137,7 +149,7 @@ def _show_preflight(report: PreflightReport | None, options: ApplyOptions, conso
     console.step("Preflight: will every user who may log in get in? (Microsoft Graph)")
     counts = report.counts
     console.note(", ".join(f"{key.replace('_', ' ')}: {value}" for key, value in counts.items()))
-    if not report.ok:
+    if report.problem_users:  # the licence of group assignment is the combined plan's to show
         from orchestrator.entra.preflight.report import format_table
 
         console.result(format_table(report).rstrip())
@@ -276,6 +288,7 @@ class _ApplyRun:
         self.adopted: tuple[Any, PlanSummary] | None = None
         self.result: Any = None
         self.rotated = False
+        self.licence: GroupAssignmentLicence | None = None
         self.login_readiness: dict[str, Any] | None = None
 
     def plan_with_reads_beside(self, early: EarlyPlan | None) -> None:
@@ -308,9 +321,10 @@ class _ApplyRun:
 
         env, project_dir, options, pool = self.env, self.project_dir, self.options, self.pool
         self.preflight_future = pool.submit(_preflight_report, env, project_dir, options)
+        self.licence_future = pool.submit(_read_group_licence, env, project_dir, options)
         self.outputs_future = pool.submit(self.workspace.runner().outputs)  # its own runner: no state shared
         self.credentials_future = pool.submit(_read_credentials, env, project_dir, self.outputs_future)
-        self.futures += [self.preflight_future, self.outputs_future, self.credentials_future]
+        self.futures += [self.preflight_future, self.licence_future, self.outputs_future, self.credentials_future]
         self.client = SekoiaClient.for_environment(env, self.workspace.endpoints, **options.sekoia_client_options)
         self.sekoia_future = pool.submit(_read_sekoia, self.client, env, self.outputs_future, options.take_over)
         self.futures.append(self.sekoia_future)
@@ -349,6 +363,8 @@ class _ApplyRun:
             ledger = Ledger.read(self.outputs, self.credentials_future.result())
             self.secret_plan = SecretPlan.of(ledger, self.tf_summary, applied=self.target.applied,
                                              rotate_before_days=self.env.config.secret.rotate_before_days)
+            self.licence = (preflight_report.group_assignment if preflight_report is not None
+                            else self.licence_future.result())
             self.preflight = _show_preflight(preflight_report, self.options, self.console)
         except BaseException:
             self.workspace.plan_path.unlink(missing_ok=True)
@@ -365,6 +381,23 @@ class _ApplyRun:
             result("Client secret:")
             for line in secret_lines:
                 result("  " + line)
+        if self.licence is not None:
+            result("Entra ID licence:")
+            result(f"  {self.licence.describe()}")
+
+    def refuse_unlicensed(self) -> None:
+        """Before anything is written: groups a tenant without P1/P2 would refuse halfway through the apply.
+
+        Only when the plan assigns a group: a run that assigns none (a rotation, a no-op) goes on."""
+        from orchestrator.entra.licences import plan_assigns_group, refuse_unlicensed
+
+        if not plan_assigns_group(self.tf_summary):
+            return
+        try:
+            refuse_unlicensed(self.env, self.licence)
+        except BaseException:
+            self.workspace.plan_path.unlink(missing_ok=True)
+            raise
 
     def refuse_foreign_orconfirm(self) -> None:
         """Sets `anything`: whether there is work (changes, or a domain Sekoia.io still verifies)."""
@@ -534,6 +567,7 @@ def apply_environment(project_dir: Path, env: Environment, options: ApplyOptions
         with run.client:
             run.gather_reads()
             run.show_combined_plan()
+            run.refuse_unlicensed()
             run.refuse_foreign_orconfirm()
             run.apply_terraform()
             run.configure_sekoia()

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from orchestrator.config.schema import Environment
+    from orchestrator.entra.licences import GroupAssignmentLicence
     from orchestrator.terraform.planview import PlanSummary
     from orchestrator.workflows.client_secret import SecretPlan
 
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 class EnvironmentPlan:
     summary: PlanSummary
     secret: SecretPlan
+    licence: GroupAssignmentLicence | None = None  # None: access.groups lists no group
 
     def document(self) -> dict[str, Any]:
         """Terraform's summary plus `client_secret`: what apply will do to it (README, `plan --json`)."""
@@ -32,10 +34,18 @@ class EnvironmentPlan:
         document["client_secret"] = {"apply_will": self.secret.lines(), "rotation_due": self.secret.rotation_due,
                                      "replaces_held_secret": self.secret.threatened,
                                      "application_replaced": self.secret.application_replaced}
+        document["group_assignment"] = None if self.licence is None else self.licence.to_dict()
         return document
 
     def text(self) -> str:
-        return self.summary.render_text() + "".join(f"Client secret: {line}\n" for line in self.secret.lines())
+        text = self.summary.render_text() + "".join(f"Client secret: {line}\n" for line in self.secret.lines())
+        if self.licence is not None:
+            from orchestrator.entra.licences import plan_assigns_group
+
+            refusal = (": apply will refuse. Assign the users under access.users instead, or get Entra ID P1 or P2"
+                       if self.licence.licensed is False and plan_assigns_group(self.summary) else "")
+            text += f"Entra ID licence: {self.licence.describe()}{refusal}\n"
+        return text
 
     def headline(self) -> str:
         """One line for a fleet's table: the counts, or that nothing changes."""
@@ -71,10 +81,25 @@ def plan_environment(project_dir: Path, environment: Environment, *,
     result = runner.plan(workspace.plan_path)
     summary = runner.show_plan(result.plan_path)
     # What apply would do to the client secret besides the plan: a rotation inside the window, a move
-    # off a secret the plan replaces (from the state alone: `plan` needs no Graph access).
+    # off a secret the plan replaces (from the state alone: Graph is read only for the licence below).
     secret = SecretPlan.of(Ledger.read(runner.outputs()), summary, applied=True,
                            rotate_before_days=environment.config.secret.rotate_before_days)
-    return EnvironmentPlan(summary, secret)
+    return EnvironmentPlan(summary, secret, _group_licence(project_dir, environment))
+
+
+def _group_licence(project_dir: Path, environment: Environment) -> GroupAssignmentLicence | None:
+    """May the tenant assign the listed groups? None when none are listed; unknown when Graph cannot be asked."""
+    from orchestrator.entra.graph import open_graph
+    from orchestrator.entra.licences import GroupAssignmentLicence, check_group_licence
+    from orchestrator.errors import SekoiaSSOError
+
+    if not environment.config.access.groups:
+        return None
+    try:
+        with open_graph(environment, project_dir) as graph:
+            return check_group_licence(graph, environment)
+    except SekoiaSSOError as exc:  # no credentials for Graph, Graph down: the plan stands without it
+        return GroupAssignmentLicence(None, unknown_because=f"Microsoft Graph could not be read ({exc})")
 
 
 def plan_document(project_dir: Path, environment: Environment, *,

@@ -154,6 +154,13 @@ ORGANIZATION = EntityType(
                 "countryLetterCode": None, "createdDateTime": None},
 )
 
+SUBSCRIBED_SKU = EntityType(
+    name="subscribedSku", entity_set="subscribedSkus", resource_label="SubscribedSku",
+    properties={"accountId": None, "accountName": None, "appliesTo": None, "capabilityStatus": None,
+                "consumedUnits": 0, "id": None, "prepaidUnits": None, "servicePlans": EMPTY, "skuId": None,
+                "skuPartNumber": None, "subscriptionIds": EMPTY},
+)
+
 # Which properties a client may write, and the keys each complex property accepts.
 APPLICATION_WRITABLE = frozenset(APPLICATION.properties) - {
     "id", "appId", "createdDateTime", "deletedDateTime", "publisherDomain", "passwordCredentials",

@@ -21,8 +21,10 @@ from sandbox.graph.entities import (
     ORGANIZATION,
     PASSWORD_CREDENTIAL,
     SERVICE_PRINCIPAL,
+    SUBSCRIBED_SKU,
     USER,
 )
+from sandbox.graph.licences import subscribed_skus
 from sandbox.graph.odata import (
     EntityType,
     GraphError,
@@ -535,6 +537,11 @@ class GraphApi:
 
     def list_organization(self, call: Call) -> Answer:
         return self._collection(call, ORGANIZATION, [self.state.organization()])
+
+    def list_subscribed_skus(self, call: Call) -> Answer:
+        if "$filter" in call.query or "$top" in call.query:  # subscribedSkus supports $select only
+            raise bad_request("Query option is not supported on subscribedSkus.", code="BadRequest")
+        return self._collection(call, SUBSCRIBED_SKU, subscribed_skus(self.state.tenant, self.state.entra_id_premium))
 
     def list_domains(self, call: Call) -> Answer:
         return self._collection(call, DOMAIN, list(self.state.tenant.get("domains", ())))

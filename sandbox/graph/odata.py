@@ -143,6 +143,11 @@ class _FilterParser:
             if not match or match.end() == index:
                 if text[index:].strip() == "":
                     break
+                if text[index:].lstrip().startswith("'"):
+                    # a quote left open: what an unescaped apostrophe in a name (`'O'Brien'`) leaves
+                    position = len(text) - len(text[index:].lstrip())
+                    raise self._syntax(f"There is an unterminated string literal at position {position} in "
+                                       f"'{text}'")
                 raise self._syntax(f"unexpected text at position {index}")
             index = match.end()
             if match.group("str") is not None:

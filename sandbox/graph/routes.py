@@ -25,6 +25,9 @@ APP_WRITE = frozenset({"Application.ReadWrite.All", "Application.ReadWrite.Owned
 ASSIGNMENT_WRITE = frozenset({"AppRoleAssignment.ReadWrite.All"})
 GRANT_READ = frozenset({"Directory.Read.All", "Directory.ReadWrite.All", "DelegatedPermissionGrant.Read.All",
                         "DelegatedPermissionGrant.ReadWrite.All"})
+# subscribedSkus: LicenseAssignment.Read.All is the least privileged (microsoft-graph-docs subscribedsku-list.md)
+SKU_READ = frozenset({"LicenseAssignment.Read.All", "Organization.Read.All", "Organization.ReadWrite.All",
+                      "Directory.Read.All", "Directory.ReadWrite.All"})
 GRANT_WRITE = frozenset({"DelegatedPermissionGrant.ReadWrite.All", "Directory.ReadWrite.All"})
 
 
@@ -114,6 +117,7 @@ ROUTES: tuple[Route, ...] = (
     _route("DELETE", "oauth2PermissionGrants/{grant}", "delete_grant", GRANT_WRITE),
     _route("GET", "organization", "list_organization", None),
     _route("GET", "domains", "list_domains", None),
+    _route("GET", "subscribedSkus", "list_subscribed_skus", SKU_READ),
     _route("GET", "domains/{domain}", "get_domain", None),
     _route("GET", "directoryObjects/{object}", "get_directory_object", None),
 )

@@ -37,13 +37,20 @@ from sandbox.graph.entities import (
     SERVICE_PRINCIPAL,
     SERVICE_PRINCIPAL_WRITABLE,
 )
+from sandbox.graph.licences import refuse_group_without_premium
 from sandbox.graph.odata import GraphError, bad_request, not_found
 from sandbox.graph.validation import check_application, check_body, merge_changes
 
 
 def now_iso(moment: datetime | None = None) -> str:
-    moment = moment or datetime.now(UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond:06d}0Z"
+    """As Graph writes a DateTimeOffset: UTC, 0-7 fractional digits (100 ns ticks), no trailing zero."""
+    if moment is None:
+        nanoseconds = time.time_ns()
+        moment, ticks = datetime.fromtimestamp(nanoseconds // 10**9, UTC), nanoseconds % 10**9 // 100
+    else:
+        moment, ticks = moment.astimezone(UTC), moment.microsecond * 10
+    fraction = f"{ticks:07d}".rstrip("0")
+    return moment.strftime("%Y-%m-%dT%H:%M:%S") + (f".{fraction}" if fraction else "") + "Z"
 
 
 def parse_datetime(value: Any, property_name: str) -> datetime:
@@ -120,6 +127,7 @@ class TenantState:
         self._propagation_rng = random.Random(f"graph-secret-propagation:{self.seed}")
         self.secret_usable_at: dict[str, float] = {}
         self.visible_at: dict[str, float] = {}
+        self.entra_id_premium = bool(self.tenant.get("entraIdPremium", True))  # P1/P2: groups assignable (licences.py)
         self.replication = Replication(self.seed)
         principal_app = self.application_by_app_id(self.principal["appId"])
         for credential in (principal_app or {}).get("passwordCredentials", ()):
@@ -307,8 +315,9 @@ class TenantState:
         if unknown:
             raise bad_request(f"Property '{sorted(unknown)[0]}' does not exist as a declared property or "
                               "extension property.")
-        start = (parse_datetime(requested["startDateTime"], "startDateTime")
-                 if requested.get("startDateTime") else datetime.now(UTC))
+        start_text = now_iso(parse_datetime(requested["startDateTime"], "startDateTime")
+                             if requested.get("startDateTime") else None)  # now: in 100 ns ticks, as Graph
+        start = parse_datetime(start_text, "startDateTime")
         end = (parse_datetime(requested["endDateTime"], "endDateTime")
                if requested.get("endDateTime") else start + timedelta(days=730))
         if end <= start:
@@ -322,7 +331,7 @@ class TenantState:
             "hint": secret_text[:3],
             "keyId": self.new_id(),
             "secretText": None,
-            "startDateTime": now_iso(start),
+            "startDateTime": start_text,
         }
         owner.setdefault("passwordCredentials", []).append(credential)
         self.password_secrets[credential["keyId"]] = secret_text
@@ -466,6 +475,7 @@ class TenantState:
         if principal is None or principal[0] == "application" or not self.is_visible(body["principalId"]):
             raise not_found(body["principalId"])
         kind, principal_object = principal
+        refuse_group_without_premium(kind, self.entra_id_premium)
         principal_type = {"user": "User", "group": "Group", "servicePrincipal": "ServicePrincipal"}[kind]
         app_role_id = body["appRoleId"].lower()
         if app_role_id != DEFAULT_ACCESS_APP_ROLE_ID:

@@ -35,33 +35,62 @@ def check_body(body: Any, entity: EntityType, writable: frozenset[str]) -> dict:
         cleaned[name] = value
     return cleaned
 
-def _check_redirect_uris(uris: Any, property_name: str, *, public: bool) -> None:
+# Entra's rules on redirect URIs (identity-platform reply-url.md, see sandbox/README.md): at most 256 of
+# them (100 for audiences with personal accounts), each at most 256 characters; https, or http for the
+# loopback host names; no IPv6 loopback; none of these characters; wildcards for work accounts only.
+MAX_REDIRECT_URIS = 256
+MAX_REDIRECT_URIS_PERSONAL = 100
+MAX_REDIRECT_URI_LENGTH = 256
+FORBIDDEN_REDIRECT_CHARACTERS = frozenset("!$'(),;")
+WORK_ACCOUNT_AUDIENCES = frozenset({"AzureADMyOrg", "AzureADMultipleOrgs"})
+MAX_DISPLAY_NAME_LENGTH = 120
+
+
+def redirect_uri_problem(uri: str, *, public: bool = False, work_accounts_only: bool = True) -> str | None:
+    """Why Entra refuses `uri` as a redirect URI, or None."""
+    lowered = uri.lower()
+    if len(uri) > MAX_REDIRECT_URI_LENGTH:
+        return f"longer than {MAX_REDIRECT_URI_LENGTH} characters"
+    bad = sorted(FORBIDDEN_REDIRECT_CHARACTERS & set(uri))
+    if bad:
+        return f"contains {' '.join(bad)}"
+    if " " in uri:
+        return "contains a space"
+    if lowered.startswith(("http://[::1]", "https://[::1]")):
+        return "IPv6 loopback"
+    loopback = lowered.startswith(("http://localhost", "http://127.0.0.1"))
+    if not (lowered.startswith("https://") or loopback or (public and "://" in lowered)):
+        return "not https"
+    if "*" in uri and not work_accounts_only:
+        return "wildcard with personal accounts"
+    return None
+
+
+def _check_redirect_uris(uris: Any, property_name: str, *, public: bool, audience: Any) -> None:
+    invalid = bad_request(f"Invalid value specified for property '{property_name}' of resource 'Application'.")
     if not isinstance(uris, list) or not all(isinstance(u, str) for u in uris):
-        raise bad_request(f"Invalid value specified for property '{property_name}' of resource "
-                          "'Application'.")
-    if len(uris) > 256:
-        raise bad_request(f"Invalid value specified for property '{property_name}' of resource "
-                          "'Application'.")
-    for uri in uris:
-        lowered = uri.lower()
-        loopback = lowered.startswith(("http://localhost", "http://127.0.0.1", "http://[::1]"))
-        allowed = lowered.startswith("https://") or loopback or (public and "://" in lowered)
-        if not allowed or "*" in uri or len(uri) > 256 or " " in uri:
-            raise bad_request(f"Invalid value specified for property '{property_name}' of resource "
-                              "'Application'.")
+        raise invalid
+    work_only = audience in WORK_ACCOUNT_AUDIENCES
+    if len(uris) > (MAX_REDIRECT_URIS if work_only else MAX_REDIRECT_URIS_PERSONAL):
+        raise invalid
+    if any(redirect_uri_problem(uri, public=public, work_accounts_only=work_only) for uri in uris):
+        raise invalid
 
 def check_application(app: dict) -> None:
     if not isinstance(app.get("displayName"), str) or not app["displayName"].strip():
         raise bad_request("Invalid value specified for property 'displayName' of resource 'Application'.")
+    if len(app["displayName"]) > MAX_DISPLAY_NAME_LENGTH:
+        raise bad_request("Invalid value specified for property 'displayName' of resource 'Application'.")
+    audience = app.get("signInAudience")
     if app.get("signInAudience") not in SIGN_IN_AUDIENCES:
         raise bad_request("Invalid value specified for property 'signInAudience' of resource "
                           "'Application'.")
     web = app.get("web") or {}
-    _check_redirect_uris(list(web.get("redirectUris", ())), "web.redirectUris", public=False)
+    _check_redirect_uris(list(web.get("redirectUris", ())), "web.redirectUris", public=False, audience=audience)
     _check_redirect_uris(list((app.get("spa") or {}).get("redirectUris", ())), "spa.redirectUris",
-                              public=False)
+                         public=False, audience=audience)
     _check_redirect_uris(list((app.get("publicClient") or {}).get("redirectUris", ())),
-                              "publicClient.redirectUris", public=True)
+                              "publicClient.redirectUris", public=True, audience=audience)
     for uri in app.get("identifierUris", ()):
         if not isinstance(uri, str) or "://" not in uri:
             raise bad_request("Invalid value specified for property 'identifierUris' of resource "

@@ -28,7 +28,6 @@ from sandbox.provider.graph_resource import (
     IdFormat,
     add_owners_of_new_object,
     graph_failure,
-    keep_same_instant,
     known_strings,
     known_value,
     none_if_empty,
@@ -221,8 +220,8 @@ class Application(GraphResource):
         except GraphAPIError as exc:
             raise graph_failure(f"Adding password for application with object ID {object_id!r}", exc) from None
         return [dict(wanted, key_id=created.get("keyId"), value=created.get("secretText"),
-                     start_date=keep_same_instant(wanted.get("start_date"), created.get("startDateTime") or ""),
-                     end_date=keep_same_instant(wanted.get("end_date"), created.get("endDateTime") or ""))]
+                     start_date=created.get("startDateTime") or "",
+                     end_date=created.get("endDateTime") or "")]
 
     def _read(self, object_id: str, current: dict[str, Any]) -> dict[str, Any] | None:
         client = self.client
@@ -400,8 +399,8 @@ def _flatten_password(app: dict[str, Any], current: dict[str, Any]) -> list[dict
             return [{
                 "display_name": credential.get("displayName") or "",
                 "key_id": credential.get("keyId"),
-                "start_date": keep_same_instant(known[0].get("start_date"), credential.get("startDateTime") or ""),
-                "end_date": keep_same_instant(known[0].get("end_date"), credential.get("endDateTime") or ""),
+                "start_date": credential.get("startDateTime") or "",
+                "end_date": credential.get("endDateTime") or "",
                 "value": known[0].get("value"),
             }]
     return []

@@ -12,7 +12,6 @@ from sandbox.provider.graph_resource import (
     GraphResource,
     IdFormat,
     graph_failure,
-    keep_same_instant,
     password_credential,
     wait_until_gone,
 )
@@ -89,8 +88,10 @@ class ApplicationPassword(GraphResource):
         state.update(
             application_id=f"/applications/{object_id}",
             key_id=key_id,
-            start_date=keep_same_instant(current.get("start_date"), credential.get("startDateTime") or ""),
-            end_date=keep_same_instant(current.get("end_date"), credential.get("endDateTime") or ""),
+            # Graph's spelling, verbatim, as the real Read does (7 fractional digits, or none on a whole
+            # second): a configured end_date spelt otherwise shows as a change unless ignore_changes hides it
+            start_date=credential.get("startDateTime") or "",
+            end_date=credential.get("endDateTime") or "",
         )
         if credential.get("displayName") is not None:
             state["display_name"] = credential["displayName"]

@@ -261,18 +261,6 @@ def wait_until_gone(client: GraphClient, still_there: Callable[[], bool], summar
         raise graph_failure(summary, exc) from None
 
 
-def keep_same_instant(previous: Any, returned: str) -> str:
-    """Graph's timestamp, or the configured spelling of the same instant (2026-01-01T00:00:00Z vs ...Z.000)."""
-    if isinstance(previous, str) and previous and returned:
-        a, b = parse_rfc3339(previous), parse_rfc3339(_trim_fraction(returned))
-        if a is not None and b is not None and a == b:
-            return previous
-    return returned
-
-
-def _trim_fraction(value: str) -> str:
-    return re.sub(r"(\.\d{6})\d+", r"\1", value)
-
 def password_credential(display_name: Any, start_date: Any, end_date: Any) -> dict[str, Any]:
     """credentials.PasswordCredential: display name and RFC 3339 dates. (end_date_relative is accepted
     by the schema and, as in the real v3.7.0 code, never reaches the request.)"""

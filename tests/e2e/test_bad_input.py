@@ -686,6 +686,22 @@ CONFIG_CASES = [
     config_case("region-number", with_change(_set("sekoia.region", 1)), ("sekoia.region", "valid string")),
     config_case("api-key-env-newline", with_change(_set("sekoia.api_key_env", "SEKOIA_API_KEY\n")),
                 ("sekoia.api_key_env", "NAME of an environment variable")),
+    # Entra ID's rules on values (issue 16 §4): refused before Terraform runs, naming what is allowed
+    config_case("group-name-apostrophe", with_change(lambda data: data["access"]["groups"].append("Dev's Team")),
+                ("access.groups", "\"Dev's Team\" contains an apostrophe", "by its object ID",
+                 "1 problem:")),
+    config_case("callback-url-semicolon", with_change(_set("sekoia.callback_url",
+                                                           "https://app.sekoia.io/user/callback;jsessionid=1")),
+                ("sekoia.callback_url", "contains ';'", "Entra ID refuses redirect URIs with any of ! $ ' ( ) , ;")),
+    config_case("callback-url-257-characters", with_change(_set("sekoia.callback_url",
+                                                                "https://app.sekoia.io/" + "c" * 235)),
+                ("sekoia.callback_url", "is 257 characters long", "at most 256 characters")),
+    config_case("callback-url-ipv6-loopback", with_change(_set("sekoia.callback_url", "https://[::1]:8443/user/callback")),
+                ("sekoia.callback_url", "IPv6 loopback ([::1])", "use a host name")),
+    config_case("callback-url-wildcard", with_change(_set("sekoia.callback_url", "https://*.sekoia.io/user/callback")),
+                ("sekoia.callback_url", "wildcard (*)", "write the URL out")),
+    config_case("app-url-parenthesis", with_change(_set("sekoia.app_url", "https://app.sekoia.io/(eu)")),
+                ("sekoia.app_url", "the redirect URI 'https://app.sekoia.io/(eu)/user/callback'", "contains '(' ')'")),
 ]
 
 
@@ -1195,6 +1211,7 @@ CLI_CASES = [
 MEMBERS = r"^/v1\.0/groups/[^/]+/members/microsoft\.graph\.user$"
 BATCH = r"^/v1\.0/\$batch$"
 TOKEN = r"/oauth2/v2\.0/token$"
+SKUS = r"^/v1\.0/subscribedSkus$"
 DISCOVERY = r"/v2\.0/\.well-known/openid-configuration$"
 JWKS = r"/discovery/v2\.0/keys$"
 
@@ -1344,6 +1361,14 @@ GRAPH_CASES = [
                ("nextLink to another host", "localhost", "refused")),
     graph_case("batch-status-numeric-string", "POST", BATCH, lambda lab: _statuses_as_strings, 0,
                ("users checked",)),
+    # the tenant's subscriptions (issue 16 §3): unreadable is "could not tell", nonsense is a failure
+    graph_case("skus-forbidden", "GET", SKUS, Reply.json({"error": {"code": "Authorization_RequestDenied",
+                                                                    "message": "Insufficient privileges"}}, 403), 0,
+               ("could not tell whether this tenant can assign groups", "LicenseAssignment.Read.All")),
+    graph_case("skus-value-object", "GET", SKUS, Reply.json({"value": {"skuPartNumber": "AAD_PREMIUM"}}), 1,
+               ("Microsoft Graph", "GET /subscribedSkus", "without a list of subscriptions")),
+    graph_case("skus-html-502", "GET", SKUS, Reply.html(502, "Bad Gateway"), 1,
+               ("Microsoft Graph answered 502", "/subscribedSkus")),
     graph_case("members-429-retry-after-nan", "GET", MEMBERS,
                Reply.json({"error": {"code": "TooManyRequests", "message": "slow down"}}, status=429).with_headers(
                    {"Retry-After": "nan"}), 0, ("users checked",), times=1),

@@ -318,7 +318,8 @@ def test_application_patch_merges_complex_properties(graph_client):
 
 @pytest.mark.parametrize("body", [
     {"displayName": "x", "web": {"redirectUris": ["http://sekoia.example/cb"]}},
-    {"displayName": "x", "web": {"redirectUris": ["https://*.sekoia.example/cb"]}},
+    {"displayName": "x", "signInAudience": "AzureADandPersonalMicrosoftAccount",
+     "web": {"redirectUris": ["https://*.sekoia.example/cb"]}},
     {"displayName": "x", "web": {"redirectUri": ["https://sekoia.example/cb"]}},
     {"displayName": "x", "redirectUris": ["https://sekoia.example/cb"]},
     {"displayName": "x", "appId": "4a4a4a4a-0000-4000-8000-000000000000"},

@@ -393,7 +393,7 @@ def test_json_is_stable_sorted_and_versioned(graph_emulator, sandbox_dir):
     assert first == json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
     assert data["version"] == REPORT_VERSION == 1
     assert set(data) == {"version", "environment", "tenantId", "assignmentRequired", "domains", "groups", "users",
-                         "counts", "problems", "refused", "ok"}
+                         "counts", "problems", "refused", "groupAssignment", "ok"}
     assert data["counts"] == {"usersChecked": 9, "usersReady": 4, "usersWithProblems": 5, "willBeRefused": 1,
                               "missing_mail": 1, "mail_domain_not_allowed": 1, "missing_given_name": 1,
                               "missing_surname": 1, "missing_display_name": 0, "account_disabled": 1}

@@ -8,6 +8,7 @@ arrive (pagecheck.py, by the rules of rules.py), and gather the outcome into a r
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gc
 import time
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.entra.graph import GraphClient
+from orchestrator.entra.licences import check_group_licence
 from orchestrator.entra.preflight.fetch import DEFAULT_CONCURRENCY, PAGE_SIZE, AccessFetch
 from orchestrator.entra.preflight.pagecheck import LocalChecker, Outcome, PageChecker, Progress
 from orchestrator.entra.preflight.report import GroupSummary, PreflightReport, RefusedUser, UserFinding
@@ -47,7 +49,8 @@ def check_access(graph: GraphClient, env: Environment, *, progress: Progress | N
         started = time.monotonic()
         fetch = AccessFetch(graph, env, page_size=page_size, concurrency=max(1, concurrency))
         outcome = _checked(fetch, progress)
-        return _report(fetch, outcome, time.monotonic() - started)
+        licence = check_group_licence(graph, env)
+        return dataclasses.replace(_report(fetch, outcome, time.monotonic() - started), group_assignment=licence)
 
 
 def _checked(fetch: AccessFetch, progress: Progress | None) -> Outcome:

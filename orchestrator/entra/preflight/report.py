@@ -12,12 +12,15 @@ import json
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
 from orchestrator.entra.preflight.rules import PROBLEMS, describe
 from orchestrator.errors import ProblemUsersError
+
+if TYPE_CHECKING:
+    from orchestrator.entra.licences import GroupAssignmentLicence
 
 REPORT_VERSION = 1
 REFUSED = "nested_group_only"
@@ -79,6 +82,12 @@ class PreflightReport:
     # benchmarks: its peak of traced memory when the caller traces memory (tracemalloc), and its CPU time.
     checker_peak_bytes: int = 0
     checker_cpu_seconds: float = 0.0
+    # Whether the tenant may assign the groups at all (Entra ID P1/P2; licences.py); None: no groups listed
+    group_assignment: GroupAssignmentLicence | None = None
+
+    @property
+    def groups_unlicensed(self) -> bool:
+        return self.group_assignment is not None and self.group_assignment.licensed is False
 
     @property
     def users_ready(self) -> int:
@@ -91,7 +100,7 @@ class PreflightReport:
 
     @property
     def ok(self) -> bool:
-        return self.problem_users == 0
+        return self.problem_users == 0 and not self.groups_unlicensed
 
     @property
     def counts(self) -> dict[str, int]:
@@ -123,6 +132,7 @@ class PreflightReport:
             "counts": self.counts,
             "problems": [f.to_dict() for f in self.problems],
             "refused": [r.to_dict() for r in self.refused],
+            "groupAssignment": None if self.group_assignment is None else self.group_assignment.to_dict(),
             "ok": self.ok,
         }
 
@@ -172,6 +182,11 @@ def format_table(report: PreflightReport) -> str:
         lines.append(f"  group {group.name}: {group.direct_users} direct user(s){nested}")
     for upn in report.users:
         lines.append(f"  user  {upn}")
+    if report.group_assignment is not None:
+        lines.append(f"Group assignment: {report.group_assignment.describe()}.")
+        if report.groups_unlicensed:
+            lines.append("  Entra ID will refuse to assign the groups above: assign their users under access.users "
+                         "instead, or get Entra ID P1 or P2.")
     counts = report.counts
     lines.append("")
     summary = [("users checked", counts["usersChecked"]), ("ready", counts["usersReady"]),
@@ -190,7 +205,10 @@ def format_table(report: PreflightReport) -> str:
         lines += ["", "Will be refused (only members of nested groups; nested groups get no access):"]
         lines += _table([("USER", "VIA")] + [(r.user_principal_name, ", ".join(r.via)) for r in report.refused])
     lines.append("")
-    lines.append("All users can sign in." if report.ok else f"{report.problem_users:,} user(s) will not get in.")
+    if report.groups_unlicensed:
+        lines.append("The groups cannot be assigned in this tenant (no Entra ID P1 or P2).")
+    lines.append("All users can sign in." if report.problem_users == 0
+                 else f"{report.problem_users:,} user(s) will not get in.")
     return "\n".join(lines) + "\n"
 
 
