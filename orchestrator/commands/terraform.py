@@ -6,30 +6,19 @@ import sys
 
 import click
 
-from orchestrator.commands.options import (
-    all_option,
-    env_argument,
-    environments,
-    jobs_option,
-    json_option,
-    one_or_all,
-    project_dir,
-    quiet_option,
-    run_on_fleet,
-    terraform_echo,
-)
+from orchestrator.commands import options
 from orchestrator.exits import emit_json
 
 
 @click.command()
-@env_argument
-@all_option
+@options.env_argument
+@options.all_option
 @click.option("--format", "output_format", type=click.Choice(["text", "json", "markdown"]), default=None,
               help="text for people; json for machines; markdown for a CI job summary or a pull-request comment "
                    "(one ENV). With --all: text or json, a row per environment.  [default: text]")
-@json_option("The same as --format json.")
-@quiet_option("Do not stream Terraform's own progress lines to stderr.")
-@jobs_option
+@options.json_option("The same as --format json.")
+@options.quiet_option("Do not stream Terraform's own progress lines to stderr.")
+@options.jobs_option
 def plan(env: str | None, all_: bool, output_format: str | None, as_json: bool, quiet: bool, jobs: int) -> None:
     """Plan the Terraform changes of ENV and summarise them.
 
@@ -56,7 +45,7 @@ def plan(env: str | None, all_: bool, output_format: str | None, as_json: bool, 
     """
     from orchestrator.terraform.workspace import work_elsewhere_when_read_only
 
-    one_or_all(env, all_)
+    options.one_or_all(env, all_)
     if as_json and output_format not in (None, "json"):
         raise click.UsageError(f"--json means --format json: it cannot go with --format {output_format}")
     output_format = "json" if as_json else output_format or "text"
@@ -68,12 +57,13 @@ def plan(env: str | None, all_: bool, output_format: str | None, as_json: bool, 
     if all_:
         from orchestrator.workflows.fleet import plan_job
 
-        run_on_fleet("plan", plan_job, as_json=output_format == "json", jobs=jobs, terraform_lines=not quiet)
+        options.run_on_fleet("plan", plan_job, as_json=output_format == "json", jobs=jobs, terraform_lines=not quiet)
         return
     from orchestrator.workflows.plan import plan_environment
 
-    (environment,) = environments(env, False)
-    planned = plan_environment(project_dir(), environment, on_line=terraform_echo(quiet or document_only))
+    (environment,) = options.environments(env, False)
+    echo = options.terraform_echo(quiet or document_only)
+    planned = plan_environment(options.project_dir(), environment, on_line=echo)
     if output_format == "markdown":
         from orchestrator.terraform.markdown import plan_markdown
 
@@ -109,8 +99,8 @@ def output(env: str, name: str) -> None:
     from orchestrator.errors import UsageError
     from orchestrator.terraform.workspace import Workspace
 
-    (environment,) = environments(env, False)
-    workspace = Workspace(environment, project_dir())
+    (environment,) = options.environments(env, False)
+    workspace = Workspace(environment, options.project_dir())
     workspace.require_rendered_root()
     outputs = workspace.initialised_runner().outputs()
     if not outputs:

@@ -20,24 +20,19 @@ from sandbox.graph.odata import GraphError
 # The service plans that carry Entra ID P1 and P2: a group may be assigned when one is enabled.
 PREMIUM_SERVICE_PLANS = frozenset({"AAD_PREMIUM", "AAD_PREMIUM_P2"})
 
-_PREMIUM_SKU = {
-    "skuPartNumber": "AAD_PREMIUM", "skuId": "078d2b04-f1bd-4111-bbd4-b4b1b354cef4",
-    "servicePlans": [
-        {"servicePlanId": "41781fb2-bc02-4b7c-bd55-b576c07bb09d", "servicePlanName": "AAD_PREMIUM",
-         "provisioningStatus": "Success", "appliesTo": "User"},
-        {"servicePlanId": "113feb6c-3fe4-4440-bddc-54d774bf0318", "servicePlanName": "EXCHANGE_S_FOUNDATION",
-         "provisioningStatus": "Success", "appliesTo": "Company"},
-    ],
-}
-_BASIC_SKU = {
-    "skuPartNumber": "O365_BUSINESS_ESSENTIALS", "skuId": "3b555118-da6a-4418-894f-7df1e2096870",
-    "servicePlans": [
-        {"servicePlanId": "9aaf7827-d63c-4b61-89c3-182f06f82e5c", "servicePlanName": "EXCHANGE_S_STANDARD",
-         "provisioningStatus": "Success", "appliesTo": "User"},
-        {"servicePlanId": "113feb6c-3fe4-4440-bddc-54d774bf0318", "servicePlanName": "EXCHANGE_S_FOUNDATION",
-         "provisioningStatus": "Success", "appliesTo": "Company"},
-    ],
-}
+
+def _sku(part_number: str, sku_id: str, *plans: tuple[str, str, str]) -> dict[str, Any]:
+    """A subscribedSku as Graph lists it: its part number, ID and (plan ID, plan name, appliesTo) plans."""
+    return {"skuPartNumber": part_number, "skuId": sku_id,
+            "servicePlans": [{"servicePlanId": plan_id, "servicePlanName": name, "provisioningStatus": "Success",
+                              "appliesTo": applies_to} for plan_id, name, applies_to in plans]}
+
+
+_EXCHANGE_FOUNDATION = ("113feb6c-3fe4-4440-bddc-54d774bf0318", "EXCHANGE_S_FOUNDATION", "Company")
+_PREMIUM_SKU = _sku("AAD_PREMIUM", "078d2b04-f1bd-4111-bbd4-b4b1b354cef4",
+                    ("41781fb2-bc02-4b7c-bd55-b576c07bb09d", "AAD_PREMIUM", "User"), _EXCHANGE_FOUNDATION)
+_BASIC_SKU = _sku("O365_BUSINESS_ESSENTIALS", "3b555118-da6a-4418-894f-7df1e2096870",
+                  ("9aaf7827-d63c-4b61-89c3-182f06f82e5c", "EXCHANGE_S_STANDARD", "User"), _EXCHANGE_FOUNDATION)
 
 
 def subscribed_skus(tenant: Mapping[str, Any], premium: bool) -> list[dict[str, Any]]:

@@ -36,6 +36,7 @@ from sandbox.provider.server import CERT_CACHE_FILE, MAGIC_COOKIE_KEY, MAGIC_COO
 from sandbox.up import Sandbox
 from tests.harness.e2e import alive
 from tests.harness.fixtures_sandbox import run_terraform
+from tests.harness.module import tenant_objects
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -179,19 +180,6 @@ def outputs(sandbox: Sandbox, workdir: Path) -> dict:
     result = run_terraform(sandbox, workdir, "output", "-json")
     values = {name: item["value"] for name, item in json.loads(result.stdout).items()}
     return {**values.pop("ids"), **values}
-
-
-def tenant_snapshot(graph: GraphEmulator) -> dict:
-    """What Terraform can change in the tenant: the objects and the links between them."""
-    state = graph.state
-    return {
-        "applications": {i: (a.get("displayName"), len(a.get("passwordCredentials") or []))
-                         for i, a in state.applications.items()},
-        "service_principals": sorted(state.service_principals),
-        "app_role_assignments": sorted(state.app_role_assignments),
-        "grants": sorted(state.oauth2_permission_grants),
-        "owners": {k: sorted(v) for k, v in state.owners.items() if v},
-    }
 
 
 def assignments_of(graph: GraphEmulator, resource_id: str) -> set[tuple[str, str]]:
@@ -381,7 +369,7 @@ def test_validate_accepts_the_module_shapes(sandbox, tmp_path):
 
 
 def test_apply_drift_and_destroy(sandbox, graph_emulator, graph_client: httpx.Client, tmp_path):
-    before = tenant_snapshot(graph_emulator)
+    before = tenant_objects(graph_emulator)
     workdir = write_root(tmp_path, ROOT.replace("PASSWORD_NAME", "sekoia-sso"))
     run_terraform(sandbox, workdir, "init")
     applied = run_terraform(sandbox, workdir, "apply", "-auto-approve")
@@ -487,7 +475,7 @@ def test_apply_drift_and_destroy(sandbox, graph_emulator, graph_client: httpx.Cl
 
     # Destroy leaves the tenant as it was.
     run_terraform(sandbox, workdir, "destroy", "-auto-approve")
-    assert tenant_snapshot(graph_emulator) == before
+    assert tenant_objects(graph_emulator) == before
     assert graph_emulator.internal_errors == []
 
 
@@ -557,7 +545,7 @@ def test_password_of_a_lagging_application_fails_with_the_real_text(sandbox, gra
 
 
 def test_throttling_5xx_and_connection_resets_are_retried(sandbox, graph_emulator, tmp_path):
-    before = tenant_snapshot(graph_emulator)
+    before = tenant_objects(graph_emulator)
     graph_emulator.configure(throttle_every=4, retry_after=0.1, error_rate=0.05, reset_rate=0.05)
     workdir = write_root(tmp_path, ROOT.replace("PASSWORD_NAME", "sekoia-sso"))
     run_terraform(sandbox, workdir, "init")
@@ -569,7 +557,7 @@ def test_throttling_5xx_and_connection_resets_are_retried(sandbox, graph_emulato
     statuses = [r.status for r in graph_emulator.requests]
     assert 429 in statuses and 0 in statuses, "the faults were never hit: the test proves nothing"
     graph_emulator.configure(throttle_every=0, error_rate=0, reset_rate=0)
-    assert tenant_snapshot(graph_emulator) == before
+    assert tenant_objects(graph_emulator) == before
 
 
 def test_import_of_an_existing_application(sandbox, graph_emulator, graph_client: httpx.Client, tmp_path):
