@@ -8,8 +8,8 @@ secret propagation delay, Graph latency and occasional 429s, with fixed seeds.
 - first apply: `sekoia-sso apply sandbox --yes --warn-only` on a fresh reality sandbox (Entra ID through
   Terraform, waiting out the provider's replication failures, then Sekoia.io, secret propagation
   included), against a bare `terraform apply` of the same root on another fresh reality sandbox (same
-  seeds), run again by hand until it exits 0, as a user of plain Terraform would: its time is the sum of
-  its runs, and its attempts are reported.
+  seeds), run again by hand until it exits 0, as a user of plain Terraform would (importing what it
+  says already exists): its time is the sum of its runs, and its attempts are reported.
 - no-op apply: `sekoia-sso apply sandbox --yes --warn-only` once everything is applied, against a bare
   `terraform plan` of the same root and data dir, alternating, on the same reality sandbox.
 
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -51,7 +52,8 @@ def _root_dir() -> Path:
 
 def _bare_first_apply() -> tuple[float, int]:
     """Seconds of `terraform apply` runs until one exits 0 (plain Terraform on a fresh reality sandbox), and
-    how many runs that took; `terraform init` counted, as the tool's first apply runs it too."""
+    how many runs that took (negated when none did in BARE_APPLY_MAX_RUNS); `terraform init` counted, as the
+    tool's first apply runs it too."""
     from sandbox.up import start_sandbox
 
     with tempfile.TemporaryDirectory(prefix="sekoia-sso-bench-bare-") as directory, \
@@ -66,8 +68,24 @@ def _bare_first_apply() -> tuple[float, int]:
                                   env=env, capture_output=True)
             if done.returncode == 0:
                 return time.perf_counter() - started, attempt
-        raise RuntimeError(f"bare terraform apply did not succeed in {BARE_APPLY_MAX_RUNS} runs: "
-                           f"{done.stderr.decode()[-2000:]}")
+            _import_what_already_exists(done.stderr.decode(), chdir, env)
+        # Stuck (e.g. on an assignment it made but lost from its state: "Permission being assigned already
+        # exists"): the time of its runs is a lower bound of what plain Terraform needs, and is reported as such.
+        return time.perf_counter() - started, -BARE_APPLY_MAX_RUNS
+
+
+# A create whose read 404'd is dropped from the state (sandbox/README.md's fidelity list); the next run's create
+# then meets the object: plain Terraform says "already exists", and its user imports it, as `apply` does itself.
+_ALREADY_EXISTS = re.compile(r'A resource with the ID "([^"]+)" already exists.*?with (\S+?),', re.S)
+_IMPORT_ID = {"azuread_service_principal": "/servicePrincipals/{}"}
+
+
+def _import_what_already_exists(stderr: str, chdir: str, env: dict[str, str]) -> None:
+    for object_id, address in _ALREADY_EXISTS.findall(stderr):
+        resource_type = address.split(".")[-2]
+        if resource_type in _IMPORT_ID:
+            subprocess.run(["terraform", chdir, "import", "-input=false", "-no-color", address,
+                            _IMPORT_ID[resource_type].format(object_id)], env=env, capture_output=True)
 
 
 def run_reality_benchmarks(*, rounds: int = 3) -> list[dict]:
@@ -108,7 +126,8 @@ def run_reality_benchmarks(*, rounds: int = 3) -> list[dict]:
             plan_s.append(_timed(plan, env=plan_env, cwd=PROJECT_DIR))
     return [
         {"measure": "reality: first apply vs bare terraform apply (re-run until exit 0)", "value_s": first_s,
-         "bound_s": bare_s, "ratio": first_s / bare_s, "bare_runs": bare_runs, "transient_waits": waited},
+         "bound_s": bare_s, "ratio": first_s / bare_s, "bare_runs": abs(bare_runs), "bare_converged": bare_runs > 0,
+         "transient_waits": waited},
         {"measure": "reality: no-op apply vs bare terraform plan", "value_s": statistics.median(apply_s),
          "bound_s": statistics.median(plan_s), "ratio": statistics.median(apply_s) / statistics.median(plan_s),
          "rounds": rounds},
