@@ -11,6 +11,8 @@ import pytest
 from orchestrator.terraform.diagnostics import error_blocks
 from orchestrator.terraform.transient import TRANSIENT_PATTERNS, TransientRetry, transient_failure
 
+# An application's object ID as the emulator made it in the captured run: an identifier, not a credential.
+APPLICATION_ID = "baeaff52-849e-4a0f-bb97-5af6a522aee0"
 NOT_FOUND = ("unexpected status 404 (404 Not Found) with error: Request_ResourceNotFound:\n"
              "Resource '81baed9f-4c81-47eb-a315-bc554392f8f4' does not exist or one of its\n"
              "queried reference-property objects are not present.")
@@ -33,7 +35,7 @@ TRANSIENT_TEXTS = [
      "value, so this is always a bug in the provider and should be reported in the\nprovider's own repository.\n",
      "new object dropped by the read after its create"),
     ("password's application read (captured)",
-     block('Application (Application: "baeaff52-849e-4a0f-bb97-5af6a522aee0") was not found',
+     block(f'Application (Application: "{APPLICATION_ID}") was not found',
            "azuread_application_password.p", detail=""), "application not replicated yet (password)"),
     ("older Terraform: inconsistent result",
      "\nError: Provider produced inconsistent result after apply\n\nWhen applying changes to "
@@ -44,7 +46,7 @@ TRANSIENT_TEXTS = [
      block("Timed out whilst waiting for new application to be replicated in Azure AD", "azuread_application.sso"),
      "new application not replicated yet"),
     ("password sightings met a 404",
-     block('Waiting for password credential for Application (Application: "baeaff52-849e-4a0f-bb97-5af6a522aee0")',
+     block(f'Waiting for password credential for Application (Application: "{APPLICATION_ID}")',
            "azuread_application_password.p"), "new password not listed yet"),
     ("assignment's service principal check",
      block('Service principal not found for resource (Object ID: "81baed9f-4c81-47eb-a315-bc554392f8f4")',
