@@ -18,10 +18,11 @@ server.py                      the plugin protocol 6 servicer, with SDKv2 behavi
 provider.py                    AzureADProvider: provider configuration and the Graph client
 schema.py                      the azuread 3.7.0 schema of the types served, from orchestrator/data
 validate.py                    config validation (the real provider's ValidateFunc per attribute)
-planning.py                    SDKv2 plan semantics (plan, same_value)
+planning.py                    SDKv2 plan semantics (plan, same_value) and unknown-aware reads of planned values
 graph_client.py                the provider's Graph client: token, retries, replication waits
-errors.py                      ProviderError, turned into Terraform diagnostics
+errors.py                      ProviderError, turned into Terraform diagnostics; graph_failure
 graph_resource.py              GraphType, GraphResource and the helpers every type shares
+owners.py                      the owners of an application or service principal, added and reconciled
 mapping.py                     app roles, scopes and feature tags, Graph <-> state
 resources.py                   RESOURCES: the resource types served, one module each:
 application.py                   azuread_application

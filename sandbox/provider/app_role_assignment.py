@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from sandbox.provider.errors import graph_failure
 from sandbox.provider.graph_client import GraphAPIError
-from sandbox.provider.graph_resource import GUID, GraphPathResource, IdFormat, graph_failure
+from sandbox.provider.graph_resource import GUID, GraphPathResource, IdFormat
 
 
 class AppRoleAssignment(GraphPathResource):
@@ -17,11 +18,9 @@ class AppRoleAssignment(GraphPathResource):
 
     def create(self, ctx: Any, planned: dict[str, Any]) -> dict[str, Any]:
         resource_id = planned["resource_object_id"]
-        self.require_present(
-            f"/servicePrincipals/{resource_id}",
-            missing=f"Service principal not found for resource (Object ID: {resource_id!r})",
-            failed=f"Could not retrieve service principal for resource (Object ID: {resource_id!r})",
-            missing_attribute="principal_object_id")
+        self.require_service_principal(
+            resource_id, missing=f"Service principal not found for resource (Object ID: {resource_id!r})",
+            failed=f"Could not retrieve service principal for resource (Object ID: {resource_id!r})")
         body = {"appRoleId": planned["app_role_id"], "principalId": planned["principal_object_id"],
                 "resourceId": resource_id}
 

@@ -20,20 +20,9 @@ from typing import Any
 from tf.types import Unknown
 from tf.utils import Diagnostics
 
-from sandbox.provider.errors import ProviderError
+from sandbox.provider.errors import ProviderError, graph_failure
 from sandbox.provider.graph_client import GraphAPIError
-from sandbox.provider.graph_resource import (
-    GUID,
-    GraphResource,
-    IdFormat,
-    add_owners_of_new_object,
-    graph_failure,
-    known_strings,
-    known_value,
-    none_if_empty,
-    owner_ids,
-    password_credential,
-)
+from sandbox.provider.graph_resource import GUID, GraphResource, IdFormat, password_credential
 from sandbox.provider.mapping import (
     flatten_app_roles,
     flatten_features,
@@ -41,7 +30,8 @@ from sandbox.provider.mapping import (
     ids_by_value,
     planned_tags,
 )
-from sandbox.provider.planning import same_value
+from sandbox.provider.owners import add_owners_of_new_object, owner_ids
+from sandbox.provider.planning import known_strings, known_value, none_if_empty, same_value
 
 
 class Application(GraphResource):

@@ -5,16 +5,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sandbox.provider.errors import ProviderError
+from sandbox.provider.errors import ProviderError, graph_failure
 from sandbox.provider.graph_client import GraphAPIError
-from sandbox.provider.graph_resource import (
-    GUID,
-    GraphResource,
-    IdFormat,
-    graph_failure,
-    password_credential,
-    wait_until_gone,
-)
+from sandbox.provider.graph_resource import GUID, GraphResource, IdFormat, password_credential, wait_until_gone
 
 PASSWORD_SIGHTINGS = 5  # ContinuousTargetOccurence in application_password_resource.go
 

@@ -4,14 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from sandbox.provider.errors import graph_failure
 from sandbox.provider.graph_client import GraphAPIError
-from sandbox.provider.graph_resource import (
-    GraphPathResource,
-    IdFormat,
-    graph_failure,
-    known_strings,
-    none_if_empty,
-)
+from sandbox.provider.graph_resource import GraphPathResource, IdFormat
+from sandbox.provider.planning import known_strings, none_if_empty
 
 
 class DelegatedPermissionGrant(GraphPathResource):
@@ -20,13 +16,13 @@ class DelegatedPermissionGrant(GraphPathResource):
                          "/oauth2PermissionGrants/oAuth2PermissionGrantId")
 
     def create(self, ctx: Any, planned: dict[str, Any]) -> dict[str, Any]:
+        """Both service principals must answer first; a grant of the user named, else of all principals."""
         client_sp = planned["service_principal_object_id"]
         resource_sp = planned["resource_service_principal_object_id"]
         for sp_id, suffix in ((client_sp, ""), (resource_sp, " for resource")):
-            self.require_present(f"/servicePrincipals/{sp_id}",
-                                      missing=f"Service Principal (Object ID: {sp_id!r}) was not found{suffix}",
-                                      failed=f"Could not retrieve Service Principal (Object ID: {sp_id!r}){suffix}",
-                                      missing_attribute="principal_object_id")
+            self.require_service_principal(
+                sp_id, missing=f"Service Principal (Object ID: {sp_id!r}) was not found{suffix}",
+                failed=f"Could not retrieve Service Principal (Object ID: {sp_id!r}){suffix}")
         body: dict[str, Any] = {
             "clientId": client_sp,
             "resourceId": resource_sp,

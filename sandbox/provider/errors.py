@@ -1,8 +1,10 @@
-"""The one exception resource code raises to report a failure to Terraform."""
+"""The one exception resource code raises to report a failure to Terraform, and its making from a Graph error."""
 
 from __future__ import annotations
 
 from tf.utils import Diagnostics
+
+from sandbox.provider.graph_client import GraphAPIError
 
 
 class ProviderError(Exception):
@@ -20,3 +22,7 @@ class ProviderError(Exception):
 
     def add_to(self, diags: Diagnostics) -> None:
         diags.add_error(self.summary, self.detail, path=[self.attribute] if self.attribute else None)
+
+
+def graph_failure(summary: str, exc: GraphAPIError, attribute: str | None = None) -> ProviderError:
+    return ProviderError(summary, str(exc), attribute=attribute)

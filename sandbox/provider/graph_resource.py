@@ -1,6 +1,7 @@
 """What every emulated azuread type is built on: `GraphType` and `GraphResource`, and the helpers the
-types share (unknown-aware reads of planned values, resource ID parsing, owners, deletion waits, password
-credential bodies and timestamps), following the real provider's internal/services/** helpers.
+types share (resource ID parsing, deletion waits, password credential bodies and timestamps), following the
+real provider's internal/services/** helpers. Unknown-aware reads of planned values are in planning.py,
+owners in owners.py, and the Graph failure a resource reports in errors.py.
 """
 
 from __future__ import annotations
@@ -12,12 +13,12 @@ from datetime import UTC
 from typing import Any, ClassVar
 
 from tf.schema import Schema
-from tf.types import Unknown
 from tf.utils import Diagnostics
 
-from sandbox.provider.errors import ProviderError
+from sandbox.provider.errors import ProviderError, graph_failure
 from sandbox.provider.graph_client import GraphAPIError, GraphClient
-from sandbox.provider.planning import same_value
+from sandbox.provider.owners import reconcile_owners
+from sandbox.provider.planning import known_strings, known_value, same_value
 from sandbox.provider.schema import TypeSpec, resource_spec
 from sandbox.provider.validate import parse_rfc3339, validate_config
 
@@ -162,6 +163,12 @@ class GraphPathResource(GraphResource):
     def flatten(found: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
         raise NotImplementedError
 
+    def require_service_principal(self, object_id: str, *, missing: str, failed: str) -> None:
+        """The pre-check of a service principal the new object refers to; the real provider reports its
+        absence on principal_object_id, whichever attribute named it."""
+        self.require_present(f"/servicePrincipals/{object_id}", missing=missing, failed=failed,
+                             missing_attribute="principal_object_id")
+
     def read(self, ctx: Any, current: dict[str, Any]) -> dict[str, Any] | None:
         path = current.get("id") or ""
         self.parse_id(path)
@@ -172,70 +179,6 @@ class GraphPathResource(GraphResource):
         path = current["id"]
         self.parse_id(path)
         self.delete_object(path, f"Deleting {path}")
-
-
-def graph_failure(summary: str, exc: GraphAPIError, attribute: str | None = None) -> ProviderError:
-    return ProviderError(summary, str(exc), attribute=attribute)
-
-
-def known_value(value: Any, default: Any = None) -> Any:
-    return default if value is None or value is Unknown else value
-
-
-def known_strings(value: Any) -> list[str]:
-    return [v for v in known_value(value, []) if v is not None and v is not Unknown]
-
-
-def none_if_empty(value: Any) -> Any:
-    value = known_value(value)
-    return value if value not in ("", None) else None
-
-
-def directory_object_ref(client: GraphClient, object_id: str) -> dict[str, str]:
-    return {"@odata.id": f"{client.graph_url}/v1.0/directoryObjects/{object_id}"}
-
-
-def owner_ids(client: GraphClient, path: str) -> list[str]:
-    return [o["id"] for o in client.list_all(f"{path}/owners") if o.get("id")]
-
-
-def add_owners_of_new_object(client: GraphClient, path: str, owners: list[str], what: str,
-                             caller_id: str) -> None:
-    """The owners of an object just created, added one by one: the real provider sends them with the create
-    (owners@odata.bind), so no read of the new object happens here and a lagging replica's 404 is retried.
-    Then, as the real provider does, the caller goes unless configured (a 404: it was no owner)."""
-    for owner in owners:
-        try:
-            client.retry_while(lambda o=owner: client.post(f"{path}/owners/$ref", directory_object_ref(client, o)),
-                               lambda exc: exc.not_found)
-        except GraphAPIError as exc:
-            raise graph_failure(f"Could not add owners to {what}", exc) from None
-    if caller_id and caller_id.lower() not in {o.lower() for o in owners}:
-        try:
-            client.delete(f"{path}/owners/{caller_id}/$ref")
-        except GraphAPIError as exc:
-            if not exc.not_found:
-                raise graph_failure(f"Could not remove initial owner from {what}", exc) from None
-
-
-def reconcile_owners(client: GraphClient, path: str, desired: list[str], what: str) -> None:
-    existing = owner_ids(client, path)
-    wanted = {o.lower() for o in desired}
-    have = {o.lower() for o in existing}
-    for owner in desired:
-        if owner.lower() not in have:
-            try:
-                client.retry_while(lambda o=owner: client.post(f"{path}/owners/$ref", directory_object_ref(client, o)),
-                                   lambda exc: exc.not_found)
-            except GraphAPIError as exc:
-                raise graph_failure(f"Could not add owners to {what}", exc) from None
-    for owner in existing:
-        if owner.lower() not in wanted:
-            try:
-                client.delete(f"{path}/owners/{owner}/$ref")
-            except GraphAPIError as exc:
-                if not exc.not_found:
-                    raise graph_failure(f"Could not remove owners from {what}", exc) from None
 
 
 def wait_for_deletion(client: GraphClient, path: str, what: str) -> None:

@@ -7,8 +7,7 @@ from typing import Any
 
 from tf.types import Unknown
 
-from sandbox.provider.graph_resource import known_strings, known_value
-from sandbox.provider.planning import same_value
+from sandbox.provider.planning import known_strings, known_value, same_value
 
 
 def flatten_app_roles(roles: list[dict[str, Any]] | None) -> list[dict[str, Any]]:

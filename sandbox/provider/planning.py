@@ -169,3 +169,17 @@ def _finalize_cty(cty: Any, value: Any) -> Any:
     if kind == "map":
         return {k: _finalize_cty(element, v) for k, v in value.items() if v is not Unknown}
     return {name: _finalize_cty(t, value.get(name)) for name, t in element.items()}
+
+
+# Unknown-aware reads of planned values: an Unknown (known only after apply) reads as absent.
+def known_value(value: Any, default: Any = None) -> Any:
+    return default if value is None or value is Unknown else value
+
+
+def known_strings(value: Any) -> list[str]:
+    return [v for v in known_value(value, []) if v is not None and v is not Unknown]
+
+
+def none_if_empty(value: Any) -> Any:
+    value = known_value(value)
+    return value if value not in ("", None) else None

@@ -127,10 +127,9 @@ class Servicer(ProviderServicer):
     @_guarded(pb.ReadResource.Response)
     def ReadResource(self, request, context):
         klass = self._get_res_cls(request.type_name)
-        current = read_dynamic_value(request.current_state)
         diags = Diagnostics()
-        instance = self.app.new_resource(klass)
-        new_state = _call(diags, instance.read, ReadContext(diags, request.type_name), current)
+        new_state = _call(diags, self.app.new_resource(klass).read, ReadContext(diags, request.type_name),
+                          read_dynamic_value(request.current_state))
         if diags.has_errors():
             # An error keeps the prior state: nothing is dropped because Graph hiccuped.
             return pb.ReadResource.Response(new_state=request.current_state, diagnostics=diags.to_pb(),
@@ -195,8 +194,7 @@ class Servicer(ProviderServicer):
         klass = self._get_ds_cls(request.type_name)
         config = read_dynamic_value(request.config)
         diags = Diagnostics()
-        instance = self.app.new_data_source(klass)
-        state = _call(diags, instance.read, ReadDataContext(diags, request.type_name), config)
+        state = _call(diags, self.app.new_data_source(klass).read, ReadDataContext(diags, request.type_name), config)
         if state is None or diags.has_errors():
             return pb.ReadDataSource.Response(diagnostics=diags.to_pb())
         return pb.ReadDataSource.Response(

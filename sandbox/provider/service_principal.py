@@ -5,20 +5,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sandbox.provider.errors import ProviderError
+from sandbox.provider.errors import ProviderError, graph_failure
 from sandbox.provider.graph_client import GraphAPIError
-from sandbox.provider.graph_resource import (
-    GUID,
-    GraphResource,
-    IdFormat,
-    add_owners_of_new_object,
-    graph_failure,
-    known_strings,
-    known_value,
-    none_if_empty,
-    owner_ids,
-)
+from sandbox.provider.graph_resource import GUID, GraphResource, IdFormat
 from sandbox.provider.mapping import flatten_service_principal, planned_tags
+from sandbox.provider.owners import add_owners_of_new_object, owner_ids
+from sandbox.provider.planning import known_strings, known_value, none_if_empty
 
 
 class ServicePrincipal(GraphResource):
