@@ -31,12 +31,19 @@ class Step:
 
 
 def substitute(text: str, values: dict[str, str], where: str) -> str:
+    """A workflow's `${{ name }}` expressions replaced by the test's values."""
+    return _replaced(_EXPRESSION, text, values, where, "${{{{ {} }}}}")
+
+
+def _replaced(pattern: re.Pattern[str], text: str, values: dict[str, str], where: str, spelled: str) -> str:
+    """Each match of `pattern` replaced by the value its group 1 names; a name without a value fails, spelled
+    as the recipe writes it."""
     def value(match: re.Match[str]) -> str:
         if match.group(1) not in values:
-            raise KeyError(f"{where}: the test has no value for ${{{{ {match.group(1)} }}}}")
+            raise KeyError(f"{where}: the test has no value for {spelled.format(match.group(1))}")
         return values[match.group(1)]
 
-    return _EXPRESSION.sub(value, text)
+    return pattern.sub(value, text)
 
 
 def github_steps(name: str, job: str, values: dict[str, str]) -> list[Step]:
@@ -119,9 +126,5 @@ def _azure_step(directory: Path, where: str, step: dict, values: dict[str, str],
 
 
 def _macros(text: str, macros: dict[str, str], where: str) -> str:
-    def value(match: re.Match[str]) -> str:
-        if match.group(1) not in macros:
-            raise KeyError(f"{where}: the test has no value for $({match.group(1)})")
-        return macros[match.group(1)]
-
-    return _MACRO.sub(value, text)
+    """An Azure Pipelines file's `$(name)` macros replaced by the test's values."""
+    return _replaced(_MACRO, text, macros, where, "$({})")
