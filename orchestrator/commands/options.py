@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 import click
+from click.core import ParameterSource
 
 if TYPE_CHECKING:  # the console is imported by the commands that print through it
     from orchestrator.console import Console
@@ -107,11 +108,13 @@ def jobs_option(function: F) -> F:
 
 
 def one_or_all(env: str | None, all_: bool) -> None:
-    """ENV or --all, never both nor neither (exit 2)."""
+    """ENV or --all, never both nor neither, and --jobs only with --all, where it means something (exit 2)."""
     if not env and not all_:
         raise click.UsageError("Missing argument 'ENV': name one environment, or pass --all for every one")
     if env and all_:
         raise click.UsageError("name one environment (ENV) or pass --all, not both")
+    if env and click.get_current_context().get_parameter_source("jobs") not in (None, ParameterSource.DEFAULT):
+        raise click.UsageError("--jobs goes with --all: one environment runs as one job")
 
 
 def run_on_fleet(command: str, make_job: Callable[[Path], EnvironmentJob], *, as_json: bool, jobs: int,

@@ -143,6 +143,16 @@ def test_env_and_all_together_is_a_usage_error(project):
     assert "not both" in result.output
 
 
+@pytest.mark.parametrize("command", ["plan", "status"])
+@pytest.mark.parametrize("jobs", [["--jobs", "4"], ["-j", "2"], ["--jobs=1"]])
+def test_jobs_without_all_is_a_usage_error_not_silently_ignored(project, command, jobs):
+    (project / "envs" / "sandbox.yaml").write_text(yaml.safe_dump(GOOD))
+    result = CliRunner().invoke(cli, [command, "sandbox", *jobs])
+    assert result.exit_code == 2
+    assert "--jobs goes with --all" in result.output
+    assert not (project / "terraform" / "envs" / "sandbox").exists()  # refused before anything ran
+
+
 def test_local_state_outside_the_sandbox_warns_loudly(project):
     data = with_change("sandbox", False)
     (project / "envs" / "prod.yaml").write_text(yaml.safe_dump(data))
