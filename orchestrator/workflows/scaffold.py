@@ -9,7 +9,9 @@ What it writes (each from orchestrator/shipped.py's files):
 
 Nothing is ever overwritten: every target is checked first, and when any exists the run stops naming
 them, having written nothing. The files are written into a staging directory inside the target, then
-renamed into place, so an interrupted init leaves either nothing or what it lists.
+renamed into place, so an interrupted init leaves either nothing or what it lists. A staging directory
+is named after its process: one a killed init left behind (its process gone) is removed by the next init
+into the same directory.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from orchestrator.errors import RenderFileError, UsageError, shorten
 from orchestrator.shipped import EXAMPLE_ENVIRONMENT, MODULE, RECIPES, SCAFFOLD, shipped_files, shipped_root
 
 SHOWN_EXISTING = 10  # a long list of what exists is cut: the first ones say enough
+STAGING_PREFIX = ".sekoia-sso-init-"  # then the process ID, a dash and mkdtemp's random part
 
 
 @dataclass(frozen=True)
@@ -123,7 +126,27 @@ def scaffold(directory: Path, *, vendor_module: bool = True) -> Scaffolded:
 def _make_staging(directory: Path) -> str:
     import tempfile
 
-    return tempfile.mkdtemp(prefix=".sekoia-sso-init-", dir=directory)
+    _remove_stale_staging(directory)
+    return tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{os.getpid()}-", dir=directory)
+
+
+def _remove_stale_staging(directory: Path) -> None:
+    """The staging directories of killed inits (SIGKILL, a lost runner) into `directory`: those whose process
+    is gone. One of a running init is left alone, as is anything not named as ours."""
+    for entry in directory.glob(f"{STAGING_PREFIX}*-*"):
+        pid = entry.name.removeprefix(STAGING_PREFIX).split("-", 1)[0]
+        if pid.isdigit() and entry.is_dir() and not entry.is_symlink() and not _process_alive(int(pid)):
+            shutil.rmtree(entry, ignore_errors=True)
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):  # another user's process, or no PID at all: not ours to judge
+        return True
+    return True
 
 
 def _move_into_place(staging: Path, directory: Path, moved: list[Path]) -> None:

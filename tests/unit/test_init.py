@@ -5,8 +5,12 @@ The installed-wheel run is tests/e2e/test_install.py; here the shipped files are
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import subprocess
+import sys
+import time
 
 import pytest
 from click.testing import CliRunner
@@ -122,6 +126,52 @@ def test_a_failure_halfway_takes_back_what_was_moved_and_leaves_no_staging(tmp_p
     done = init(str(tmp_path))
     assert done.exit_code == 1 and "cannot be written (No space left on device); nothing was written" in done.output
     assert len(calls) == 3 and sorted(p.name for p in tmp_path.iterdir()) == ["README.md"]
+
+
+# An init whose copies stop after the 5th file and say so: the test kills it there, as a runner's
+# timeout or the OOM killer would, with no chance to clean up.
+_INIT_THAT_HANGS = """
+import pathlib, shutil, sys, time
+from orchestrator.cli import cli
+from orchestrator.workflows import scaffold
+real_copy, copied = shutil.copyfile, []
+def copy_then_hang(source, target):
+    real_copy(source, target)
+    copied.append(target)
+    if len(copied) == 5:
+        pathlib.Path(sys.argv[2]).write_text("hanging")
+        time.sleep(600)
+scaffold.shutil.copyfile = copy_then_hang
+cli(["init", sys.argv[1]])
+"""
+
+
+def test_a_killed_init_leaves_a_staging_directory_the_next_init_removes(tmp_path):
+    target, marker = tmp_path / "repo", tmp_path / "hanging"
+    killed = subprocess.Popen([sys.executable, "-c", _INIT_THAT_HANGS, str(target), str(marker)], cwd=REPO)
+    try:
+        for _ in range(600):
+            if marker.exists() or killed.poll() is not None:
+                break
+            time.sleep(0.05)
+        assert marker.exists(), "the init never reached its 5th file"
+    finally:
+        killed.send_signal(signal.SIGKILL)
+        killed.wait()
+    left = [p.name for p in target.iterdir()]
+    assert len(left) == 1 and left[0].startswith(f".sekoia-sso-init-{killed.pid}-")  # all it had was staged
+
+    # A running init's staging (this test's own PID stands for one) and a look-alike not ours are kept.
+    running = target / f".sekoia-sso-init-{os.getpid()}-abcd1234"
+    running.mkdir()
+    theirs = target / ".sekoia-sso-init-notes"
+    theirs.write_text("a file of theirs\n")
+    done = init(str(target))
+    assert done.exit_code == 0, done.output
+    names = sorted(p.name for p in target.iterdir())
+    assert left[0] not in names and running.name in names and theirs.name in names
+    assert [n for n in names if n.startswith(".sekoia-sso-init-")] == sorted([running.name, theirs.name])
+    assert (target / "envs" / "example.yaml").is_file()
 
 
 @pytest.mark.parametrize(("target", "runs"), [
