@@ -35,7 +35,8 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 test: setup
 	$(BIN)/pytest -q -n 2 --dist loadfile
 
-# The fast tier: pure code, no server, Terraform or process (tests/unit), in seconds.
+# The fast tier (tests/unit): pure code and short-lived local processes, no server and no Terraform plan
+# or apply, in seconds.
 test-fast: setup
 	$(BIN)/pytest -q tests/unit
 
